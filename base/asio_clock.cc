@@ -1,0 +1,58 @@
+#include "base/asio_clock.h"
+
+#include <utility>
+
+#include <boost/asio/steady_timer.hpp>
+
+namespace talkcheck {
+namespace {
+
+class AsioTimer : public Timer {
+ public:
+  AsioTimer(boost::asio::io_context& io, absl::Duration delay,
+            absl::AnyInvocable<void()> callback)
+      : state_(std::make_shared<State>(io, std::move(callback))) {
+    state_->timer.expires_after(absl::ToChronoNanoseconds(delay));
+    // The handler holds the state, not the Timer, so a cancelled handle may be destroyed
+    // while the wait is still queued in the io_context.
+    state_->timer.async_wait([state = state_](const boost::system::error_code& ec) {
+      if (ec || state->cancelled) return;
+      state->cancelled = true;
+      state->callback();
+    });
+  }
+  ~AsioTimer() override { Cancel(); }
+
+  void Cancel() override {
+    if (state_->cancelled) return;
+    state_->cancelled = true;
+    state_->timer.cancel();
+    state_->callback = nullptr;  // release captures now, not when the wait unwinds
+  }
+
+ private:
+  struct State {
+    State(boost::asio::io_context& io, absl::AnyInvocable<void()> cb)
+        : timer(io), callback(std::move(cb)) {}
+    boost::asio::steady_timer timer;
+    absl::AnyInvocable<void()> callback;
+    bool cancelled = false;
+  };
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+AsioClock::AsioClock(boost::asio::io_context& io)
+    : io_(io), epoch_(std::chrono::steady_clock::now()) {}
+
+absl::Duration AsioClock::Now() const {
+  return absl::FromChrono(std::chrono::steady_clock::now() - epoch_);
+}
+
+std::unique_ptr<Timer> AsioClock::CallAfter(absl::Duration delay,
+                                            absl::AnyInvocable<void()> callback) {
+  return std::make_unique<AsioTimer>(io_, delay, std::move(callback));
+}
+
+}  // namespace talkcheck

@@ -1,0 +1,65 @@
+#include "base/virtual_clock.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace talkcheck {
+namespace {
+
+// Verifies that time only moves when the test moves it, and callbacks run in deadline
+// order with ties broken by creation order.
+TEST(VirtualClockTest, RunsCallbacksInDeadlineOrder) {
+  VirtualClock clock;
+  std::vector<std::string> ran;
+  auto a = clock.CallAfter(absl::Seconds(15), [&] { ran.push_back("a"); });
+  auto b = clock.CallAfter(absl::Seconds(5), [&] { ran.push_back("b"); });
+  auto c = clock.CallAfter(absl::Seconds(5), [&] { ran.push_back("c"); });
+  EXPECT_EQ(clock.Now(), absl::ZeroDuration());
+  EXPECT_EQ(clock.pending_count(), 3u);
+  while (clock.RunNext()) {
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{"b", "c", "a"}));
+  EXPECT_EQ(clock.Now(), absl::Seconds(15));
+}
+
+// Verifies that a cancelled or destroyed handle stops its callback.
+TEST(VirtualClockTest, CancelledTimersDoNotRun) {
+  VirtualClock clock;
+  int runs = 0;
+  auto kept = clock.CallAfter(absl::Seconds(1), [&] { ++runs; });
+  auto cancelled = clock.CallAfter(absl::Seconds(1), [&] { runs += 100; });
+  cancelled->Cancel();
+  clock.CallAfter(absl::Seconds(1), [&] { runs += 1000; });  // handle dropped at once
+  clock.AdvanceBy(absl::Seconds(2));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(clock.pending_count(), 0u);
+}
+
+// Verifies that callbacks scheduled inside the window of AdvanceBy still run in it.
+TEST(VirtualClockTest, AdvanceRunsNestedTimersInsideWindow) {
+  VirtualClock clock;
+  std::unique_ptr<Timer> second;
+  absl::Duration fired_at;
+  auto first = clock.CallAfter(absl::Seconds(1), [&] {
+    second = clock.CallAfter(absl::Seconds(1), [&] { fired_at = clock.Now(); });
+  });
+  clock.AdvanceBy(absl::Seconds(3));
+  EXPECT_EQ(fired_at, absl::Seconds(2));
+  EXPECT_EQ(clock.Now(), absl::Seconds(3));
+}
+
+// Verifies that a timer handle may outlive its clock.
+TEST(VirtualClockTest, HandleOutlivesClock) {
+  std::unique_ptr<Timer> timer;
+  {
+    VirtualClock clock;
+    timer = clock.CallAfter(absl::Seconds(1), [] {});
+  }
+  timer->Cancel();
+  timer.reset();
+}
+
+}  // namespace
+}  // namespace talkcheck
