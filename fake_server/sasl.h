@@ -52,9 +52,10 @@ struct ScramOptions {
 class SaslMechanism {
  public:
   virtual ~SaslMechanism() = default;
-  // The client's initial response (may be empty; SCRAM then challenges with "" first?
-  // no: an empty initial response to SCRAM is a malformed-request).
-  virtual SaslStep Start(absl::string_view initial_response) = 0;
+  // The client's initial response: nullopt when `<auth>` carried no text (the mechanism
+  // then answers with an empty challenge and takes the first message in Continue(),
+  // RFC 6120 §6.4.2), "" for an explicitly empty one (`<auth>=</auth>`).
+  virtual SaslStep Start(std::optional<std::string> initial_response) = 0;
   // A `<response>` to the last challenge.
   virtual SaslStep Continue(absl::string_view response) = 0;
   // The authenticated username, valid after a kSuccess step.
