@@ -1,0 +1,166 @@
+#include "fake_server/server.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "fake_server/config.h"
+#include "fake_server/tcp_connection.h"
+#include "fake_server/tls_identity.h"
+
+namespace talkcheck::fake_server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+VirtualSession::VirtualSession(Router& router, xmpp::Jid jid, Handler handler)
+    : router_(router), jid_(std::move(jid)), handler_(std::move(handler)) {}
+
+VirtualSession::~VirtualSession() {
+  if (bound_) router_.Unbind(jid_);
+}
+
+void VirtualSession::Send(xmpp::Element stanza) {
+  if (bound_) router_.RouteFromClient(jid_, std::move(stanza));
+}
+
+void VirtualSession::Deliver(const xmpp::Element& stanza) {
+  if (handler_) handler_(stanza);
+}
+
+void VirtualSession::Kick(absl::string_view) {
+  bound_ = false;
+  router_.Unbind(jid_);
+}
+
+FakeServer::FakeServer(ServerConfig config, asio::io_context& io, Clock& clock,
+                       uint64_t seed)
+    : config_(std::move(config)),
+      io_(io),
+      clock_(clock),
+      bitgen_(seed),
+      router_(config_, clock) {}
+
+FakeServer::~FakeServer() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Create(
+    ServerConfig config, asio::io_context& io, Clock& clock, uint64_t seed) {
+  if (absl::Status valid = ValidateServerConfig(config); !valid.ok()) return valid;
+  std::unique_ptr<FakeServer> server(
+      new FakeServer(std::move(config), io, clock, seed));
+  if (server->config_.tls() != ServerConfig::TLS_OFF) {
+    TlsIdentityOptions tls;
+    tls.certificate_file = server->config_.tls_certificate_file();
+    tls.private_key_file = server->config_.tls_private_key_file();
+    tls.domain = server->config_.domain();
+    absl::StatusOr<std::unique_ptr<asio::ssl::context>> context =
+        MakeServerTlsContext(tls);
+    if (!context.ok()) return context.status();
+    server->tls_context_ = *std::move(context);
+  }
+  for (const std::string& address : ListenAddresses(server->config_)) {
+    if (absl::Status listening = server->Listen(address); !listening.ok()) {
+      return listening;
+    }
+  }
+  return server;
+}
+
+absl::Status FakeServer::Listen(const std::string& address) {
+  // ValidateServerConfig() has checked the form "host:port" / "[v6]:port".
+  const size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad listen port in ", address));
+  }
+  boost::system::error_code ec;
+  asio::ip::address ip = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen host ", host));
+  tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  if (acceptor->open(endpoint.protocol(), ec); !ec) {
+    acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (ip.is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    acceptor->bind(endpoint, ec);
+  }
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", address, ": ", ec.message()));
+  }
+  DoAccept(*acceptor);
+  acceptors_.push_back(std::move(acceptor));
+  return absl::OkStatus();
+}
+
+void FakeServer::DoAccept(tcp::acceptor& acceptor) {
+  acceptor.async_accept([this, &acceptor](const boost::system::error_code& ec,
+                                          tcp::socket socket) {
+    if (stopped_) return;
+    if (!ec) {
+      connections_.erase(
+          std::remove_if(connections_.begin(), connections_.end(),
+                         [](const auto& weak) { return weak.expired(); }),
+          connections_.end());
+      const bool over_limit =
+          connections_.size() >= config_.limits().max_connections();
+      auto connection = std::make_shared<TcpConnection>(
+          std::move(socket), tls_context_.get(), config_, router_, clock_,
+          bitgen_);
+      connections_.push_back(connection);
+      if (over_limit) {
+        // RFC 6120 §4.9.3.17: the server lacks the resources to serve this stream.
+        connection->Reject(
+            xmpp::StreamCondition::kResourceConstraint,
+            absl::StrCat("connection limit of ",
+                         config_.limits().max_connections(), " reached"));
+      } else {
+        connection->Start();
+      }
+    }
+    // Re-arm even after an error (e.g. too many open files), as Beast's listener does.
+    DoAccept(acceptor);
+  });
+}
+
+std::vector<std::string> FakeServer::endpoints() const {
+  std::vector<std::string> out;
+  for (const auto& acceptor : acceptors_) {
+    tcp::endpoint endpoint = acceptor->local_endpoint();
+    const std::string host = endpoint.address().to_string();
+    out.push_back(endpoint.address().is_v6()
+                      ? absl::StrCat("[", host, "]:", endpoint.port())
+                      : absl::StrCat(host, ":", endpoint.port()));
+  }
+  return out;
+}
+
+uint16_t FakeServer::port() const {
+  return acceptors_.empty() ? 0 : acceptors_.front()->local_endpoint().port();
+}
+
+absl::StatusOr<std::unique_ptr<VirtualSession>> FakeServer::AttachVirtualSession(
+    const xmpp::Jid& jid, VirtualSession::Handler handler) {
+  auto session = std::make_unique<VirtualSession>(router_, jid, std::move(handler));
+  if (absl::Status bound = router_.Bind(jid, session.get()); !bound.ok()) {
+    session->bound_ = false;  // the resource belongs to someone else: leave it be
+    return bound;
+  }
+  return session;
+}
+
+void FakeServer::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ignored;
+  for (auto& acceptor : acceptors_) acceptor->close(ignored);
+  for (auto& weak : connections_) {
+    if (auto connection = weak.lock()) connection->Abort();
+  }
+}
+
+}  // namespace talkcheck::fake_server
