@@ -16,7 +16,8 @@ using xmpp::Element;
 using xmpp::StreamCondition;
 namespace ns = xmpp::ns;
 
-// RFC 6120 §6.4.5: a configurable number of SASL retries, at least 2 and at most 5.
+// RFC 6120 §6.4.5: a configurable number of SASL retries, at least 2 and at
+// most 5.
 constexpr int kMaxSaslAttempts = 3;
 
 constexpr char kBase64Alphabet[] =
@@ -68,7 +69,8 @@ void C2sStream::Start() {
   ArmIdleTimer();
 }
 
-void C2sStream::RejectAtStart(StreamCondition condition, absl::string_view text) {
+void C2sStream::RejectAtStart(StreamCondition condition,
+                              absl::string_view text) {
   FailStream(condition, text);
 }
 
@@ -87,8 +89,8 @@ void C2sStream::OnBytes(absl::string_view data) {
   std::vector<xmpp::StreamFramer::Event> events;
   absl::Status status = framer_.Feed(data, events);
   for (auto& event : events) {
-    // A handler may close the stream or restart it (STARTTLS, SASL success); events
-    // framed after that point belong to a stream that no longer exists.
+    // A handler may close the stream or restart it (STARTTLS, SASL success);
+    // events framed after that point belong to a stream that no longer exists.
     if (state_ == State::kClosed || state_ == State::kTlsHandshake) return;
     switch (event.type) {
       case xmpp::StreamFramer::EventType::kStreamOpen:
@@ -148,12 +150,13 @@ void C2sStream::HandleHeader(const Element& header) {
   }
   if (const std::string* to = header.Attr("to");
       to != nullptr && absl::AsciiStrToLower(*to) != config_.domain()) {
-    FailStream(StreamCondition::kHostUnknown,
-               absl::StrCat("this server is ", config_.domain(), ", not ", *to));
+    FailStream(
+        StreamCondition::kHostUnknown,
+        absl::StrCat("this server is ", config_.domain(), ", not ", *to));
     return;
   }
-  // RFC 6120 §4.7.5: only major version 1 is spoken; no version means a pre-RFC client
-  // expecting jabber:iq:auth, which this server does not offer.
+  // RFC 6120 §4.7.5: only major version 1 is spoken; no version means a pre-RFC
+  // client expecting jabber:iq:auth, which this server does not offer.
   const std::string version = header.AttrOr("version", "");
   if (version.empty() || version.substr(0, 2) != "1.") {
     FailStream(StreamCondition::kUnsupportedVersion,
@@ -167,10 +170,11 @@ void C2sStream::HandleHeader(const Element& header) {
 
 void C2sStream::SendStreamHeader() {
   header_sent_ = true;
-  transport_.Write(absl::StrCat(
-      "<?xml version='1.0'?><stream:stream xmlns='", ns::kClient,
-      "' xmlns:stream='", ns::kStream, "' id='", RandomToken(16), "' from='",
-      xmpp::EscapeAttribute(config_.domain()), "' version='1.0' xml:lang='en'>"));
+  transport_.Write(absl::StrCat("<?xml version='1.0'?><stream:stream xmlns='",
+                                ns::kClient, "' xmlns:stream='", ns::kStream,
+                                "' id='", RandomToken(16), "' from='",
+                                xmpp::EscapeAttribute(config_.domain()),
+                                "' version='1.0' xml:lang='en'>"));
 }
 
 bool C2sStream::TlsRequiredButMissing() const {
@@ -187,7 +191,8 @@ void C2sStream::SendFeatures() {
       if (config_.tls() == ServerConfig::TLS_REQUIRED)
         starttls.AddChild(ns::kTls, "required");
     }
-    // RFC 6120 §5.3.1: with TLS mandatory-to-negotiate, STARTTLS is the only feature.
+    // RFC 6120 §5.3.1: with TLS mandatory-to-negotiate, STARTTLS is the only
+    // feature.
     if (!TlsRequiredButMissing()) {
       Element& mechanisms = features.AddChild(ns::kSasl, "mechanisms");
       for (const std::string& name : SupportedSaslMechanisms())
@@ -195,8 +200,10 @@ void C2sStream::SendFeatures() {
     }
   } else if (!bound_) {
     features.AddChild(ns::kBind, "bind");
-    // RFC 3921 session establishment, marked optional (rfc3921bis) for new clients.
-    features.AddChild(ns::kSession, "session").AddChild(ns::kSession, "optional");
+    // RFC 3921 session establishment, marked optional (rfc3921bis) for new
+    // clients.
+    features.AddChild(ns::kSession, "session")
+        .AddChild(ns::kSession, "optional");
   }
   transport_.Write(features.ToString());
 }
@@ -232,8 +239,8 @@ void C2sStream::HandleElement(Element element) {
 }
 
 void C2sStream::HandleStartTls() {
-  if (authenticated() || tls_active_ || config_.tls() == ServerConfig::TLS_OFF ||
-      !transport_.CanStartTls()) {
+  if (authenticated() || tls_active_ ||
+      config_.tls() == ServerConfig::TLS_OFF || !transport_.CanStartTls()) {
     // RFC 6120 §5.4.2.2: failure, then close the stream.
     transport_.Write(Element(ns::kTls, "failure").ToString());
     CloseStream();
@@ -254,14 +261,16 @@ void C2sStream::HandleAuth(const Element& auth) {
     return SendSaslFailure("encryption-required",
                            "STARTTLS is required before authentication");
   }
-  absl::StatusOr<std::unique_ptr<SaslMechanism>> mechanism = CreateSaslMechanism(
-      auth.AttrOr("mechanism", ""),
-      [this](absl::string_view user) { return router_.PasswordOf(user); },
-      ScramOptions{[this] { return RandomToken(24); }, "", 4096});
+  absl::StatusOr<std::unique_ptr<SaslMechanism>> mechanism =
+      CreateSaslMechanism(
+          auth.AttrOr("mechanism", ""),
+          [this](absl::string_view user) { return router_.PasswordOf(user); },
+          ScramOptions{[this] { return RandomToken(24); }, "", 4096});
   if (!mechanism.ok()) {
-    return SendSaslFailure("invalid-mechanism",
-                           absl::StrCat("mechanism '", auth.AttrOr("mechanism", ""),
-                                        "' is not offered"));
+    return SendSaslFailure(
+        "invalid-mechanism",
+        absl::StrCat("mechanism '", auth.AttrOr("mechanism", ""),
+                     "' is not offered"));
   }
   sasl_ = *std::move(mechanism);
   // RFC 6120 §6.4.2: no text means no initial response; "=" means an empty one.
@@ -273,7 +282,8 @@ void C2sStream::HandleAuth(const Element& auth) {
     std::string decoded;
     if (!absl::Base64Unescape(text, &decoded)) {
       sasl_.reset();
-      return SendSaslFailure("incorrect-encoding", "initial response is not base64");
+      return SendSaslFailure("incorrect-encoding",
+                             "initial response is not base64");
     }
     initial = std::move(decoded);
   }
@@ -313,7 +323,8 @@ void C2sStream::FinishSaslStep(const SaslStep& step) {
       sasl_.reset();
       auth_timer_.reset();
       transport_.Write(success.ToString());
-      // RFC 6120 §6.4.6: the client opens a new stream over the same connection.
+      // RFC 6120 §6.4.6: the client opens a new stream over the same
+      // connection.
       framer_.Reset();
       state_ = State::kAwaitHeader;
       return;
@@ -344,8 +355,8 @@ void C2sStream::HandleBind(const Element& iq) {
       resource_element != nullptr ? resource_element->Text() : std::string();
   if (resource.empty()) resource = absl::StrCat("talkcheck-", RandomToken(8));
 
-  absl::StatusOr<xmpp::Jid> jid = xmpp::Jid::Create(username_, config_.domain(),
-                                                    resource);
+  absl::StatusOr<xmpp::Jid> jid =
+      xmpp::Jid::Create(username_, config_.domain(), resource);
   if (!jid.ok()) {
     transport_.Write(IqError(iq, "modify", "bad-request").ToString());
     return;

@@ -1,9 +1,9 @@
 #include "fake_server/c2s_stream.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -78,7 +78,8 @@ class C2sStreamTest : public ::testing::Test {
     Send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     stream_->OnTlsEstablished();
     Send(kHeader);
-    ASSERT_TRUE(absl::StrContains(Send(PlainAuth("cut", "secret")), "<success"));
+    ASSERT_TRUE(
+        absl::StrContains(Send(PlainAuth("cut", "secret")), "<success"));
     Send(kHeader);
     std::string bound = Send(absl::StrCat(
         "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
@@ -102,7 +103,8 @@ TEST_F(C2sStreamTest, NegotiatesTlsSaslAndBind) {
   EXPECT_TRUE(absl::StrContains(features, "<stream:stream")) << features;
   EXPECT_TRUE(absl::StrContains(features, "<starttls")) << features;
   EXPECT_TRUE(absl::StrContains(features, "<required/>")) << features;
-  // TLS is mandatory-to-negotiate: no mechanisms are offered before it (§5.3.1).
+  // TLS is mandatory-to-negotiate: no mechanisms are offered before it
+  // (§5.3.1).
   EXPECT_FALSE(absl::StrContains(features, "mechanisms")) << features;
 
   EXPECT_TRUE(absl::StrContains(
@@ -112,12 +114,12 @@ TEST_F(C2sStreamTest, NegotiatesTlsSaslAndBind) {
   EXPECT_TRUE(stream_->tls_active());
 
   features = Send(kHeader);
-  EXPECT_TRUE(absl::StrContains(features, "<mechanism>SCRAM-SHA-1</mechanism>"));
+  EXPECT_TRUE(
+      absl::StrContains(features, "<mechanism>SCRAM-SHA-1</mechanism>"));
   EXPECT_TRUE(absl::StrContains(features, "<mechanism>PLAIN</mechanism>"));
   EXPECT_FALSE(absl::StrContains(features, "starttls"));
 
-  EXPECT_TRUE(
-      absl::StrContains(Send(PlainAuth("cut", "secret")), "<success"));
+  EXPECT_TRUE(absl::StrContains(Send(PlainAuth("cut", "secret")), "<success"));
   EXPECT_TRUE(stream_->authenticated());
   features = Send(kHeader);
   EXPECT_TRUE(absl::StrContains(features, "urn:ietf:params:xml:ns:xmpp-bind"));
@@ -160,7 +162,8 @@ TEST_F(C2sStreamTest, RequiresTlsBeforeAuth) {
   EXPECT_FALSE(stream_->authenticated());
 }
 
-// Each stream-level violation gets its RFC 6120 condition and closes the stream.
+// Each stream-level violation gets its RFC 6120 condition and closes the
+// stream.
 struct ViolationCase {
   const char* name;
   std::string before_auth_input;  // sent after the header (tls off)
@@ -195,10 +198,10 @@ INSTANTIATE_TEST_SUITE_P(
         ViolationCase{"Comment", "<!-- hi -->", "restricted-xml"},
         ViolationCase{"UnknownTopLevel", "<foo xmlns='urn:example'/>",
                       "unsupported-stanza-type"},
-        ViolationCase{"Oversize",
-                      "<message><body>" + std::string(5000, 'x') +
-                          "</body></message>",
-                      "policy-violation"}),
+        ViolationCase{
+            "Oversize",
+            "<message><body>" + std::string(5000, 'x') + "</body></message>",
+            "policy-violation"}),
     [](const ::testing::TestParamInfo<ViolationCase>& info) {
       return info.param.name;
     });
@@ -241,12 +244,12 @@ TEST_F(C2sStreamTest, SaslFailuresAndRetryLimit) {
   config_.set_tls(ServerConfig::TLS_OFF);
   StartStream();
   Send(kHeader);
-  EXPECT_TRUE(absl::StrContains(
-      Send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
-           "mechanism='X-UNKNOWN'>AAAA</auth>"),
-      "<invalid-mechanism/>"));
-  EXPECT_TRUE(absl::StrContains(Send(PlainAuth("cut", "wrong")),
-                                "<not-authorized/>"));
+  EXPECT_TRUE(
+      absl::StrContains(Send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' "
+                             "mechanism='X-UNKNOWN'>AAAA</auth>"),
+                        "<invalid-mechanism/>"));
+  EXPECT_TRUE(
+      absl::StrContains(Send(PlainAuth("cut", "wrong")), "<not-authorized/>"));
   EXPECT_FALSE(transport_.closed());
   std::string last = Send(PlainAuth("cut", "wrong again"));
   EXPECT_TRUE(absl::StrContains(last, "<policy-violation ")) << last;
@@ -265,7 +268,8 @@ TEST_F(C2sStreamTest, AuthTimeout) {
   EXPECT_TRUE(transport_.closed());
 }
 
-// Verifies that silence past the idle limit closes the stream, and traffic resets it.
+// Verifies that silence past the idle limit closes the stream, and traffic
+// resets it.
 TEST_F(C2sStreamTest, IdleTimeout) {
   LogIn();
   clock_.AdvanceBy(absl::Seconds(59));
@@ -292,7 +296,8 @@ TEST_F(C2sStreamTest, SpoofedFromIsRefused) {
 TEST_F(C2sStreamTest, OwnFromIsAccepted) {
   LogIn("r1");
   std::string out = Send(
-      "<iq from='cut@localhost/r1' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/>"
+      "<iq from='cut@localhost/r1' type='get' id='p1'><ping "
+      "xmlns='urn:xmpp:ping'/>"
       "</iq>");
   EXPECT_TRUE(absl::StrContains(out, "type=\"result\"")) << out;
   EXPECT_FALSE(transport_.closed());

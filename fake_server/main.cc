@@ -1,17 +1,17 @@
-// fake_xmpp_server: talkcheck's fake XMPP server on its own, for clients under test that
-// run outside the harness, and for trying clients by hand.
+// fake_xmpp_server: talkcheck's fake XMPP server on its own, for clients under
+// test that run outside the harness, and for trying clients by hand.
 //
-//   bazel run //fake_server:fake_xmpp_server -- --account=alice:secret --tls=optional
+//   bazel run //fake_server:fake_xmpp_server -- --account=alice:secret
+//   --tls=optional
 //
-// Prints one line per listening address ("listening on 127.0.0.1:PORT"), then serves
-// until SIGINT or SIGTERM.
+// Prints one line per listening address ("listening on 127.0.0.1:PORT"), then
+// serves until SIGINT or SIGTERM.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -22,14 +22,17 @@
 #include "fake_server/config.h"
 #include "fake_server/server.h"
 
-ABSL_FLAG(std::string, config, "",
-          "Text-format ServerConfig file (fake_server/config.proto); the flags below "
-          "override or extend it");
+ABSL_FLAG(
+    std::string, config, "",
+    "Text-format ServerConfig file (fake_server/config.proto); the flags below "
+    "override or extend it");
 ABSL_FLAG(std::string, domain, "", "Server domain (default: localhost)");
-ABSL_FLAG(std::vector<std::string>, listen, {},
-          "Comma-separated host:port list to listen on, e.g. 127.0.0.1:5222,[::1]:0 "
-          "(default 127.0.0.1:0; port 0 picks a free port)");
-ABSL_FLAG(std::string, tls, "", "STARTTLS: required (default), optional or off");
+ABSL_FLAG(
+    std::vector<std::string>, listen, {},
+    "Comma-separated host:port list to listen on, e.g. 127.0.0.1:5222,[::1]:0 "
+    "(default 127.0.0.1:0; port 0 picks a free port)");
+ABSL_FLAG(std::string, tls, "",
+          "STARTTLS: required (default), optional or off");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate (default: self-signed)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(std::vector<std::string>, account, {},
@@ -38,11 +41,14 @@ ABSL_FLAG(int64_t, max_stanza_bytes, 0, "Largest stanza in bytes (0: default)");
 ABSL_FLAG(int64_t, max_connections, 0, "Simultaneous connections (0: default)");
 ABSL_FLAG(int64_t, auth_timeout_ms, 0,
           "Time allowed from connect to SASL success (0: default)");
-ABSL_FLAG(int64_t, idle_timeout_ms, 0,
-          "Longest silence from a client before it is disconnected (0: default)");
+ABSL_FLAG(
+    int64_t, idle_timeout_ms, 0,
+    "Longest silence from a client before it is disconnected (0: default)");
 ABSL_FLAG(std::vector<std::string>, stun, {},
-          "Comma-separated host:udp_port STUN servers announced by google:jingleinfo");
-ABSL_FLAG(std::string, relay_token, "", "Relay token announced by google:jingleinfo");
+          "Comma-separated host:udp_port STUN servers announced by "
+          "google:jingleinfo");
+ABSL_FLAG(std::string, relay_token, "",
+          "Relay token announced by google:jingleinfo");
 
 namespace talkcheck::fake_server {
 namespace {
@@ -75,10 +81,11 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
   if (std::string key = absl::GetFlag(FLAGS_tls_key); !key.empty())
     config.set_tls_private_key_file(key);
   for (const std::string& account : absl::GetFlag(FLAGS_account)) {
-    std::vector<std::string> parts = absl::StrSplit(account, absl::MaxSplits(':', 1));
+    std::vector<std::string> parts =
+        absl::StrSplit(account, absl::MaxSplits(':', 1));
     if (parts.size() != 2 || parts[0].empty()) {
-      return absl::InvalidArgumentError("--account wants username:password, not '" +
-                                        account + "'");
+      return absl::InvalidArgumentError(
+          "--account wants username:password, not '" + account + "'");
     }
     Account* added = config.add_accounts();
     added->set_username(parts[0]);
@@ -97,7 +104,8 @@ absl::StatusOr<ServerConfig> ConfigFromFlags() {
     std::vector<std::string> parts = absl::StrSplit(stun, ':');
     uint32_t port = 0;
     if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &port)) {
-      return absl::InvalidArgumentError("--stun wants host:port, not '" + stun + "'");
+      return absl::InvalidArgumentError("--stun wants host:port, not '" + stun +
+                                        "'");
     }
     StunServer* server = config.mutable_jingle_info()->add_stun();
     server->set_host(parts[0]);
@@ -139,7 +147,8 @@ int Main() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "talkcheck's fake XMPP server (STARTTLS, SCRAM-SHA-1/PLAIN, roster, presence, "
+      "talkcheck's fake XMPP server (STARTTLS, SCRAM-SHA-1/PLAIN, roster, "
+      "presence, "
       "routing, disco, google:jingleinfo).");
   absl::ParseCommandLine(argc, argv);
   return talkcheck::fake_server::Main();

@@ -46,7 +46,8 @@ FakeServer::~FakeServer() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Create(
     ServerConfig config, asio::io_context& io, Clock& clock, uint64_t seed) {
-  if (absl::Status valid = ValidateServerConfig(config); !valid.ok()) return valid;
+  if (absl::Status valid = ValidateServerConfig(config); !valid.ok())
+    return valid;
   std::unique_ptr<FakeServer> server(
       new FakeServer(std::move(config), io, clock, seed));
   if (server->config_.tls() != ServerConfig::TLS_OFF) {
@@ -71,14 +72,17 @@ absl::Status FakeServer::Listen(const std::string& address) {
   // ValidateServerConfig() has checked the form "host:port" / "[v6]:port".
   const size_t colon = address.rfind(':');
   std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
   uint32_t port = 0;
   if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("bad listen port in ", address));
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad listen port in ", address));
   }
   boost::system::error_code ec;
   asio::ip::address ip = asio::ip::make_address(host, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("bad listen host ", host));
+  if (ec)
+    return absl::InvalidArgumentError(absl::StrCat("bad listen host ", host));
   tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
 
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
@@ -108,12 +112,13 @@ void FakeServer::DoAccept(tcp::acceptor& acceptor) {
           connections_.end());
       const bool over_limit =
           connections_.size() >= config_.limits().max_connections();
-      auto connection = std::make_shared<TcpConnection>(
-          std::move(socket), tls_context_.get(), config_, router_, clock_,
-          bitgen_);
+      auto connection =
+          std::make_shared<TcpConnection>(std::move(socket), tls_context_.get(),
+                                          config_, router_, clock_, bitgen_);
       connections_.push_back(connection);
       if (over_limit) {
-        // RFC 6120 §4.9.3.17: the server lacks the resources to serve this stream.
+        // RFC 6120 §4.9.3.17: the server lacks the resources to serve this
+        // stream.
         connection->Reject(
             xmpp::StreamCondition::kResourceConstraint,
             absl::StrCat("connection limit of ",
@@ -122,7 +127,8 @@ void FakeServer::DoAccept(tcp::acceptor& acceptor) {
         connection->Start();
       }
     }
-    // Re-arm even after an error (e.g. too many open files), as Beast's listener does.
+    // Re-arm even after an error (e.g. too many open files), as Beast's
+    // listener does.
     DoAccept(acceptor);
   });
 }
@@ -143,11 +149,14 @@ uint16_t FakeServer::port() const {
   return acceptors_.empty() ? 0 : acceptors_.front()->local_endpoint().port();
 }
 
-absl::StatusOr<std::unique_ptr<VirtualSession>> FakeServer::AttachVirtualSession(
-    const xmpp::Jid& jid, VirtualSession::Handler handler) {
-  auto session = std::make_unique<VirtualSession>(router_, jid, std::move(handler));
+absl::StatusOr<std::unique_ptr<VirtualSession>>
+FakeServer::AttachVirtualSession(const xmpp::Jid& jid,
+                                 VirtualSession::Handler handler) {
+  auto session =
+      std::make_unique<VirtualSession>(router_, jid, std::move(handler));
   if (absl::Status bound = router_.Bind(jid, session.get()); !bound.ok()) {
-    session->bound_ = false;  // the resource belongs to someone else: leave it be
+    session->bound_ =
+        false;  // the resource belongs to someone else: leave it be
     return bound;
   }
   return session;

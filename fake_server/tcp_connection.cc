@@ -1,8 +1,7 @@
 #include "fake_server/tcp_connection.h"
 
-#include <utility>
-
 #include <boost/asio/write.hpp>
+#include <utility>
 
 namespace talkcheck::fake_server {
 
@@ -15,7 +14,7 @@ TcpConnection::TcpConnection(asio::ip::tcp::socket socket,
     : socket_(std::move(socket)),
       tls_context_(tls_context),
       clock_(clock),
-      stream_(config, router, clock, *this, bitgen){}
+      stream_(config, router, clock, *this, bitgen) {}
 
 void TcpConnection::Start() {
   stream_.Start();
@@ -32,8 +31,8 @@ void TcpConnection::Abort() { Shutdown(); }
 void TcpConnection::DoRead() {
   if (reading_ || shut_down_ || tls_pending_) return;
   reading_ = true;
-  auto handler = [self = shared_from_this()](const boost::system::error_code& ec,
-                                             size_t bytes) {
+  auto handler = [self = shared_from_this()](
+                     const boost::system::error_code& ec, size_t bytes) {
     self->OnRead(ec, bytes);
   };
   if (tls_) {
@@ -50,7 +49,8 @@ void TcpConnection::OnRead(const boost::system::error_code& ec, size_t bytes) {
     Shutdown();
     return;
   }
-  if (!draining_) stream_.OnBytes(absl::string_view(read_buffer_.data(), bytes));
+  if (!draining_)
+    stream_.OnBytes(absl::string_view(read_buffer_.data(), bytes));
   DoRead();
 }
 
@@ -71,12 +71,16 @@ void TcpConnection::DoWrite() {
     return;
   }
   writing_ = true;
-  auto handler = [self = shared_from_this()](const boost::system::error_code& ec,
-                                             size_t) { self->OnWrite(ec); };
+  auto handler = [self = shared_from_this()](
+                     const boost::system::error_code& ec, size_t) {
+    self->OnWrite(ec);
+  };
   if (tls_) {
-    asio::async_write(*tls_, asio::buffer(write_queue_.front()), std::move(handler));
+    asio::async_write(*tls_, asio::buffer(write_queue_.front()),
+                      std::move(handler));
   } else {
-    asio::async_write(socket_, asio::buffer(write_queue_.front()), std::move(handler));
+    asio::async_write(socket_, asio::buffer(write_queue_.front()),
+                      std::move(handler));
   }
 }
 
@@ -122,10 +126,9 @@ void TcpConnection::GracefulClose() {
   draining_ = true;
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  linger_timer_ = clock_.CallAfter(
-      absl::Seconds(2), [weak = weak_from_this()] {
-        if (auto self = weak.lock()) self->Shutdown();
-      });
+  linger_timer_ = clock_.CallAfter(absl::Seconds(2), [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->Shutdown();
+  });
   DoRead();
 }
 
