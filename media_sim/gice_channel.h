@@ -1,0 +1,125 @@
+// One GICE channel of one endpoint: Google's pre-standard ICE (PROTOCOL.md §4).
+//
+// The channel owns a UDP socket per local candidate it allocates (each allocation round
+// is a new `generation` with fresh ufrags), pairs every local candidate with every
+// remote candidate of the newest remote generation, and runs libjingle's connectivity
+// checks: RFC 3489-framed Binding requests (16-byte transaction id, no cookie unless
+// asked, no MESSAGE-INTEGRITY or FINGERPRINT) with USERNAME = remote ufrag ‖ local ufrag,
+// answered with USERNAME echoed and MAPPED-ADDRESS; 430 for unknown remote ufrags, 400
+// for a USERNAME that does not start with ours. A connection becomes readable on a valid
+// request (lost after 30 s without one) and writable on a response (write-timeout after
+// 15 s without one). Pings are paced one per tick: 50 ms while the channel is
+// unwritable, 480 ms once writable, the best connection at least every 900 ms. Media
+// goes only over the best writable connection, and is accepted only from readable ones.
+//
+// Used by the reference client and by the simulated peer. Single-threaded on the
+// io_context that runs `clock`.
+#ifndef TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
+#define TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+
+#include "absl/random/bit_gen_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "media_sim/candidate.h"
+
+namespace talkcheck::media_sim {
+
+struct GiceOptions {
+  std::string channel_name = "rtp";
+  std::string bind_address = "127.0.0.1";  // every socket binds here, port 0
+  absl::Duration unwritable_ping_interval = absl::Milliseconds(50);
+  absl::Duration writable_ping_interval = absl::Milliseconds(480);
+  absl::Duration best_ping_interval = absl::Milliseconds(900);
+  absl::Duration read_timeout = absl::Seconds(30);
+  absl::Duration write_timeout = absl::Seconds(15);
+  // RFC 5389 magic cookie + 12-byte id (Google from mid-2011) instead of 16 bytes.
+  bool use_magic_cookie = false;
+
+  // Misbehaviours for both-ways proofs (reference client --fault=...).
+  bool fault_no_ping_responses = false;     // never answer Binding requests
+  bool fault_username_without_remote = false;  // USERNAME = local ufrag only
+  bool fault_media_before_writable = false;    // SendPacket works while unwritable
+  bool fault_media_to_stale_generation = false;  // keep sending on an old-generation pair
+};
+
+// What one side observed about the other side's checks; every counter is a named
+// finding the harness can assert on.
+struct GiceStats {
+  uint64_t requests_received = 0;
+  uint64_t responses_received = 0;
+  uint64_t requests_sent = 0;
+  uint64_t responses_sent = 0;
+  uint64_t error_responses_sent = 0;        // 400 / 430
+  uint64_t bad_username_requests = 0;       // USERNAME not "our ufrag ‖ known remote"
+  uint64_t responses_without_mapped_address = 0;
+  uint64_t responses_with_wrong_username = 0;  // not echoing our request's USERNAME
+  uint64_t malformed_stun = 0;              // truncated, bad lengths, ...
+  uint64_t media_from_unreadable = 0;       // RTP from an address that never pinged
+  uint64_t media_received = 0;
+  uint64_t media_sent = 0;
+};
+
+class GiceChannel {
+ public:
+  using PacketHandler =
+      std::function<void(absl::string_view packet,
+                         const boost::asio::ip::udp::endpoint& from)>;
+
+  // Does not own `io`, `clock` or `bitgen`; all must outlive the channel.
+  GiceChannel(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
+              GiceOptions options);
+  ~GiceChannel();
+
+  // Starts a new allocation round: one UDP socket on bind_address with a fresh
+  // 16-character ufrag and password, generation = number of rounds so far.
+  absl::StatusOr<Candidate> AllocateGeneration();
+  int generation() const;  // of the newest local round; -1 before the first
+
+  // Remembers a remote candidate (matching channel name only; others are ignored and
+  // return false). A newer generation discards older remote candidates for new
+  // pairings (PROTOCOL.md §3.3). Duplicates (IsEquivalent) are ignored.
+  bool AddRemoteCandidate(const Candidate& candidate);
+
+  // Starts pinging (idempotent). Checks begin only once there is a remote candidate.
+  void Start();
+  void Stop();
+
+  bool writable() const;
+  bool readable() const;
+  // The best writable connection's remote address, if any.
+  const boost::asio::ip::udp::endpoint* best_remote() const;
+
+  // Sends a non-STUN packet (RTP/RTCP) on the best writable connection. Returns false
+  // (and sends nothing) when the channel is not writable.
+  bool SendPacket(absl::string_view packet);
+
+  void set_packet_handler(PacketHandler handler) { on_packet_ = std::move(handler); }
+  void set_writable_handler(std::function<void(bool)> handler) {
+    on_writable_ = std::move(handler);
+  }
+
+  const GiceStats& stats() const { return stats_; }
+  const std::vector<Candidate>& local_candidates() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  PacketHandler on_packet_;
+  std::function<void(bool)> on_writable_;
+  GiceStats stats_;
+};
+
+}  // namespace talkcheck::media_sim
+
+#endif  // TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_

@@ -1,0 +1,100 @@
+// The reference client: a small, correct Google Talk voice client (PROTOCOL.md §9's
+// libjingle 0.4 behaviour), the default client under test.
+//
+// On top of a logged-in `ClientStream` it advertises voice caps (legacy XEP-0115,
+// ext="voice-v1") and answers the matching disco#info; answers incoming calls (ack the
+// initiate, G2 transport-accept, candidates before accept, accept with the supported
+// subset keeping the offered ids and name spelling, or reject *before* the ack when no
+// codec is common); places calls (G1 or G2, falling back to G1 when `candidates`
+// arrive); starts a new candidate generation every 20 s while not writable; keeps
+// libjingle's timers (15 s for every session iq reply, 50 s for writability counted
+// from the initiate, 180 s of ringing); and terminates cleanly (acking the peer's
+// terminate). Each `Fault` switches on exactly one misbehaviour.
+#ifndef TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_H_
+#define TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "absl/random/bit_gen_ref.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "reference_client/client_stream.h"
+#include "reference_client/faults.h"
+#include "xmpp/jid.h"
+
+namespace talkcheck::reference_client {
+
+struct Codec {
+  int id = 0;
+  std::string name;
+  int clockrate = 0;  // 0: not stated
+};
+
+struct VoiceClientOptions {
+  // Codecs this client supports (matched per PROTOCOL.md §2.2: id < 96 by id, else
+  // by case-sensitive name). Default: PCMU 0, PCMA 8, iLBC 102, ISAC 103, CN 13... see
+  // voice_client.cc.
+  std::vector<Codec> codecs;
+  // How an outgoing call offers transports.
+  enum class Dialect { kG1, kG2 } dialect = Dialect::kG1;
+  // Incoming calls: accept after this long (the user "answers"); InfiniteDuration
+  // waits for Answer().
+  absl::Duration auto_answer_after = absl::ZeroDuration();
+  // libjingle timers (PROTOCOL.md §6).
+  absl::Duration iq_timeout = absl::Seconds(15);
+  absl::Duration writable_timeout = absl::Seconds(50);
+  absl::Duration ring_timeout = absl::Seconds(180);
+  absl::Duration generation_period = absl::Seconds(20);
+  std::string caps_ver = "1.0.0.104";
+  FaultSet faults;
+};
+
+// What happened, for tests and the in-process adapter.
+struct CallEvent {
+  enum class Type {
+    kIncoming,    // initiate received
+    kRinging,     // our initiate was acked
+    kAccepted,    // call accepted (either side)
+    kWritable,    // the rtp channel became writable
+    kTerminated,  // session over; `reason` says why
+    kRejected,
+  };
+  Type type;
+  std::string sid;
+  std::string reason;
+};
+
+class VoiceClient {
+ public:
+  // `stream` must be connected (ready) before Start(). Nothing is owned.
+  VoiceClient(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
+              ClientStream& stream, VoiceClientOptions options);
+  ~VoiceClient();
+
+  // Sends presence with caps and starts handling stanzas.
+  void Start();
+
+  // Places a call to `callee` (a full JID).
+  absl::Status Call(const xmpp::Jid& callee);
+  // Answers / rejects the ringing incoming call; hangs up the current call.
+  absl::Status Answer();
+  absl::Status Reject();
+  absl::Status Hangup();
+
+  void set_event_handler(std::function<void(const CallEvent&)> handler);
+  bool in_call() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace talkcheck::reference_client
+
+#endif  // TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_H_
