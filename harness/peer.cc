@@ -1,0 +1,259 @@
+#include "harness/peer.h"
+
+#include <utility>
+
+#include "absl/random/distributions.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::harness {
+namespace {
+
+using xmpp::Element;
+namespace ns = xmpp::ns;
+
+// disco#info features of the Google caps extensions (PROTOCOL.md §7).
+const char* FeatureOfExt(absl::string_view ext) {
+  if (ext == "voice-v1") return ns::kGoogleVoiceV1;
+  if (ext == "video-v1") return ns::kGoogleVideoV1;
+  if (ext == "camera-v1") return ns::kGoogleCameraV1;
+  if (ext == "share-v1") return "http://google.com/xmpp/protocol/share/v1";
+  return nullptr;
+}
+
+std::string RandomPassword(absl::BitGenRef bitgen) {
+  return absl::StrFormat("pw%016x", absl::Uniform<uint64_t>(bitgen));
+}
+
+}  // namespace
+
+void EffectiveBehaviour::Apply(const PeerBehaviour& update) {
+  if (update.has_ack_session_iqs()) ack_session_iqs = update.ack_session_iqs();
+  if (update.has_answer_disco()) answer_disco = update.answer_disco();
+  if (update.has_send_presence()) send_presence = update.send_presence();
+  if (update.has_answer_pings()) answer_pings = update.answer_pings();
+  if (update.has_reject_unknown_sessions())
+    reject_unknown_sessions = update.reject_unknown_sessions();
+}
+
+SimulatedPeer::SimulatedPeer(boost::asio::io_context& io, Clock& clock,
+                             absl::BitGenRef bitgen,
+                             fake_server::FakeServer& server,
+                             const PeerSpec& spec,
+                             std::function<void()> on_receive)
+    : io_(io),
+      clock_(clock),
+      bitgen_(bitgen),
+      server_(server),
+      spec_(spec),
+      on_receive_(std::move(on_receive)) {
+  behaviour_.Apply(spec_.behaviour());
+}
+
+SimulatedPeer::~SimulatedPeer() = default;
+
+absl::Status SimulatedPeer::Attach() {
+  const std::string user = spec_.user().empty() ? "peer" : spec_.user();
+  const std::string resource =
+      spec_.resource().empty() ? "Talk.v104" : spec_.resource();
+  absl::StatusOr<xmpp::Jid> jid =
+      xmpp::Jid::Create(user, server_.config().domain(), resource);
+  if (!jid.ok()) return jid.status();
+  jid_ = *std::move(jid);
+  if (!server_.router().PasswordOf(user).has_value())
+    server_.router().AddAccount(user, RandomPassword(bitgen_));
+  absl::StatusOr<std::unique_ptr<fake_server::VirtualSession>> session =
+      server_.AttachVirtualSession(
+          jid_, [this](const Element& stanza) { OnStanza(stanza); });
+  if (!session.ok()) return session.status();
+  session_ = *std::move(session);
+  if (behaviour_.send_presence) SendPresence();
+  return absl::OkStatus();
+}
+
+void SimulatedPeer::SendPresence() {
+  Element presence(ns::kClient, "presence");
+  presence.AddChild(ns::kClient, "priority").SetText("0");
+  Element& caps = presence.AddChild(ns::kCaps, "c");
+  caps.SetAttr("node", spec_.caps_node().empty() ? ns::kGoogleCapsNode
+                                                 : spec_.caps_node());
+  caps.SetAttr("ver", spec_.caps_ver().empty() ? "1.0.0.104" : spec_.caps_ver());
+  caps.SetAttr("ext", spec_.caps_ext().empty()
+                          ? std::string("voice-v1")
+                          : absl::StrJoin(spec_.caps_ext(), " "));
+  Send(std::move(presence));
+}
+
+void SimulatedPeer::Send(Element stanza) {
+  if (session_ == nullptr) return;
+  if (stanza.Is(ns::kClient, "iq")) {
+    if (const Element* session = stanza.FindChild(ns::kGoogleSession, "session");
+        session != nullptr && session->AttrOr("type", "") == "initiate") {
+      known_sessions_.insert(session->AttrOr("id", ""));
+    }
+  }
+  session_->Send(std::move(stanza));
+}
+
+void SimulatedPeer::OnStanza(const Element& stanza) {
+  inbox_.push_back(Received{clock_.Now(), stanza, false});
+  bool answered = false;
+  if (stanza.Is(ns::kClient, "iq")) {
+    const std::string type = stanza.AttrOr("type", "");
+    if (type == "set") {
+      if (const Element* session = stanza.FindChild(ns::kGoogleSession, "session"))
+        answered = HandleSessionIq(stanza, *session);
+    } else if (type == "get" && behaviour_.answer_disco) {
+      if (const Element* query = stanza.FindChild(ns::kDiscoInfo, "query")) {
+        AnswerDisco(stanza, *query);
+        answered = true;
+      }
+    }
+  }
+  (void)answered;
+  if (on_receive_) on_receive_();
+}
+
+bool SimulatedPeer::HandleSessionIq(const Element& iq, const Element& session) {
+  const std::string type = session.AttrOr("type", "");
+  const std::string sid = session.AttrOr("id", "");
+  if (type == "initiate") known_sessions_.insert(sid);
+  LearnRemoteCandidates(session);
+  if (type != "initiate" && behaviour_.reject_unknown_sessions &&
+      known_sessions_.count(sid) == 0) {
+    // libjingle's answer (PROTOCOL.md §1.3): bad-request, text "unknown session",
+    // with a copy of the <session>.
+    Element error(ns::kClient, "iq");
+    error.SetAttr("type", "error");
+    error.AddChild(session);
+    Element& detail = error.AddChild(ns::kClient, "error");
+    detail.SetAttr("type", "modify");
+    detail.AddChild(ns::kStanzas, "bad-request");
+    detail.AddChild(ns::kStanzas, "text")
+        .SetAttr(ns::kXml, "lang", "en")
+        .SetText("unknown session");
+    SendIqReply(iq, std::move(error));
+    return true;
+  }
+  if (!behaviour_.ack_session_iqs) return false;
+  Element ack(ns::kClient, "iq");
+  ack.SetAttr("type", "result");
+  SendIqReply(iq, std::move(ack));
+  return true;
+}
+
+void SimulatedPeer::SendIqReply(const Element& iq, Element reply) {
+  reply.SetAttr("to", iq.AttrOr("from", ""));
+  if (const std::string* id = iq.Attr("id")) reply.SetAttr("id", *id);
+  Send(std::move(reply));
+}
+
+void SimulatedPeer::AnswerDisco(const Element& iq, const Element& query) {
+  Element result(ns::kClient, "iq");
+  result.SetAttr("type", "result");
+  Element& answer = result.AddChild(ns::kDiscoInfo, "query");
+  const std::string node = query.AttrOr("node", "");
+  if (!node.empty()) answer.SetAttr("node", node);
+  const std::string caps_node = spec_.caps_node().empty()
+                                    ? std::string(ns::kGoogleCapsNode)
+                                    : spec_.caps_node();
+  if (node.empty()) {
+    answer.AddChild(ns::kDiscoInfo, "identity")
+        .SetAttr("category", "client")
+        .SetAttr("type", "pc")
+        .SetAttr("name", "Google Talk");
+    answer.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", ns::kDiscoInfo);
+    answer.AddChild(ns::kDiscoInfo, "feature")
+        .SetAttr("var", "http://www.google.com/xmpp/protocol/session");
+  }
+  std::vector<std::string> exts(spec_.caps_ext().begin(), spec_.caps_ext().end());
+  if (exts.empty()) exts.push_back("voice-v1");
+  for (const std::string& ext : exts) {
+    const char* feature = FeatureOfExt(ext);
+    if (feature == nullptr) continue;
+    if (node.empty() || node == absl::StrCat(caps_node, "#", ext)) {
+      answer.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", feature);
+    }
+  }
+  SendIqReply(iq, std::move(result));
+}
+
+void SimulatedPeer::LearnRemoteCandidates(const Element& container) {
+  for (const Element* child : container.Children()) {
+    if (child->Is(ns::kGoogleP2p, "transport")) {
+      LearnRemoteCandidates(*child);
+      continue;
+    }
+    if (child->name() != "candidate") continue;
+    media_sim::Candidate candidate;
+    candidate.name = child->AttrOr("name", "");
+    candidate.address = child->AttrOr("address", "");
+    int port = 0;
+    if (!absl::SimpleAtoi(child->AttrOr("port", ""), &port) || port <= 0 ||
+        port > 65535) {
+      continue;  // a finding for the scenario's expects, not for the peer
+    }
+    candidate.port = static_cast<uint16_t>(port);
+    candidate.username = child->AttrOr("username", "");
+    candidate.password = child->AttrOr("password", "");
+    candidate.protocol = child->AttrOr("protocol", "udp");
+    candidate.type = child->AttrOr("type", "local");
+    candidate.network = child->AttrOr("network", "0");
+    double preference = 1;
+    if (absl::SimpleAtod(child->AttrOr("preference", "1"), &preference))
+      candidate.preference = preference;
+    int generation = 0;
+    if (absl::SimpleAtoi(child->AttrOr("generation", "0"), &generation))
+      candidate.generation = generation;
+    if (media_sim::GiceChannel* gice = channel(candidate.name)) {
+      gice->AddRemoteCandidate(candidate);
+      if (behaviour_.answer_pings) gice->Start();
+    }
+  }
+}
+
+media_sim::GiceChannel* SimulatedPeer::channel(const std::string& name) {
+  auto it = channels_.find(name);
+  return it == channels_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(const std::string& name,
+                                                         bool next) {
+  media_sim::GiceChannel* gice = channel(name);
+  if (gice == nullptr) {
+    media_sim::GiceOptions options;
+    options.channel_name = name;
+    options.fault_no_ping_responses = !behaviour_.answer_pings;
+    auto created =
+        std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_, options);
+    gice = created.get();
+    channels_[name] = std::move(created);
+    next = true;
+  }
+  if (next) {
+    absl::StatusOr<media_sim::Candidate> allocated = gice->AllocateGeneration();
+    if (!allocated.ok()) return allocated.status();
+  }
+  std::string xml;
+  for (const media_sim::Candidate& c : gice->local_candidates()) {
+    if (c.generation != gice->generation()) continue;
+    Element candidate("", "candidate");
+    candidate.SetAttr("name", c.name)
+        .SetAttr("address", c.address)
+        .SetAttr("port", absl::StrCat(c.port))
+        .SetAttr("preference", absl::StrFormat("%g", c.preference))
+        .SetAttr("username", c.username)
+        .SetAttr("password", c.password)
+        .SetAttr("protocol", c.protocol)
+        .SetAttr("generation", absl::StrCat(c.generation))
+        .SetAttr("type", c.type)
+        .SetAttr("network", c.network);
+    // Written without a namespace declaration: it inherits the enclosing element's.
+    candidate.AppendTo(xml, "");
+  }
+  return xml;
+}
+
+}  // namespace talkcheck::harness

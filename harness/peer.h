@@ -1,0 +1,108 @@
+// The simulated Google Talk peer: a resource attached to the fake server in-process
+// (no socket) that a scenario speaks through.
+//
+// Everything the client under test sends to the peer lands in the peer's inbox, where
+// the runner's expects look for it. Independently of the scenario, the peer behaves
+// like libjingle 0.4 (PROTOCOL.md §9) unless told otherwise: it acknowledges every
+// session iq, answers disco#info for its caps `node#ext`, answers libjingle's
+// "unknown session" error for session messages about sessions it does not know, and
+// runs GICE on the candidates it announced (media_sim), answering the client's pings.
+// Candidates are generated on demand (`${candidates:rtp}` in a scenario) from real UDP
+// sockets on 127.0.0.1.
+#ifndef TALKCHECK_HARNESS_PEER_H_
+#define TALKCHECK_HARNESS_PEER_H_
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "absl/random/bit_gen_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/clock.h"
+#include "fake_server/server.h"
+#include "harness/scenario.pb.h"
+#include "media_sim/gice_channel.h"
+#include "xmpp/element.h"
+#include "xmpp/jid.h"
+
+namespace talkcheck::harness {
+
+// The peer's behaviour switches with defaults applied (all on).
+struct EffectiveBehaviour {
+  bool ack_session_iqs = true;
+  bool answer_disco = true;
+  bool send_presence = true;
+  bool answer_pings = true;
+  bool reject_unknown_sessions = true;
+  // Applies the fields `update` sets.
+  void Apply(const PeerBehaviour& update);
+};
+
+class SimulatedPeer {
+ public:
+  // A stanza the client under test sent to the peer.
+  struct Received {
+    absl::Duration time;
+    xmpp::Element stanza;
+    bool consumed = false;
+  };
+
+  // Nothing is owned; all must outlive the peer. `on_receive` runs after each stanza
+  // lands in the inbox (and after the automatic answers went out).
+  SimulatedPeer(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
+                fake_server::FakeServer& server, const PeerSpec& spec,
+                std::function<void()> on_receive);
+  ~SimulatedPeer();
+
+  // Creates the peer's account and logs it in. Sends caps presence when the behaviour
+  // says so.
+  absl::Status Attach();
+
+  const xmpp::Jid& jid() const { return jid_; }
+  EffectiveBehaviour& behaviour() { return behaviour_; }
+
+  // Sends a stanza as the peer (`from` is stamped by the server). Session ids of
+  // initiates it sends become known sessions.
+  void Send(xmpp::Element stanza);
+  void SendPresence();
+
+  std::deque<Received>& inbox() { return inbox_; }
+
+  // `<candidate .../>` elements (no namespace declaration: they inherit the enclosing
+  // <session> or <transport>) for channel `name`: the current generation, allocating
+  // the first one when needed, or a new generation when `next` is set.
+  absl::StatusOr<std::string> CandidatesXml(const std::string& name, bool next);
+
+  // The GICE channel for `name`, or nullptr when no candidates were generated for it.
+  media_sim::GiceChannel* channel(const std::string& name);
+
+ private:
+  void OnStanza(const xmpp::Element& stanza);
+  bool HandleSessionIq(const xmpp::Element& iq, const xmpp::Element& session);
+  void AnswerDisco(const xmpp::Element& iq, const xmpp::Element& query);
+  void LearnRemoteCandidates(const xmpp::Element& container);
+  void SendIqReply(const xmpp::Element& iq, xmpp::Element reply);
+
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  absl::BitGenRef bitgen_;
+  fake_server::FakeServer& server_;
+  PeerSpec spec_;
+  std::function<void()> on_receive_;
+  xmpp::Jid jid_;
+  EffectiveBehaviour behaviour_;
+  std::unique_ptr<fake_server::VirtualSession> session_;
+  std::deque<Received> inbox_;
+  std::set<std::string> known_sessions_;
+  std::map<std::string, std::unique_ptr<media_sim::GiceChannel>> channels_;
+};
+
+}  // namespace talkcheck::harness
+
+#endif  // TALKCHECK_HARNESS_PEER_H_

@@ -1,0 +1,135 @@
+#include "harness/report_writer.h"
+
+#include <fstream>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "xmpp/element.h"
+
+namespace talkcheck::harness {
+namespace {
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case PASS:
+      return "PASS";
+    case FAIL:
+      return "FAIL";
+    case ERROR:
+      return "ERROR";
+    case SKIPPED:
+      return "SKIP";
+    default:
+      return "?";
+  }
+}
+
+// XML 1.0 cannot carry most control characters, even escaped.
+std::string XmlSafe(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+      absl::StrAppendFormat(&out, "\\x%02x", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string FailureDetails(const ScenarioResult& scenario) {
+  std::string out;
+  for (const StepResult& step : scenario.steps()) {
+    if (step.verdict() != FAIL && step.verdict() != ERROR) continue;
+    absl::StrAppendFormat(&out, "step %d (%s) at %s:%d:%d: %s\n", step.index() + 1,
+                          step.kind(), step.location().file(),
+                          step.location().line(), step.location().column(),
+                          step.message());
+    if (!step.diff().empty()) absl::StrAppend(&out, step.diff(), "\n");
+  }
+  if (out.empty() && !scenario.failure().empty())
+    absl::StrAppend(&out, scenario.failure(), "\n");
+  return out;
+}
+
+}  // namespace
+
+std::string TextSummary(const RunReport& report) {
+  std::string out;
+  for (const ScenarioResult& scenario : report.scenarios()) {
+    absl::StrAppendFormat(&out, "%-5s %-40s %8.3fs  (%s)\n",
+                          VerdictName(scenario.verdict()), scenario.name(),
+                          scenario.duration_us() / 1e6, scenario.file());
+  }
+  for (const ScenarioResult& scenario : report.scenarios()) {
+    if (scenario.verdict() == PASS) continue;
+    absl::StrAppend(&out, "\n=== ", VerdictName(scenario.verdict()), " ",
+                    scenario.name(), " [", scenario.client(), "]\n",
+                    FailureDetails(scenario));
+  }
+  absl::StrAppendFormat(&out, "\n%d passed, %d failed, %d errors (seed %u, %.1fs)\n",
+                        report.passed(), report.failed(), report.errors(),
+                        report.seed(), report.wall_us() / 1e6);
+  return out;
+}
+
+std::string JUnitXml(const RunReport& report) {
+  using xmpp::EscapeAttribute;
+  using xmpp::EscapeText;
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  absl::StrAppendFormat(
+      &out,
+      "<testsuites tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n"
+      "  <testsuite name=\"talkcheck\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+      "time=\"%.3f\">\n",
+      report.scenarios_size(), report.failed(), report.errors(),
+      report.wall_us() / 1e6, report.scenarios_size(), report.failed(),
+      report.errors(), report.wall_us() / 1e6);
+  for (const ScenarioResult& scenario : report.scenarios()) {
+    absl::StrAppendFormat(&out,
+                          "    <testcase name=\"%s\" classname=\"%s\" time=\"%.3f\">\n",
+                          EscapeAttribute(scenario.name()),
+                          EscapeAttribute(scenario.file()),
+                          scenario.wall_us() / 1e6);
+    if (scenario.verdict() == FAIL || scenario.verdict() == ERROR) {
+      const char* tag = scenario.verdict() == FAIL ? "failure" : "error";
+      absl::StrAppendFormat(&out, "      <%s message=\"%s\">%s</%s>\n", tag,
+                            EscapeAttribute(XmlSafe(scenario.failure())),
+                            EscapeText(XmlSafe(FailureDetails(scenario))), tag);
+    }
+    std::string transcript;
+    for (const StanzaRecord& record : scenario.transcript()) {
+      absl::StrAppendFormat(&transcript, "%8.3fs %-11s %s\n", record.time_us() / 1e6,
+                            record.direction(), record.xml());
+    }
+    absl::StrAppend(&out, "      <system-out>", EscapeText(XmlSafe(transcript)),
+                    "</system-out>\n    </testcase>\n");
+  }
+  absl::StrAppend(&out, "  </testsuite>\n</testsuites>\n");
+  return out;
+}
+
+absl::StatusOr<std::string> JsonReport(const RunReport& report) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  auto status = google::protobuf::util::MessageToJsonString(report, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("JSON report: ", status.ToString()));
+  }
+  return json;
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << contents;
+  file.close();
+  if (!file) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace talkcheck::harness

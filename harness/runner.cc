@@ -1,0 +1,647 @@
+#include "harness/runner.h"
+
+#include <algorithm>
+#include <deque>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+
+#include "absl/random/distributions.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "harness/matcher.h"
+#include "harness/peer.h"
+#include "harness/variables.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::harness {
+namespace {
+
+using xmpp::Element;
+namespace ns = xmpp::ns;
+
+const char* StepKind(const Step& step) {
+  switch (step.kind_case()) {
+    case Step::kSend:
+      return "send";
+    case Step::kExpect:
+      return "expect";
+    case Step::kExpectNone:
+      return "expect-none";
+    case Step::kDelay:
+      return "delay";
+    case Step::kAnyOrder:
+      return "any-order";
+    case Step::kControl:
+      return "control";
+    case Step::kPeerBehaviour:
+      return "peer-behaviour";
+    case Step::kMedia:
+      return "media";
+    case Step::KIND_NOT_SET:
+      break;
+  }
+  return "unknown";
+}
+
+absl::Duration Ms(int64_t ms) { return absl::Milliseconds(ms); }
+
+int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+
+std::string FormatDuration(absl::Duration d) {
+  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
+}
+
+}  // namespace
+
+class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(boost::asio::io_context& io, Clock& clock,
+       fake_server::FakeServer& server, Scenario scenario, std::string file,
+       std::unique_ptr<ClientUnderTest> cut, RunnerOptions options)
+      : io_(io),
+        clock_(clock),
+        server_(server),
+        scenario_(std::move(scenario)),
+        cut_(std::move(cut)),
+        options_(std::move(options)),
+        bitgen_(options_.seed) {
+    result_.set_name(scenario_.name());
+    result_.set_file(std::move(file));
+    result_.set_client(cut_->description());
+    result_.set_seed(options_.seed);
+  }
+
+  ~Impl() { Teardown(); }
+
+  void Run(Done done) {
+    done_ = std::move(done);
+    start_ = clock_.Now();
+    wall_start_ = absl::Now();
+    for (int i = 0; i < scenario_.steps_size(); ++i) {
+      if (!scenario_.steps(i).label().empty())
+        labels_[scenario_.steps(i).label()] = i;
+    }
+
+    observer_id_ = server_.router().AddObserver(
+        [this](const fake_server::RoutedStanza& routed) { Observe(routed); });
+
+    peer_ = std::make_unique<SimulatedPeer>(
+        io_, clock_, bitgen_, server_, scenario_.peer(),
+        [this] { OnInboxChanged(); });
+    if (absl::Status attached = peer_->Attach(); !attached.ok()) {
+      return FinishWithError(absl::StrCat("cannot attach the simulated peer: ",
+                                          attached.message()));
+    }
+
+    absl::StatusOr<xmpp::Jid> cut_bare =
+        xmpp::Jid::Create(options_.cut_username, server_.config().domain(), "");
+    if (!cut_bare.ok()) return FinishWithError(std::string(cut_bare.status().message()));
+    cut_bare_ = *cut_bare;
+    if (!server_.router().PasswordOf(options_.cut_username).has_value()) {
+      server_.router().AddAccount(options_.cut_username, options_.cut_password);
+    }
+    CutLogin login;
+    const std::string endpoint = server_.endpoints().front();
+    login.host = endpoint.substr(0, endpoint.rfind(':'));
+    if (login.host.size() > 2 && login.host.front() == '[')
+      login.host = login.host.substr(1, login.host.size() - 2);
+    login.port = server_.port();
+    login.jid = cut_bare_;
+    login.password = options_.cut_password;
+    std::weak_ptr<Impl> weak = weak_from_this();
+    absl::Status started = cut_->Start(login, [weak](const std::string& reason) {
+      if (auto self = weak.lock()) self->OnCutFailure(reason);
+    });
+    if (!started.ok()) {
+      return FinishWithError(
+          absl::StrCat("cannot start the client: ", started.message()));
+    }
+    ready_timer_ = clock_.CallAfter(options_.cut_ready_timeout, [this] {
+      Finish(VERDICT_UNSPECIFIED, absl::StrCat(kCutNeverReady, " within ",
+                                               FormatDuration(
+                                                   options_.cut_ready_timeout)));
+    });
+  }
+
+ private:
+  // --- Client readiness and failure ------------------------------------------------
+
+  void Observe(const fake_server::RoutedStanza& routed) {
+    const bool from_cut = routed.direction ==
+                              fake_server::RoutedStanza::Direction::kFromEndpoint &&
+                          routed.endpoint.BareEquals(cut_bare_);
+    const bool to_cut = routed.direction ==
+                            fake_server::RoutedStanza::Direction::kToEndpoint &&
+                        routed.endpoint.BareEquals(cut_bare_);
+    const bool from_peer = peer_ != nullptr &&
+                           routed.direction ==
+                               fake_server::RoutedStanza::Direction::kFromEndpoint &&
+                           routed.endpoint == peer_->jid();
+    // One record per stanza: the sender's side for the CUT and the peer, the delivery
+    // for what the server itself says to the CUT.
+    std::string direction;
+    if (from_cut) {
+      const std::string to = routed.stanza.AttrOr("to", "");
+      absl::StatusOr<xmpp::Jid> to_jid = xmpp::Jid::Parse(to);
+      direction = peer_ != nullptr && to_jid.ok() && to_jid->BareEquals(peer_->jid())
+                      ? "cut->peer"
+                      : "cut->server";
+    } else if (from_peer) {
+      direction = routed.stanza.Attr("to") == nullptr ? "peer->all" : "peer->cut";
+    } else if (to_cut && (peer_ == nullptr ||
+                          routed.stanza.AttrOr("from", "") !=
+                              peer_->jid().ToString())) {
+      direction = "server->cut";
+    }
+    if (!direction.empty()) {
+      StanzaRecord* record = result_.add_transcript();
+      record->set_time_us(Us(routed.time - start_));
+      record->set_direction(direction);
+      record->set_xml(routed.stanza.ToString());
+    }
+    if (from_cut && !ready_ && routed.stanza.Is(ns::kClient, "presence") &&
+        routed.stanza.Attr("type") == nullptr &&
+        routed.stanza.Attr("to") == nullptr) {
+      // Available presence to its contacts: the CUT is logged in and ready.
+      cut_jid_ = routed.endpoint;
+      boost::asio::post(io_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->OnCutReady();
+      });
+    }
+    if (from_cut && ready_ && routed.endpoint == cut_jid_ &&
+        routed.stanza.Is(ns::kClient, "presence") &&
+        routed.stanza.AttrOr("type", "") == "unavailable" &&
+        routed.stanza.Attr("to") == nullptr) {
+      boost::asio::post(io_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          if (!self->server_.router().IsBound(self->cut_jid_))
+            self->OnCutFailure("client went offline (unavailable presence)");
+        }
+      });
+    }
+  }
+
+  void OnCutReady() {
+    if (ready_ || finished_) return;
+    ready_ = true;
+    ready_timer_.reset();
+    ready_at_ = clock_.Now();
+
+    vars_.Set("cut", cut_jid_.ToString());
+    vars_.Set("cut_bare", cut_jid_.Bare().ToString());
+    vars_.Set("peer", peer_->jid().ToString());
+    vars_.Set("peer_bare", peer_->jid().Bare().ToString());
+    vars_.Set("server", server_.config().domain());
+    vars_.Set("sid", absl::StrCat(absl::Uniform<uint32_t>(bitgen_)));
+    for (const Variable& v : scenario_.variables()) {
+      absl::StatusOr<std::string> value = vars_.Substitute(v.value(), false);
+      vars_.Set(v.name(), value.ok() ? *value : v.value());
+    }
+    for (const auto& [name, value] : options_.variables) vars_.Set(name, value);
+
+    const int64_t timeout_ms =
+        scenario_.has_timeout() ? scenario_.timeout().ms() : 120000;
+    deadline_timer_ = clock_.CallAfter(Ms(timeout_ms), [this, timeout_ms] {
+      FailCurrent(absl::StrCat("scenario deadline of ",
+                               FormatDuration(Ms(timeout_ms)), " exceeded"));
+    });
+    pc_ = 0;
+    ContinueSoon();
+  }
+
+  void OnCutFailure(const std::string& reason) {
+    if (finished_) return;
+    if (!ready_) {
+      Finish(VERDICT_UNSPECIFIED,
+             absl::StrCat(kCutNeverReady, ": ", reason));
+      return;
+    }
+    FailCurrent(absl::StrCat("client under test failed: ", reason));
+  }
+
+  // --- Step machine ----------------------------------------------------------------
+
+  // Runs the next step from a fresh handler, so long scenarios do not recurse.
+  void ContinueSoon() {
+    boost::asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->RunCurrent();
+    });
+  }
+
+  void RunCurrent() {
+    if (finished_) return;
+    if (pc_ >= scenario_.steps_size()) return FinishFromSteps();
+    const Step& step = scenario_.steps(pc_);
+    current_ = result_.add_steps();
+    current_->set_index(pc_);
+    current_->set_kind(StepKind(step));
+    current_->set_label(step.label());
+    *current_->mutable_location() = step.location();
+    step_start_ = clock_.Now();
+    current_->set_start_us(Us(step_start_ - start_));
+    waiting_ = Wait::kNone;
+
+    switch (step.kind_case()) {
+      case Step::kSend:
+        return RunSend(step.send());
+      case Step::kExpect:
+        return StartExpect(step);
+      case Step::kExpectNone:
+        return StartExpectNone(step.expect_none());
+      case Step::kDelay:
+        step_timer_ = clock_.CallAfter(Ms(step.delay().duration().ms()),
+                                       [this] { StepDone(PASS, ""); });
+        return;
+      case Step::kAnyOrder:
+        return StartAnyOrder(step);
+      case Step::kControl:
+        return RunControl(step.control());
+      case Step::kPeerBehaviour:
+        peer_->behaviour().Apply(step.peer_behaviour().behaviour());
+        return StepDone(PASS, "");
+      case Step::kMedia:
+        return StepError(
+            "media steps need the RTP loopback of media_sim, which is not built "
+            "yet");
+      case Step::KIND_NOT_SET:
+        break;
+    }
+    StepError("empty step");
+  }
+
+  // Substitutes `${candidates:NAME}` (raw XML) and then ordinary variables.
+  absl::StatusOr<std::string> ExpandStanza(const std::string& text) {
+    std::string expanded;
+    size_t pos = 0;
+    while (true) {
+      size_t start = text.find("${candidates:", pos);
+      if (start == std::string::npos) break;
+      size_t end = text.find('}', start);
+      if (end == std::string::npos) break;
+      expanded.append(text, pos, start - pos);
+      std::string spec = text.substr(start + 13, end - start - 13);
+      bool next = false;
+      if (absl::EndsWith(spec, ":next")) {
+        next = true;
+        spec.resize(spec.size() - 5);
+      }
+      absl::StatusOr<std::string> xml = peer_->CandidatesXml(spec, next);
+      if (!xml.ok()) return xml.status();
+      expanded += *xml;
+      pos = end + 1;
+    }
+    expanded.append(text, pos, std::string::npos);
+    return vars_.Substitute(expanded);
+  }
+
+  void RunSend(const SendStep& send) {
+    vars_.Set("iq", absl::StrFormat("tc%u", absl::Uniform<uint32_t>(bitgen_)));
+    absl::StatusOr<std::string> text = ExpandStanza(send.stanza());
+    if (!text.ok()) return StepError(std::string(text.status().message()));
+    absl::StatusOr<Element> stanza = xmpp::ParseElement(*text);
+    if (!stanza.ok()) {
+      return StepError(absl::StrCat("the stanza to send is not valid XML: ",
+                                    stanza.status().message()));
+    }
+    if (const std::string* id = stanza->Attr("id")) vars_.Set("last_id", *id);
+    current_->set_stanza(stanza->ToString());
+    if (send.from() == SendStep::SENDER_SERVER) {
+      server_.router().SendFromServer(*std::move(stanza));
+    } else {
+      peer_->Send(*std::move(stanza));
+    }
+    StepDone(PASS, "");
+  }
+
+  void RunControl(const ControlStep& control) {
+    absl::StatusOr<std::string> target = vars_.Substitute(control.target(), false);
+    if (!target.ok()) return StepError(std::string(target.status().message()));
+    absl::Status status = cut_->Control(control.action(), *target);
+    if (!status.ok()) {
+      return StepError(absl::StrCat("the client could not '", control.action(),
+                                    "': ", status.message()));
+    }
+    StepDone(PASS, "");
+  }
+
+  // --- Expects ---------------------------------------------------------------------
+
+  struct PendingExpect {
+    const Step* step;
+    std::optional<Element> pattern;
+    bool matched = false;
+  };
+
+  // Parses a pattern; on failure ends the step with an error and returns nullopt.
+  std::optional<Element> ParsePattern(const std::string& text) {
+    absl::StatusOr<Element> pattern = xmpp::ParseElement(text);
+    if (!pattern.ok()) {
+      StepError(absl::StrCat("the expected pattern is not valid XML: ",
+                             pattern.status().message()));
+      return std::nullopt;
+    }
+    return *std::move(pattern);
+  }
+
+  void StartExpect(const Step& step) {
+    pending_.clear();
+    std::optional<Element> pattern = ParsePattern(step.expect().pattern());
+    if (!pattern) return;
+    pending_.push_back(PendingExpect{&step, std::move(pattern)});
+    waiting_ = Wait::kExpect;
+    step_timer_ = clock_.CallAfter(Ms(step.expect().within().ms()),
+                                   [this] { ExpectTimedOut(); });
+    CheckInbox();
+  }
+
+  void StartAnyOrder(const Step& step) {
+    pending_.clear();
+    for (const Step& inner : step.any_order().steps()) {
+      std::optional<Element> pattern = ParsePattern(inner.expect().pattern());
+      if (!pattern) return;
+      pending_.push_back(PendingExpect{&inner, std::move(pattern)});
+    }
+    waiting_ = Wait::kExpect;
+    step_timer_ = clock_.CallAfter(Ms(step.any_order().within().ms()),
+                                   [this] { ExpectTimedOut(); });
+    CheckInbox();
+  }
+
+  void StartExpectNone(const ExpectNoneStep& none) {
+    pending_.clear();
+    if (!none.pattern().empty()) {
+      std::optional<Element> pattern = ParsePattern(none.pattern());
+      if (!pattern) return;
+      pending_.push_back(PendingExpect{nullptr, std::move(pattern)});
+    }
+    waiting_ = Wait::kExpectNone;
+    inbox_mark_ = peer_->inbox().size();
+    step_timer_ = clock_.CallAfter(Ms(none.period().ms()),
+                                   [this] { StepDone(PASS, ""); });
+  }
+
+  void OnInboxChanged() {
+    if (finished_ || !ready_) return;
+    if (waiting_ == Wait::kExpect) CheckInbox();
+    if (waiting_ == Wait::kExpectNone) CheckForbidden();
+  }
+
+  void CheckInbox() {
+    auto& inbox = peer_->inbox();
+    for (PendingExpect& expect : pending_) {
+      if (expect.matched) continue;
+      const ExpectStep& spec = expect.step->expect();
+      MatchOptions options;
+      options.exact = spec.exact();
+      for (auto& received : inbox) {
+        if (received.consumed) continue;
+        MatchResult match = Match(*expect.pattern, received.stanza, vars_, options);
+        if (match.matched) {
+          received.consumed = true;
+          expect.matched = true;
+          if (pending_.size() == 1) current_->set_stanza(received.stanza.ToString());
+          break;
+        }
+        if (spec.next()) break;  // only the oldest unconsumed stanza may match
+      }
+    }
+    if (std::all_of(pending_.begin(), pending_.end(),
+                    [](const PendingExpect& e) { return e.matched; })) {
+      waiting_ = Wait::kNone;
+      step_timer_.reset();
+      StepDone(PASS, absl::StrCat("matched after ",
+                                  FormatDuration(clock_.Now() - step_start_)));
+    }
+  }
+
+  void CheckForbidden() {
+    auto& inbox = peer_->inbox();
+    for (size_t i = inbox_mark_; i < inbox.size(); ++i) {
+      const Element& stanza = inbox[i].stanza;
+      bool forbidden = pending_.empty();
+      if (!forbidden) {
+        Variables scratch = vars_;  // expect-none never captures
+        forbidden = Match(*pending_.front().pattern, stanza, scratch).matched;
+      }
+      if (forbidden) {
+        waiting_ = Wait::kNone;
+        step_timer_.reset();
+        current_->set_stanza(stanza.ToString());
+        return StepFailed(
+            absl::StrCat("a forbidden stanza arrived after ",
+                         FormatDuration(inbox[i].time - step_start_)),
+            PrettyPrint(stanza));
+      }
+    }
+    inbox_mark_ = inbox.size();
+  }
+
+  void ExpectTimedOut() {
+    waiting_ = Wait::kNone;
+    std::string diff;
+    std::vector<std::string> missing;
+    for (const PendingExpect& expect : pending_) {
+      if (expect.matched) continue;
+      missing.push_back(PrettyPrint(*expect.pattern));
+      if (!diff.empty()) continue;
+      // The nearest stanza: the best-scoring unconsumed one that did arrive.
+      const SimulatedPeer::Received* nearest = nullptr;
+      MatchResult best;
+      best.score = -1;
+      for (const auto& received : peer_->inbox()) {
+        if (received.consumed) continue;
+        Variables scratch = vars_;
+        MatchResult match = Match(*expect.pattern, received.stanza, scratch);
+        if (match.score > best.score) {
+          best = match;
+          nearest = &received;
+        }
+      }
+      diff = nearest != nullptr
+                 ? RenderMismatch(*expect.pattern, nearest->stanza, best)
+                 : absl::StrCat("expected:\n", PrettyPrint(*expect.pattern),
+                                "\nno stanza from the client arrived that could "
+                                "match");
+    }
+    const Step& step = scenario_.steps(pc_);
+    const int64_t within = step.has_expect() ? step.expect().within().ms()
+                                             : step.any_order().within().ms();
+    std::string message =
+        pending_.size() == 1
+            ? absl::StrCat("no matching stanza within ", FormatDuration(Ms(within)))
+            : absl::StrCat(missing.size(), " of ", pending_.size(),
+                           " expected stanzas did not arrive within ",
+                           FormatDuration(Ms(within)));
+    absl::StrAppend(&diff, "\n\nlast stanzas exchanged:\n", RecentTranscript());
+
+    switch (step.on_timeout()) {
+      case ON_TIMEOUT_CONTINUE:
+        current_->set_diff(diff);
+        return StepDone(SKIPPED, absl::StrCat(message, " (on-timeout: continue)"));
+      case ON_TIMEOUT_GOTO: {
+        current_->set_diff(diff);
+        auto it = labels_.find(step.goto_label());
+        if (it == labels_.end()) return StepError("goto to an unknown label");
+        FinishStepRecord(SKIPPED,
+                         absl::StrCat(message, " (on-timeout: goto ",
+                                      step.goto_label(), ")"));
+        pc_ = it->second;
+        return ContinueSoon();
+      }
+      default:
+        return StepFailed(message, diff);
+    }
+  }
+
+  std::string RecentTranscript() const {
+    std::string out;
+    const int n = result_.transcript_size();
+    for (int i = std::max(0, n - options_.context_stanzas); i < n; ++i) {
+      const StanzaRecord& r = result_.transcript(i);
+      absl::StrAppendFormat(&out, "  %8.3fs %-11s %s\n", r.time_us() / 1e6,
+                            r.direction(), r.xml());
+    }
+    return out;
+  }
+
+  // --- Verdicts --------------------------------------------------------------------
+
+  void FinishStepRecord(Verdict verdict, const std::string& message) {
+    current_->set_verdict(verdict);
+    current_->set_duration_us(Us(clock_.Now() - step_start_));
+    if (!message.empty()) current_->set_message(message);
+  }
+
+  void StepDone(Verdict verdict, const std::string& message) {
+    step_timer_.reset();
+    FinishStepRecord(verdict, message);
+    ++pc_;
+    ContinueSoon();
+  }
+
+  void StepFailed(const std::string& message, const std::string& diff) {
+    step_timer_.reset();
+    const Step& step = scenario_.steps(pc_);
+    current_->set_diff(diff);
+    if (step.optional()) return StepDone(SKIPPED, absl::StrCat(message, " (optional)"));
+    FinishStepRecord(FAIL, message);
+    Finish(FAIL, absl::StrCat(StepKind(step), " at ", step.location().file(), ":",
+                              step.location().line(), ": ", message));
+  }
+
+  void StepError(const std::string& message) {
+    step_timer_.reset();
+    FinishStepRecord(ERROR, message);
+    const Step& step = scenario_.steps(pc_);
+    Finish(ERROR, absl::StrCat(StepKind(step), " at ", step.location().file(), ":",
+                               step.location().line(), ": ", message));
+  }
+
+  // Fails whatever is running (deadline, client failure).
+  void FailCurrent(const std::string& message) {
+    if (finished_) return;
+    waiting_ = Wait::kNone;
+    if (current_ != nullptr && current_->verdict() == VERDICT_UNSPECIFIED) {
+      current_->set_diff(absl::StrCat("last stanzas exchanged:\n", RecentTranscript()));
+      FinishStepRecord(FAIL, message);
+    }
+    Finish(FAIL, message);
+  }
+
+  void FinishFromSteps() { Finish(PASS, ""); }
+
+  void FinishWithError(const std::string& message) { Finish(ERROR, message); }
+
+  // VERDICT_UNSPECIFIED is used for "never ready": reported as an error with the
+  // kCutNeverReady text so the command line can tell it apart.
+  void Finish(Verdict verdict, const std::string& failure) {
+    if (finished_) return;
+    finished_ = true;
+    step_timer_.reset();
+    deadline_timer_.reset();
+    ready_timer_.reset();
+    // Steps never reached are reported as skipped.
+    for (int i = pc_ + (current_ != nullptr && current_->index() == pc_ ? 1 : 0);
+         i < scenario_.steps_size(); ++i) {
+      if (verdict == PASS) break;
+      StepResult* skipped = result_.add_steps();
+      skipped->set_index(i);
+      skipped->set_kind(StepKind(scenario_.steps(i)));
+      skipped->set_label(scenario_.steps(i).label());
+      *skipped->mutable_location() = scenario_.steps(i).location();
+      skipped->set_verdict(SKIPPED);
+    }
+    result_.set_verdict(verdict == VERDICT_UNSPECIFIED ? ERROR : verdict);
+    result_.set_failure(failure);
+    result_.set_duration_us(Us(clock_.Now() - start_));
+    result_.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start_));
+    Teardown();
+    // Report from a fresh handler: the callback may destroy the runner.
+    boost::asio::post(io_, [done = std::move(done_), result = result_] {
+      if (done) done(result);
+    });
+  }
+
+  void Teardown() {
+    if (observer_id_ != 0) {
+      server_.router().RemoveObserver(observer_id_);
+      observer_id_ = 0;
+    }
+    if (cut_ != nullptr) cut_->Stop();
+    peer_.reset();
+  }
+
+  enum class Wait { kNone, kExpect, kExpectNone };
+
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  fake_server::FakeServer& server_;
+  Scenario scenario_;
+  std::unique_ptr<ClientUnderTest> cut_;
+  RunnerOptions options_;
+  std::mt19937_64 bitgen_;
+  Done done_;
+
+  std::unique_ptr<SimulatedPeer> peer_;
+  xmpp::Jid cut_bare_;
+  xmpp::Jid cut_jid_;
+  bool ready_ = false;
+  bool finished_ = false;
+  absl::Duration start_;
+  absl::Duration ready_at_;
+  absl::Time wall_start_;
+  int observer_id_ = 0;
+
+  Variables vars_;
+  std::map<std::string, int> labels_;
+  int pc_ = 0;
+  StepResult* current_ = nullptr;
+  absl::Duration step_start_;
+  Wait waiting_ = Wait::kNone;
+  std::vector<PendingExpect> pending_;
+  size_t inbox_mark_ = 0;
+
+  std::unique_ptr<Timer> ready_timer_;
+  std::unique_ptr<Timer> deadline_timer_;
+  std::unique_ptr<Timer> step_timer_;
+  ScenarioResult result_;
+};
+
+ScenarioRunner::ScenarioRunner(boost::asio::io_context& io, Clock& clock,
+                               fake_server::FakeServer& server, Scenario scenario,
+                               std::string file,
+                               std::unique_ptr<ClientUnderTest> cut,
+                               RunnerOptions options)
+    : impl_(std::make_shared<Impl>(io, clock, server, std::move(scenario),
+                                   std::move(file), std::move(cut),
+                                   std::move(options))) {}
+
+ScenarioRunner::~ScenarioRunner() = default;
+
+void ScenarioRunner::Run(Done done) { impl_->Run(std::move(done)); }
+
+}  // namespace talkcheck::harness

@@ -1,0 +1,238 @@
+// talkcheck: replays Google Talk voice scenarios against a client under test.
+//
+//   talkcheck lint FILE...
+//   talkcheck run [--client=reference | --client-cmd='CMD {host} {port} {jid} {password}']
+//                 [--fault=NAME,...] [--seed=N] [--var=name=value,...]
+//                 [--junit=PATH] [--json=PATH] FILE...
+//
+// Exit codes of `run`: 0 every scenario passed, 1 a scenario failed, 2 a harness or
+// input error, 3 the client under test never became ready.
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "base/asio_clock.h"
+#include "fake_server/server.h"
+#include "harness/client_under_test.h"
+#include "harness/report_writer.h"
+#include "harness/runner.h"
+#include "harness/scenario_loader.h"
+#include "reference_client/faults.h"
+
+ABSL_FLAG(std::string, client, "reference",
+          "The client under test: 'reference' (the bundled reference client)");
+ABSL_FLAG(std::string, client_cmd, "",
+          "Run this command (via /bin/sh) as the client under test; {host}, {port}, "
+          "{jid} and {password} are replaced. Control steps arrive as lines on its "
+          "stdin: 'call JID', 'hangup', 'answer', 'reject'");
+ABSL_FLAG(std::string, client_log, "",
+          "Append the --client_cmd process's stdout and stderr to this file");
+ABSL_FLAG(std::string, fault, "",
+          "Comma-separated misbehaviours for the reference client (e.g. no-ack)");
+ABSL_FLAG(std::string, dialect, "g1",
+          "Dialect the reference client uses for calls it places: g1 or g2");
+ABSL_FLAG(uint64_t, seed, 1,
+          "Seed for ids, session ids and ufrags: the same seed gives the same run");
+ABSL_FLAG(std::vector<std::string>, var, {},
+          "Comma-separated name=value scenario variables");
+ABSL_FLAG(std::string, junit, "",
+          "Write JUnit XML here (default: $XML_OUTPUT_FILE when set, as under bazel "
+          "test)");
+ABSL_FLAG(std::string, json, "", "Write the JSON report here");
+ABSL_FLAG(absl::Duration, cut_ready_timeout, absl::Seconds(20),
+          "How long the client under test may take to log in and send presence");
+ABSL_FLAG(std::string, tls, "required",
+          "STARTTLS on the fake server: required, optional or off");
+ABSL_FLAG(bool, quiet, false, "Print only the summary line");
+
+namespace talkcheck::harness {
+namespace {
+
+constexpr int kExitPass = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitError = 2;
+constexpr int kExitNotReady = 3;
+
+struct Loaded {
+  std::string file;
+  Scenario scenario;
+};
+
+// Loads every file; prints every error. Returns false if any file has errors.
+bool LoadAll(const std::vector<std::string>& files,
+             const std::vector<std::string>& extra_vars, std::vector<Loaded>& out) {
+  LoadOptions options;
+  options.extra_variables = extra_vars;
+  bool ok = true;
+  for (const std::string& file : files) {
+    LoadResult result = LoadScenarioFile(file, options);
+    for (const LoadError& error : result.errors) std::cerr << error.ToString() << "\n";
+    if (!result.ok()) {
+      ok = false;
+      continue;
+    }
+    out.push_back(Loaded{file, std::move(result.scenario)});
+  }
+  return ok;
+}
+
+int Lint(const std::vector<std::string>& files) {
+  std::vector<Loaded> loaded;
+  const bool ok = LoadAll(files, {}, loaded);
+  if (ok) std::cout << files.size() << " file(s) OK\n";
+  return ok ? kExitPass : kExitFail;
+}
+
+absl::StatusOr<reference_client::VoiceClientOptions> ReferenceOptions() {
+  reference_client::VoiceClientOptions options;
+  absl::StatusOr<reference_client::FaultSet> faults =
+      reference_client::ParseFaults(absl::GetFlag(FLAGS_fault));
+  if (!faults.ok()) return faults.status();
+  options.faults = *std::move(faults);
+  const std::string dialect = absl::GetFlag(FLAGS_dialect);
+  if (dialect == "g2") {
+    options.dialect = reference_client::VoiceClientOptions::Dialect::kG2;
+  } else if (dialect != "g1") {
+    return absl::InvalidArgumentError("--dialect must be g1 or g2");
+  }
+  return options;
+}
+
+int Run(const std::vector<std::string>& files) {
+  RunnerOptions runner_options;
+  runner_options.seed = absl::GetFlag(FLAGS_seed);
+  runner_options.cut_ready_timeout = absl::GetFlag(FLAGS_cut_ready_timeout);
+  std::vector<std::string> var_names;
+  for (const std::string& assignment : absl::GetFlag(FLAGS_var)) {
+    std::vector<std::string> parts = absl::StrSplit(assignment, absl::MaxSplits('=', 1));
+    if (parts.size() != 2) {
+      std::cerr << "talkcheck: --var wants name=value, not '" << assignment << "'\n";
+      return kExitError;
+    }
+    runner_options.variables[parts[0]] = parts[1];
+    var_names.push_back(parts[0]);
+  }
+
+  std::vector<Loaded> loaded;
+  if (!LoadAll(files, var_names, loaded)) return kExitError;
+
+  const std::string client_cmd = absl::GetFlag(FLAGS_client_cmd);
+  if (client_cmd.empty() && absl::GetFlag(FLAGS_client) != "reference") {
+    std::cerr << "talkcheck: --client must be 'reference' (or use --client_cmd)\n";
+    return kExitError;
+  }
+  absl::StatusOr<reference_client::VoiceClientOptions> reference =
+      ReferenceOptions();
+  if (!reference.ok()) {
+    std::cerr << "talkcheck: " << reference.status().message() << "\n";
+    return kExitError;
+  }
+
+  boost::asio::io_context io;
+  AsioClock clock(io);
+  fake_server::ServerConfig config;
+  const std::string tls = absl::GetFlag(FLAGS_tls);
+  if (tls == "optional") {
+    config.set_tls(fake_server::ServerConfig::TLS_OPTIONAL);
+  } else if (tls == "off") {
+    config.set_tls(fake_server::ServerConfig::TLS_OFF);
+  } else if (tls != "required") {
+    std::cerr << "talkcheck: --tls must be required, optional or off\n";
+    return kExitError;
+  }
+  absl::StatusOr<std::unique_ptr<fake_server::FakeServer>> server =
+      fake_server::FakeServer::Create(config, io, clock, runner_options.seed);
+  if (!server.ok()) {
+    std::cerr << "talkcheck: fake server: " << server.status().message() << "\n";
+    return kExitError;
+  }
+
+  RunReport report;
+  report.set_seed(runner_options.seed);
+  const absl::Time wall_start = absl::Now();
+  std::mt19937_64 client_bitgen(runner_options.seed ^ 0x5eed);
+  bool never_ready = false;
+  for (const Loaded& item : loaded) {
+    std::unique_ptr<ClientUnderTest> cut =
+        client_cmd.empty()
+            ? MakeReferenceClient(io, clock, client_bitgen, *reference)
+            : MakeExternalClient(io, clock, client_cmd, absl::GetFlag(FLAGS_client_log));
+    ScenarioRunner runner(io, clock, **server, item.scenario, item.file,
+                          std::move(cut), runner_options);
+    bool done = false;
+    runner.Run([&](ScenarioResult result) {
+      if (absl::StrContains(result.failure(), kCutNeverReady)) never_ready = true;
+      *report.add_scenarios() = std::move(result);
+      done = true;
+    });
+    while (!done && io.run_one() > 0) {
+    }
+    if (!absl::GetFlag(FLAGS_quiet)) {
+      const ScenarioResult& last = report.scenarios(report.scenarios_size() - 1);
+      std::cout << (last.verdict() == PASS ? "PASS " : last.verdict() == FAIL ? "FAIL " : "ERROR")
+                << " " << last.name() << std::endl;
+    }
+  }
+  (*server)->Stop();
+  io.poll();
+
+  for (const ScenarioResult& result : report.scenarios()) {
+    if (result.verdict() == PASS) report.set_passed(report.passed() + 1);
+    if (result.verdict() == FAIL) report.set_failed(report.failed() + 1);
+    if (result.verdict() == ERROR) report.set_errors(report.errors() + 1);
+  }
+  report.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start));
+
+  std::cout << "\n" << TextSummary(report);
+  std::string junit = absl::GetFlag(FLAGS_junit);
+  if (junit.empty()) {
+    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE")) junit = xml_output;
+  }
+  if (!junit.empty()) {
+    if (absl::Status s = WriteFile(junit, JUnitXml(report)); !s.ok())
+      std::cerr << "talkcheck: " << s.message() << "\n";
+  }
+  if (const std::string json = absl::GetFlag(FLAGS_json); !json.empty()) {
+    absl::StatusOr<std::string> text = JsonReport(report);
+    if (!text.ok() || !WriteFile(json, *text).ok())
+      std::cerr << "talkcheck: cannot write the JSON report to " << json << "\n";
+  }
+
+  if (never_ready) return kExitNotReady;
+  if (report.errors() > 0) return kExitError;
+  if (report.failed() > 0) return kExitFail;
+  return kExitPass;
+}
+
+}  // namespace
+}  // namespace talkcheck::harness
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
+      "Conformance harness for Google Talk voice clients.");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  // A client under test that dies must not take the harness with it.
+  signal(SIGPIPE, SIG_IGN);
+  if (args.size() < 3 || (std::string(args[1]) != "lint" && std::string(args[1]) != "run")) {
+    std::cerr << "usage: talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
+                 "(talkcheck --help for the flags)\n";
+    return 2;
+  }
+  std::vector<std::string> files(args.begin() + 2, args.end());
+  if (std::string(args[1]) == "lint") return talkcheck::harness::Lint(files);
+  return talkcheck::harness::Run(files);
+}
