@@ -406,7 +406,10 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
           if (pending_.size() == 1) current_->set_stanza(received.stanza.ToString());
           break;
         }
-        if (spec.next()) break;  // only the oldest unconsumed stanza may match
+        // With `next`, only the oldest unconsumed stanza of the pattern's kind (iq,
+        // message, presence) may match: order among iqs is checked, while an
+        // unrelated presence does not get in the way.
+        if (spec.next() && received.stanza.name() == expect.pattern->name()) break;
       }
     }
     if (std::all_of(pending_.begin(), pending_.end(),
