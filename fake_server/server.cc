@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "fake_server/config.h"
 #include "fake_server/tcp_connection.h"
@@ -69,21 +68,15 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Create(
 }
 
 absl::Status FakeServer::Listen(const std::string& address) {
-  // ValidateServerConfig() has checked the form "host:port" / "[v6]:port".
-  const size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[')
-    host = host.substr(1, host.size() - 2);
-  uint32_t port = 0;
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad listen port in ", address));
-  }
+  absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
+  if (!parsed.ok()) return parsed.status();
   boost::system::error_code ec;
-  asio::ip::address ip = asio::ip::make_address(host, ec);
-  if (ec)
-    return absl::InvalidArgumentError(absl::StrCat("bad listen host ", host));
-  tcp::endpoint endpoint(ip, static_cast<uint16_t>(port));
+  asio::ip::address ip = asio::ip::make_address(parsed->host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad listen host ", parsed->host));
+  }
+  tcp::endpoint endpoint(ip, parsed->port);
 
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
   if (acceptor->open(endpoint.protocol(), ec); !ec) {
