@@ -1,0 +1,832 @@
+#include "reference_client/client_stream.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/random/distributions.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "reference_client/scram_client.h"
+#include "xmpp/namespaces.h"
+#include "xmpp/stream_error.h"
+#include "xmpp/stream_framer.h"
+
+namespace talkcheck::reference_client {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using xmpp::Element;
+namespace ns = xmpp::ns;
+
+namespace {
+
+constexpr char kBase64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kIdAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+// How long a clean close waits for the server's </stream:stream>.
+constexpr absl::Duration kCloseLinger = absl::Seconds(2);
+
+std::string RandomString(absl::BitGenRef bitgen, absl::string_view alphabet,
+                         int length) {
+  std::string out(length, 'a');
+  for (char& c : out) {
+    c = alphabet[absl::Uniform<size_t>(bitgen, 0, alphabet.size())];
+  }
+  return out;
+}
+
+// The condition and text of a <stream:error/>, as a kUnavailable status that
+// also carries the condition (GetStreamCondition() works on it).
+absl::Status StreamErrorStatus(const Element& error) {
+  std::string condition = "undefined-condition";
+  std::string text;
+  for (const Element* child : error.Children()) {
+    if (child->ns() != ns::kStreams) continue;
+    if (child->name() == "text") {
+      text = child->Text();
+    } else {
+      condition = child->name();
+    }
+  }
+  absl::Status status = absl::UnavailableError(
+      text.empty()
+          ? absl::StrCat("stream error: ", condition)
+          : absl::StrCat("stream error: ", condition, " (", text, ")"));
+  if (std::optional<xmpp::StreamCondition> known =
+          xmpp::StreamConditionFromName(condition)) {
+    xmpp::StreamError(*known, text)
+        .ForEachPayload(
+            [&status](absl::string_view url, const absl::Cord& payload) {
+              status.SetPayload(url, payload);
+            });
+  }
+  return status;
+}
+
+// The SASL failure's condition and text.
+std::string SaslFailureText(const Element& failure) {
+  std::string condition = "failure";
+  std::string text;
+  for (const Element* child : failure.Children()) {
+    if (child->name() == "text") {
+      text = child->Text();
+    } else {
+      condition = child->name();
+    }
+  }
+  return text.empty() ? condition : absl::StrCat(condition, ": ", text);
+}
+
+}  // namespace
+
+// Everything lives here so that async handlers can keep it alive (shared_ptr)
+// after the ClientStream is gone; timers hold weak pointers.
+class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
+       ClientStreamOptions options)
+      : io_(io),
+        clock_(clock),
+        bitgen_(bitgen),
+        options_(std::move(options)),
+        resolver_(io),
+        socket_(io) {}
+
+  void Connect(std::function<void(absl::Status)> on_ready);
+  void Send(const Element& stanza);
+  std::string SendIq(Element iq, absl::Duration timeout, IqCallback callback);
+  void Close();
+  // The ClientStream is being destroyed: no more user callbacks.
+  void Detach();
+  std::string NextId() {
+    return absl::StrCat("tc", ++id_counter_, "_",
+                        RandomString(bitgen_, kIdAlphabet, 4));
+  }
+
+  StanzaHandler stanza_handler_;
+  std::function<void(absl::Status)> closed_handler_;
+  bool ready() const { return phase_ == Phase::kReady; }
+  xmpp::Jid bound_jid_;
+
+ private:
+  enum class Phase {
+    kIdle,
+    kConnecting,
+    kAwaitFeatures,  // header sent; waiting for the server's header and
+                     // features
+    kAwaitProceed,   // <starttls/> sent
+    kTlsHandshake,
+    kSasl,     // <auth/> sent
+    kBinding,  // bind (and maybe session) iqs in flight
+    kReady,
+    kClosing,  // our </stream:stream> is out; waiting for the server's
+    kClosed,
+  };
+  struct PendingIq {
+    std::string to;
+    IqCallback callback;
+    std::unique_ptr<Timer> timer;
+  };
+
+  void OnResolved(const boost::system::error_code& ec,
+                  tcp::resolver::results_type results);
+  void OnConnected(const boost::system::error_code& ec);
+  void SendHeader();
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, size_t bytes);
+  void HandleEvent(xmpp::StreamFramer::Event& event);
+  void HandleElement(const Element& element);
+  void HandleFeatures(const Element& features);
+  void StartSasl(const Element& mechanisms);
+  void HandleSasl(const Element& element);
+  void StartBind();
+  void StartSession();
+  void BecomeReady();
+  void HandleStanza(const Element& stanza);
+  bool ReplyMatches(const PendingIq& pending, const Element& reply) const;
+  void StartTls();
+  void OnHandshake(const boost::system::error_code& ec);
+  void Write(std::string bytes);
+  void DoWrite();
+  void OnWrite(const boost::system::error_code& ec);
+  // Ends the stream: closes the socket, fails pending iqs, reports `status`
+  // once.
+  void Finish(absl::Status status);
+  void CloseSocket();
+
+  asio::io_context& io_;
+  Clock& clock_;
+  absl::BitGenRef bitgen_;
+  ClientStreamOptions options_;
+
+  tcp::resolver resolver_;
+  tcp::socket socket_;  // declared before tls_, which refers to it
+  std::unique_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::array<char, 16 * 1024> read_buffer_;
+  xmpp::StreamFramer framer_;
+
+  Phase phase_ = Phase::kIdle;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool tls_active_ = false;
+  bool authenticated_ = false;
+  bool session_required_ =
+      false;  // RFC 3921 session offered without <optional/>
+  bool close_after_write_ = false;
+  bool detached_ = false;
+  std::deque<std::string> write_queue_;
+
+  std::function<void(absl::Status)> on_ready_;
+  std::unique_ptr<Timer> login_timer_;
+  std::unique_ptr<Timer> linger_timer_;
+  std::unique_ptr<ScramSha1Client> scram_;
+  bool scram_final_sent_ = false;
+  bool server_final_verified_ = false;
+  std::map<std::string, PendingIq> pending_;
+  uint64_t id_counter_ = 0;
+};
+
+void ClientStream::Impl::Connect(std::function<void(absl::Status)> on_ready) {
+  if (phase_ != Phase::kIdle) {
+    if (on_ready) {
+      asio::post(io_, [on_ready] {
+        on_ready(absl::FailedPreconditionError("Connect() called twice"));
+      });
+    }
+    return;
+  }
+  on_ready_ = std::move(on_ready);
+  phase_ = Phase::kConnecting;
+  login_timer_ =
+      clock_.CallAfter(options_.login_timeout, [weak = weak_from_this(), this] {
+        if (auto self = weak.lock()) {
+          Finish(absl::DeadlineExceededError(
+              absl::StrCat("not logged in within ",
+                           absl::FormatDuration(options_.login_timeout))));
+        }
+      });
+  resolver_.async_resolve(
+      options_.host, std::to_string(options_.port),
+      [self = shared_from_this()](const boost::system::error_code& ec,
+                                  tcp::resolver::results_type results) {
+        self->OnResolved(ec, std::move(results));
+      });
+}
+
+void ClientStream::Impl::OnResolved(const boost::system::error_code& ec,
+                                    tcp::resolver::results_type results) {
+  if (phase_ != Phase::kConnecting) return;
+  if (ec) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("resolving ", options_.host, ": ", ec.message())));
+  }
+  asio::async_connect(socket_, results,
+                      [self = shared_from_this()](
+                          const boost::system::error_code& ec,
+                          const tcp::endpoint&) { self->OnConnected(ec); });
+}
+
+void ClientStream::Impl::OnConnected(const boost::system::error_code& ec) {
+  if (phase_ != Phase::kConnecting) return;
+  if (ec) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("connecting to ", options_.host, ":", options_.port, ": ",
+                     ec.message())));
+  }
+  boost::system::error_code ignored;
+  socket_.set_option(tcp::no_delay(true), ignored);
+  SendHeader();
+  DoRead();
+}
+
+void ClientStream::Impl::SendHeader() {
+  phase_ = Phase::kAwaitFeatures;
+  framer_.Reset();
+  Write(absl::StrCat("<?xml version='1.0'?><stream:stream to='",
+                     xmpp::EscapeAttribute(options_.jid.domain()), "' xmlns='",
+                     ns::kClient, "' xmlns:stream='", ns::kStream,
+                     "' version='1.0'>"));
+}
+
+void ClientStream::Impl::DoRead() {
+  if (reading_ || phase_ == Phase::kClosed || phase_ == Phase::kTlsHandshake) {
+    return;
+  }
+  reading_ = true;
+  auto handler = [self = shared_from_this()](
+                     const boost::system::error_code& ec, size_t bytes) {
+    self->OnRead(ec, bytes);
+  };
+  if (tls_active_) {
+    tls_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
+  } else {
+    socket_.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+  }
+}
+
+void ClientStream::Impl::OnRead(const boost::system::error_code& ec,
+                                size_t bytes) {
+  reading_ = false;
+  if (phase_ == Phase::kClosed) return;
+  if (ec) {
+    // EOF (or a TLS stream cut without close_notify) after our own close is the
+    // orderly end; anywhere else the server went away.
+    if (phase_ == Phase::kClosing) return Finish(absl::OkStatus());
+    return Finish(absl::UnavailableError(
+        absl::StrCat("connection lost: ", ec.message())));
+  }
+  std::vector<xmpp::StreamFramer::Event> events;
+  absl::Status status =
+      framer_.Feed(absl::string_view(read_buffer_.data(), bytes), events);
+  for (auto& event : events) {
+    const Phase before = phase_;
+    HandleEvent(event);
+    // A restart (TLS, SASL success) or the end makes later events stale.
+    if (phase_ == Phase::kClosed || phase_ == Phase::kTlsHandshake) return;
+    if (before == Phase::kSasl && phase_ == Phase::kAwaitFeatures) break;
+  }
+  if (!status.ok() && phase_ != Phase::kClosed) {
+    // The server sent XML we cannot frame: RFC 6120 says the receiver ends the
+    // stream with the error.
+    Write(absl::StrCat(
+        "<stream:error><",
+        xmpp::StreamConditionName(xmpp::GetStreamCondition(status).value_or(
+            xmpp::StreamCondition::kNotWellFormed)),
+        " xmlns='", ns::kStreams, "'/></stream:error></stream:stream>"));
+    close_after_write_ = true;
+    return Finish(absl::UnavailableError(
+        absl::StrCat("bad XML from the server: ", status.message())));
+  }
+  DoRead();
+}
+
+void ClientStream::Impl::HandleEvent(xmpp::StreamFramer::Event& event) {
+  switch (event.type) {
+    case xmpp::StreamFramer::EventType::kStreamOpen:
+      if (!event.header.Is(ns::kStream, "stream")) {
+        Finish(
+            absl::UnavailableError("the server's stream header is not "
+                                   "{http://etherx.jabber.org/streams}"
+                                   "stream"));
+      }
+      return;
+    case xmpp::StreamFramer::EventType::kStreamClose:
+      if (phase_ == Phase::kClosing) return Finish(absl::OkStatus());
+      // The server closes: answer in kind, then end.
+      Write("</stream:stream>");
+      close_after_write_ = true;
+      return Finish(phase_ == Phase::kReady
+                        ? absl::OkStatus()
+                        : absl::UnavailableError(
+                              "the server closed the stream during login"));
+    case xmpp::StreamFramer::EventType::kElement: {
+      absl::StatusOr<Element> element =
+          xmpp::ParseElement(event.xml, framer_.scope());
+      if (!element.ok()) {
+        return Finish(absl::UnavailableError(
+            absl::StrCat("unparsable element from the server: ",
+                         element.status().message())));
+      }
+      return HandleElement(*element);
+    }
+  }
+}
+
+void ClientStream::Impl::HandleElement(const Element& element) {
+  if (element.Is(ns::kStream, "error")) {
+    return Finish(StreamErrorStatus(element));
+  }
+  switch (phase_) {
+    case Phase::kAwaitFeatures:
+      if (element.Is(ns::kStream, "features")) return HandleFeatures(element);
+      return Finish(absl::UnavailableError(absl::StrCat(
+          "expected <stream:features/>, got <", element.name(), "/>")));
+    case Phase::kAwaitProceed:
+      if (element.Is(ns::kTls, "proceed")) return StartTls();
+      return Finish(absl::UnavailableError("the server refused STARTTLS"));
+    case Phase::kSasl:
+      return HandleSasl(element);
+    case Phase::kBinding:
+    case Phase::kReady:
+    case Phase::kClosing:
+      return HandleStanza(element);
+    default:
+      return;
+  }
+}
+
+void ClientStream::Impl::HandleFeatures(const Element& features) {
+  const Element* starttls = features.FindChild(ns::kTls, "starttls");
+  if (!tls_active_) {
+    if (starttls != nullptr) {
+      phase_ = Phase::kAwaitProceed;
+      Write(Element(ns::kTls, "starttls").ToString());
+      return;
+    }
+    if (options_.require_tls) {
+      return Finish(absl::FailedPreconditionError(
+          "the server does not offer STARTTLS and TLS is required"));
+    }
+  }
+  if (!authenticated_) {
+    const Element* mechanisms = features.FindChild(ns::kSasl, "mechanisms");
+    if (mechanisms == nullptr) {
+      return Finish(absl::FailedPreconditionError("the server offers no SASL"));
+    }
+    return StartSasl(*mechanisms);
+  }
+  if (features.FindChild(ns::kBind, "bind") == nullptr) {
+    return Finish(
+        absl::FailedPreconditionError("the server offers no resource binding"));
+  }
+  const Element* session = features.FindChild(ns::kSession, "session");
+  session_required_ = session != nullptr &&
+                      session->FindChild(ns::kSession, "optional") == nullptr;
+  StartBind();
+}
+
+void ClientStream::Impl::StartTls() {
+  phase_ = Phase::kTlsHandshake;
+  // The fake server's certificate is self-signed and made at start, so there is
+  // nothing to verify it against: the reference client talks only to
+  // talkcheck's own server, and TLS here proves the client can negotiate it,
+  // not identity.
+  tls_context_ =
+      std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  tls_context_->set_verify_mode(asio::ssl::verify_none);
+  tls_ =
+      std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+  SSL_set_tlsext_host_name(tls_->native_handle(),
+                           options_.jid.domain().c_str());
+  // <starttls/> may still be in flight: the handshake starts once it is out.
+  if (!writing_) {
+    tls_->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+          self->OnHandshake(ec);
+        });
+  }
+}
+
+void ClientStream::Impl::OnHandshake(const boost::system::error_code& ec) {
+  if (phase_ != Phase::kTlsHandshake) return;
+  if (ec) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("TLS handshake failed: ", ec.message())));
+  }
+  tls_active_ = true;
+  SendHeader();
+  DoRead();
+}
+
+void ClientStream::Impl::StartSasl(const Element& mechanisms) {
+  std::vector<std::string> offered;
+  for (const Element* mechanism :
+       mechanisms.FindChildren(ns::kSasl, "mechanism")) {
+    offered.push_back(mechanism->Text());
+  }
+  if (std::find(offered.begin(), offered.end(), options_.sasl_mechanism) ==
+      offered.end()) {
+    return Finish(absl::FailedPreconditionError(
+        absl::StrCat("the server does not offer ", options_.sasl_mechanism,
+                     " (offered: ", absl::StrJoin(offered, ", "), ")")));
+  }
+  std::string initial;
+  if (options_.sasl_mechanism == "SCRAM-SHA-1") {
+    scram_ = std::make_unique<ScramSha1Client>(
+        options_.jid.local(), options_.password,
+        RandomString(bitgen_, absl::string_view(kBase64Alphabet, 64), 24));
+    initial = scram_->ClientFirstMessage();
+  } else if (options_.sasl_mechanism == "PLAIN") {
+    initial = absl::StrCat(std::string(1, '\0'), options_.jid.local(),
+                           std::string(1, '\0'), options_.password);
+  } else {
+    return Finish(absl::InvalidArgumentError(
+        absl::StrCat("unsupported SASL mechanism ", options_.sasl_mechanism)));
+  }
+  phase_ = Phase::kSasl;
+  Element auth(ns::kSasl, "auth");
+  auth.SetAttr("mechanism", options_.sasl_mechanism);
+  auth.SetText(absl::Base64Escape(initial));
+  Write(auth.ToString());
+}
+
+void ClientStream::Impl::HandleSasl(const Element& element) {
+  std::string data;
+  if (element.ns() != ns::kSasl ||
+      !absl::Base64Unescape(element.Text(), &data)) {
+    return Finish(absl::UnavailableError(
+        absl::StrCat("unexpected <", element.name(), "/> during SASL")));
+  }
+  if (element.name() == "failure") {
+    return Finish(absl::UnauthenticatedError(
+        absl::StrCat("SASL failed: ", SaslFailureText(element))));
+  }
+  if (element.name() == "challenge") {
+    if (scram_ == nullptr) {
+      return Finish(absl::UnavailableError("unexpected SASL challenge"));
+    }
+    Element response(ns::kSasl, "response");
+    if (!scram_final_sent_) {
+      absl::StatusOr<std::string> final = scram_->ClientFinalMessage(data);
+      if (!final.ok()) {
+        Write(Element(ns::kSasl, "abort").ToString());
+        close_after_write_ = true;
+        return Finish(absl::UnauthenticatedError(final.status().message()));
+      }
+      scram_final_sent_ = true;
+      response.SetText(absl::Base64Escape(*final));
+    } else if (!server_final_verified_) {
+      // Server-final as a challenge (RFC 6120 §6.4.4 allows both forms).
+      absl::Status verified = scram_->VerifyServerFinal(data);
+      if (!verified.ok()) {
+        Write(Element(ns::kSasl, "abort").ToString());
+        close_after_write_ = true;
+        return Finish(verified);
+      }
+      server_final_verified_ = true;
+    } else {
+      return Finish(absl::UnavailableError("extra SASL challenge"));
+    }
+    Write(response.ToString());
+    return;
+  }
+  if (element.name() == "success") {
+    if (scram_ != nullptr && !server_final_verified_) {
+      // A server that cannot prove it knows the password is not the server we
+      // logged in to: end the stream in order instead of carrying on.
+      absl::Status verified = scram_->VerifyServerFinal(data);
+      if (!verified.ok()) {
+        Write("</stream:stream>");
+        close_after_write_ = true;
+        return Finish(verified);
+      }
+    }
+    scram_.reset();
+    authenticated_ = true;
+    SendHeader();  // RFC 6120 §6.4.6: restart over the same connection
+    return;
+  }
+  Finish(absl::UnavailableError(
+      absl::StrCat("unexpected <", element.name(), "/> during SASL")));
+}
+
+void ClientStream::Impl::StartBind() {
+  phase_ = Phase::kBinding;
+  Element iq(ns::kClient, "iq");
+  iq.SetAttr("type", "set");
+  Element& bind = iq.AddChild(ns::kBind, "bind");
+  if (!options_.jid.resource().empty()) {
+    bind.AddChild(ns::kBind, "resource").SetText(options_.jid.resource());
+  }
+  SendIq(std::move(iq), options_.login_timeout,
+         [weak = weak_from_this(), this](absl::StatusOr<Element> reply) {
+           auto self = weak.lock();
+           if (!self || phase_ != Phase::kBinding) return;
+           if (!reply.ok()) return Finish(reply.status());
+           const Element* bind = reply->FindChild(ns::kBind, "bind");
+           const Element* jid =
+               bind != nullptr ? bind->FindChild(ns::kBind, "jid") : nullptr;
+           if (reply->AttrOr("type", "") != "result" || jid == nullptr) {
+             return Finish(absl::UnavailableError(
+                 absl::StrCat("bind failed: ", reply->ToString())));
+           }
+           absl::StatusOr<xmpp::Jid> bound = xmpp::Jid::Parse(jid->Text());
+           if (!bound.ok() || bound->is_bare()) {
+             return Finish(absl::UnavailableError(
+                 absl::StrCat("bind returned a bad JID: ", jid->Text())));
+           }
+           bound_jid_ = *std::move(bound);
+           if (session_required_) return StartSession();
+           BecomeReady();
+         });
+}
+
+void ClientStream::Impl::StartSession() {
+  Element iq(ns::kClient, "iq");
+  iq.SetAttr("type", "set");
+  iq.AddChild(ns::kSession, "session");
+  SendIq(std::move(iq), options_.login_timeout,
+         [weak = weak_from_this(), this](absl::StatusOr<Element> reply) {
+           auto self = weak.lock();
+           if (!self || phase_ != Phase::kBinding) return;
+           if (!reply.ok()) return Finish(reply.status());
+           if (reply->AttrOr("type", "") != "result") {
+             return Finish(absl::UnavailableError(
+                 absl::StrCat("session failed: ", reply->ToString())));
+           }
+           BecomeReady();
+         });
+}
+
+void ClientStream::Impl::BecomeReady() {
+  phase_ = Phase::kReady;
+  login_timer_.reset();
+  if (auto on_ready = std::exchange(on_ready_, nullptr)) {
+    on_ready(absl::OkStatus());
+  }
+}
+
+bool ClientStream::Impl::ReplyMatches(const PendingIq& pending,
+                                      const Element& reply) const {
+  const std::string* from = reply.Attr("from");
+  absl::StatusOr<xmpp::Jid> from_jid =
+      from != nullptr ? xmpp::Jid::Parse(*from)
+                      : absl::StatusOr<xmpp::Jid>(xmpp::Jid());
+  if (pending.to.empty()) {
+    // To the server on our behalf: no from, our own bare JID or the domain.
+    if (from == nullptr || from->empty()) return true;
+    if (!from_jid.ok()) return false;
+    return *from_jid == options_.jid.Bare() ||
+           (!bound_jid_.empty() && *from_jid == bound_jid_.Bare()) ||
+           (from_jid->local().empty() && from_jid->resource().empty() &&
+            from_jid->domain() == options_.jid.domain());
+  }
+  if (from == nullptr) return false;
+  if (*from == pending.to) return true;
+  absl::StatusOr<xmpp::Jid> to_jid = xmpp::Jid::Parse(pending.to);
+  return from_jid.ok() && to_jid.ok() && *from_jid == *to_jid;
+}
+
+void ClientStream::Impl::HandleStanza(const Element& stanza) {
+  if (stanza.ns() != ns::kClient) return;
+  if (stanza.name() == "iq") {
+    const std::string type = stanza.AttrOr("type", "");
+    if (type == "result" || type == "error") {
+      auto it = pending_.find(stanza.AttrOr("id", ""));
+      if (it != pending_.end() && ReplyMatches(it->second, stanza)) {
+        IqCallback callback = std::move(it->second.callback);
+        pending_.erase(it);
+        if (callback) callback(stanza);
+        return;
+      }
+    }
+  }
+  if (phase_ == Phase::kReady && stanza_handler_) {
+    // The handler may replace itself; keep the one being run alive.
+    StanzaHandler handler = stanza_handler_;
+    handler(stanza);
+  }
+}
+
+void ClientStream::Impl::Send(const Element& stanza) {
+  if (phase_ != Phase::kReady) return;
+  if (stanza.name() == "iq" && stanza.Attr("id") == nullptr) {
+    Element copy = stanza;
+    copy.SetAttr("id", NextId());
+    Write(copy.ToString());
+    return;
+  }
+  Write(stanza.ToString());
+}
+
+std::string ClientStream::Impl::SendIq(Element iq, absl::Duration timeout,
+                                       IqCallback callback) {
+  std::string id = iq.AttrOr("id", "");
+  if (id.empty() || pending_.count(id) > 0) {
+    id = NextId();
+    iq.SetAttr("id", id);
+  }
+  if (phase_ != Phase::kReady && phase_ != Phase::kBinding) {
+    if (callback) {
+      asio::post(io_, [weak = weak_from_this(), callback] {
+        if (auto self = weak.lock(); self && !self->detached_) {
+          callback(absl::UnavailableError("the stream is not connected"));
+        }
+      });
+    }
+    return id;
+  }
+  PendingIq& pending = pending_[id];
+  pending.to = iq.AttrOr("to", "");
+  pending.callback = std::move(callback);
+  pending.timer = clock_.CallAfter(timeout, [weak = weak_from_this(), this, id,
+                                             timeout] {
+    auto self = weak.lock();
+    if (!self) return;
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    IqCallback callback = std::move(it->second.callback);
+    pending_.erase(it);
+    if (callback) {
+      callback(absl::DeadlineExceededError(absl::StrCat(
+          "no reply to iq ", id, " within ", absl::FormatDuration(timeout))));
+    }
+  });
+  Write(iq.ToString());
+  return id;
+}
+
+void ClientStream::Impl::Write(std::string bytes) {
+  if (phase_ == Phase::kClosed) return;
+  write_queue_.push_back(std::move(bytes));
+  DoWrite();
+}
+
+void ClientStream::Impl::DoWrite() {
+  if (writing_ || write_queue_.empty() || !socket_.is_open()) return;
+  if (phase_ == Phase::kTlsHandshake) return;
+  writing_ = true;
+  auto handler = [self = shared_from_this()](
+                     const boost::system::error_code& ec, size_t) {
+    self->OnWrite(ec);
+  };
+  if (tls_active_) {
+    asio::async_write(*tls_, asio::buffer(write_queue_.front()),
+                      std::move(handler));
+  } else {
+    asio::async_write(socket_, asio::buffer(write_queue_.front()),
+                      std::move(handler));
+  }
+}
+
+void ClientStream::Impl::OnWrite(const boost::system::error_code& ec) {
+  writing_ = false;
+  if (!write_queue_.empty()) write_queue_.pop_front();
+  if (ec) {
+    write_queue_.clear();
+    if (phase_ == Phase::kClosed) return CloseSocket();
+    return Finish(
+        absl::UnavailableError(absl::StrCat("write failed: ", ec.message())));
+  }
+  if (phase_ == Phase::kTlsHandshake && !tls_active_) {
+    // <starttls/> is out: now the handshake.
+    tls_->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this()](const boost::system::error_code& ec) {
+          self->OnHandshake(ec);
+        });
+    return;
+  }
+  if (write_queue_.empty() && close_after_write_) return CloseSocket();
+  DoWrite();
+}
+
+void ClientStream::Impl::Close() {
+  switch (phase_) {
+    case Phase::kClosed:
+    case Phase::kClosing:
+      return;
+    case Phase::kIdle:
+      phase_ = Phase::kClosed;
+      return;
+    case Phase::kReady:
+      break;
+    default:
+      // Still logging in: there is no session to close politely.
+      return Finish(absl::CancelledError("closed before login completed"));
+  }
+  phase_ = Phase::kClosing;
+  Write("</stream:stream>");
+  for (auto& [id, pending] : pending_) pending.timer.reset();
+  linger_timer_ =
+      clock_.CallAfter(kCloseLinger, [weak = weak_from_this(), this] {
+        if (auto self = weak.lock()) Finish(absl::OkStatus());
+      });
+}
+
+void ClientStream::Impl::Finish(absl::Status status) {
+  if (phase_ == Phase::kClosed) return;
+  const bool was_ready = phase_ == Phase::kReady || phase_ == Phase::kClosing;
+  phase_ = Phase::kClosed;
+  login_timer_.reset();
+  linger_timer_.reset();
+  scram_.reset();
+  // With a last stanza queued (our answer to the server's close, or an error),
+  // the socket closes once it is written.
+  if (!close_after_write_ || (!writing_ && write_queue_.empty())) CloseSocket();
+  std::map<std::string, PendingIq> pending = std::move(pending_);
+  pending_.clear();
+  if (detached_) return;
+  for (auto& [id, iq] : pending) {
+    iq.timer.reset();
+    if (iq.callback) {
+      iq.callback(absl::UnavailableError("the stream closed before a reply"));
+    }
+    if (detached_) return;
+  }
+  if (!was_ready) {
+    if (auto on_ready = std::exchange(on_ready_, nullptr)) on_ready(status);
+    return;
+  }
+  if (auto closed = std::exchange(closed_handler_, nullptr)) closed(status);
+}
+
+void ClientStream::Impl::CloseSocket() {
+  boost::system::error_code ignored;
+  resolver_.cancel();
+  if (socket_.is_open()) {
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+}
+
+void ClientStream::Impl::Detach() {
+  detached_ = true;
+  on_ready_ = nullptr;
+  stanza_handler_ = nullptr;
+  closed_handler_ = nullptr;
+  for (auto& [id, pending] : pending_) {
+    pending.callback = nullptr;
+    pending.timer.reset();
+  }
+  pending_.clear();
+  login_timer_.reset();
+  // A clean close in progress may finish on its own (its handlers keep this
+  // alive, bounded by the linger timer); anything else ends now.
+  if (phase_ != Phase::kClosing) {
+    phase_ = Phase::kClosed;
+    linger_timer_.reset();
+    CloseSocket();
+  }
+}
+
+ClientStream::ClientStream(asio::io_context& io, Clock& clock,
+                           absl::BitGenRef bitgen, ClientStreamOptions options)
+    : impl_(std::make_shared<Impl>(io, clock, bitgen, std::move(options))) {}
+
+ClientStream::~ClientStream() { impl_->Detach(); }
+
+void ClientStream::Connect(std::function<void(absl::Status)> on_ready) {
+  impl_->Connect(std::move(on_ready));
+}
+
+void ClientStream::Send(const xmpp::Element& stanza) { impl_->Send(stanza); }
+
+std::string ClientStream::SendIq(xmpp::Element iq, absl::Duration timeout,
+                                 IqCallback callback) {
+  return impl_->SendIq(std::move(iq), timeout, std::move(callback));
+}
+
+void ClientStream::set_stanza_handler(StanzaHandler handler) {
+  impl_->stanza_handler_ = std::move(handler);
+}
+
+void ClientStream::set_closed_handler(
+    std::function<void(absl::Status)> handler) {
+  impl_->closed_handler_ = std::move(handler);
+}
+
+bool ClientStream::ready() const { return impl_->ready(); }
+
+const xmpp::Jid& ClientStream::bound_jid() const { return impl_->bound_jid_; }
+
+std::string ClientStream::NextId() { return impl_->NextId(); }
+
+void ClientStream::Close() { impl_->Close(); }
+
+}  // namespace talkcheck::reference_client
