@@ -101,7 +101,12 @@ class Element {
   void AppendTo(std::string& out, absl::string_view parent_ns = ns::kClient) const;
 
  private:
-  // A child is either an element or a run of character data.
+  // Builds elements from tinyxml2's tree (element.cc); writes the members directly so a
+  // parse costs no lookups or re-validation.
+  friend class ElementParser;
+
+  // A child is either an element or a run of character data. Adjacent runs are kept
+  // merged and never empty, so equal trees have equal node lists.
   struct Node {
     std::unique_ptr<Element> element;  // null for text
     std::string text;
@@ -130,6 +135,8 @@ class NamespaceScope {
   void Bind(absl::string_view prefix, absl::string_view uri);
 
  private:
+  friend class ElementParser;  // reads the bindings once per parse (element.cc)
+
   std::map<std::string, std::string, std::less<>> bindings_;
 };
 
@@ -142,8 +149,9 @@ absl::StatusOr<Element> ParseElement(
     absl::string_view xml,
     const NamespaceScope& scope = NamespaceScope::ClientStream());
 
-// Escapes character data (`&`, `<`, `>`) or an attribute value (also `"`; `'` is left as
-// is because values are written in double quotes) for XML output.
+// Escapes character data (`&`, `<`, `>`, and CR, which a parser would turn into LF) or
+// an attribute value (also `"`, tab and LF, which a parser would turn into spaces; `'` is
+// left as is because values are written in double quotes) for XML output.
 std::string EscapeText(absl::string_view text);
 std::string EscapeAttribute(absl::string_view value);
 

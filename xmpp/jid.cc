@@ -1,0 +1,228 @@
+#include "xmpp/jid.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace talkcheck::xmpp {
+namespace {
+
+// RFC 7622 §3.1: each part is at most 1023 octets.
+constexpr size_t kMaxPartBytes = 1023;
+// RFC 1035 §2.3.4, for the ASCII labels it governs.
+constexpr size_t kMaxLabelBytes = 63;
+
+// Decodes the code point at s[i] (strict UTF-8: no overlong forms, surrogates
+// or values past U+10FFFF) and advances `i`; false on an invalid sequence.
+bool NextCodePoint(absl::string_view s, size_t& i, uint32_t& cp) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) {
+    cp = c;
+    ++i;
+    return true;
+  }
+  size_t length;
+  uint32_t min;
+  if ((c & 0xE0) == 0xC0) {
+    length = 2, cp = c & 0x1F, min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    length = 3, cp = c & 0x0F, min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    length = 4, cp = c & 0x07, min = 0x10000;
+  } else {
+    return false;
+  }
+  if (s.size() - i < length) return false;
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return false;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+  i += length;
+  return true;
+}
+
+// C0, DEL and C1 controls (Unicode general category Cc), which PRECIS disallows
+// in every part.
+bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+// "U+0009": how Unicode names a code point (at least four hex digits).
+std::string CodePointName(uint32_t cp) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string name = "U+";
+  for (int shift = cp > 0xFFFFF  ? 20
+                   : cp > 0xFFFF ? 16
+                                 : 12;
+       shift >= 0; shift -= 4) {
+    name.push_back(kHex[(cp >> shift) & 0xF]);
+  }
+  return name;
+}
+
+absl::Status PartError(absl::string_view part, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("JID ", part, " ", what));
+}
+
+// Length, encoding and control characters, common to all parts; `forbidden`
+// lists further ASCII characters the part may not hold.
+absl::Status CheckPart(absl::string_view part, absl::string_view text,
+                       absl::string_view forbidden) {
+  if (text.empty()) return PartError(part, "is empty");
+  if (text.size() > kMaxPartBytes) {
+    return PartError(part, absl::StrCat("is longer than ", kMaxPartBytes,
+                                        " bytes (", text.size(), ")"));
+  }
+  size_t i = 0;
+  while (i < text.size()) {
+    uint32_t cp;
+    if (!NextCodePoint(text, i, cp)) {
+      return PartError(part,
+                       absl::StrCat("is not valid UTF-8 (at byte ", i, ")"));
+    }
+    if (IsControl(cp)) {
+      return PartError(part, absl::StrCat("contains a control character (",
+                                          CodePointName(cp), ")"));
+    }
+    if (cp < 0x80 &&
+        forbidden.find(static_cast<char>(cp)) != absl::string_view::npos) {
+      if (cp == ' ') return PartError(part, "contains a space");
+      return PartError(
+          part, absl::StrCat("contains '",
+                             std::string(1, static_cast<char>(cp)), "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A bracketed IPv6 literal (RFC 3986 IP-literal without IPvFuture), as RFC 7622
+// §3.2 allows.
+bool IsIpv6Literal(absl::string_view domain) {
+  if (domain.size() < 3 || domain.front() != '[' || domain.back() != ']') {
+    return false;
+  }
+  const std::string address(domain.substr(1, domain.size() - 2));
+  unsigned char buffer[16];
+  return inet_pton(AF_INET6, address.c_str(), buffer) == 1;
+}
+
+// Checks a domainpart (trailing dot already removed). DNS labels of letters,
+// digits and inner hyphens; non-ASCII labels are taken as IDNA U-labels without
+// running the IDNA tables over them. Dotted IPv4 addresses pass as all-digit
+// labels.
+absl::Status CheckDomain(absl::string_view domain) {
+  constexpr absl::string_view kPart = "domainpart";
+  if (absl::Status s = CheckPart(kPart, domain, ""); !s.ok()) return s;
+  if (domain.front() == '[') {
+    if (IsIpv6Literal(domain)) return absl::OkStatus();
+    return PartError(
+        kPart, absl::StrCat("'", domain, "' is not a valid IPv6 literal"));
+  }
+  for (absl::string_view label : absl::StrSplit(domain, '.')) {
+    if (label.empty()) return PartError(kPart, "has an empty label");
+    bool ascii = true;
+    for (char ch : label) {
+      const unsigned char c = static_cast<unsigned char>(ch);
+      if (c >= 0x80) {
+        ascii = false;
+      } else if (!absl::ascii_isalnum(c) && c != '-') {
+        if (c == ' ') return PartError(kPart, "contains a space");
+        return PartError(kPart,
+                         absl::StrCat("contains '", std::string(1, ch), "'"));
+      }
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return PartError(
+          kPart, absl::StrCat("label '", label, "' starts or ends with '-'"));
+    }
+    // The 63-octet limit is on the ASCII (A-label) form; a U-label's UTF-8
+    // length says little about its Punycode length, so only ASCII labels are
+    // measured.
+    if (ascii && label.size() > kMaxLabelBytes) {
+      return PartError(kPart, absl::StrCat("label is longer than ",
+                                           kMaxLabelBytes, " bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Jid> Jid::Parse(absl::string_view text) {
+  if (text.empty()) return absl::InvalidArgumentError("JID is empty");
+  // RFC 7622 §3.1: the resourcepart starts at the first '/', and the localpart
+  // ends at the first '@' before it (a resource may itself hold '@' and '/').
+  absl::string_view rest = text;
+  absl::string_view resource;
+  const size_t slash = rest.find('/');
+  if (slash != absl::string_view::npos) {
+    resource = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (resource.empty()) return PartError("resourcepart", "is empty");
+  }
+  absl::string_view local;
+  const size_t at = rest.find('@');
+  if (at != absl::string_view::npos) {
+    local = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (local.empty()) return PartError("localpart", "is empty");
+  }
+  return Create(local, rest, resource);
+}
+
+absl::StatusOr<Jid> Jid::Create(absl::string_view local,
+                                absl::string_view domain,
+                                absl::string_view resource) {
+  Jid jid;
+  if (!local.empty()) {
+    // RFC 7622 §3.3.1 forbids these in addition to what PRECIS already
+    // excludes.
+    if (absl::Status s = CheckPart("localpart", local, "\"&'/:<>@ "); !s.ok()) {
+      return s;
+    }
+    jid.local_ = absl::AsciiStrToLower(local);
+  }
+  // RFC 7622 §3.2: a trailing dot is stripped before any other processing.
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  if (absl::Status s = CheckDomain(domain); !s.ok()) return s;
+  jid.domain_ = absl::AsciiStrToLower(domain);
+  if (!resource.empty()) {
+    if (absl::Status s = CheckPart("resourcepart", resource, ""); !s.ok()) {
+      return s;
+    }
+    jid.resource_ = std::string(resource);
+  }
+  return jid;
+}
+
+Jid Jid::Bare() const {
+  Jid bare;
+  bare.local_ = local_;
+  bare.domain_ = domain_;
+  return bare;
+}
+
+absl::StatusOr<Jid> Jid::WithResource(absl::string_view resource) const {
+  // An empty resource is a mistake here rather than a request for the bare JID,
+  // which Bare() gives.
+  if (resource.empty()) return PartError("resourcepart", "is empty");
+  return Create(local_, domain_, resource);
+}
+
+std::string Jid::ToString() const {
+  std::string text;
+  text.reserve(local_.size() + domain_.size() + resource_.size() + 2);
+  if (!local_.empty()) absl::StrAppend(&text, local_, "@");
+  text += domain_;
+  if (!resource_.empty()) absl::StrAppend(&text, "/", resource_);
+  return text;
+}
+
+}  // namespace talkcheck::xmpp
