@@ -1,6 +1,7 @@
 #include "fake_server/tcp_connection.h"
 
 #include <boost/asio/write.hpp>
+#include <iterator>
 #include <utility>
 
 namespace talkcheck::fake_server {
@@ -138,7 +139,10 @@ void TcpConnection::Shutdown() {
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  write_queue_.clear();
+  // The front buffer belongs to the write in flight until its handler runs.
+  write_queue_.erase(
+      writing_ ? std::next(write_queue_.begin()) : write_queue_.begin(),
+      write_queue_.end());
   linger_timer_.reset();
   stream_.OnTransportClosed();
 }
