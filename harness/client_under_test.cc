@@ -31,12 +31,14 @@ class ReferenceClientUnderTest : public ClientUnderTest {
     std::vector<std::string> names;
     for (reference_client::Fault fault : options_.faults)
       names.emplace_back(reference_client::FaultName(fault));
-    return names.empty() ? "reference"
-                         : absl::StrCat("reference --fault=", absl::StrJoin(names, ","));
+    return names.empty()
+               ? "reference"
+               : absl::StrCat("reference --fault=", absl::StrJoin(names, ","));
   }
 
-  absl::Status Start(const CutLogin& login,
-                     std::function<void(const std::string&)> on_failure) override {
+  absl::Status Start(
+      const CutLogin& login,
+      std::function<void(const std::string&)> on_failure) override {
     on_failure_ = std::move(on_failure);
     reference_client::ClientStreamOptions stream_options;
     stream_options.host = login.host;
@@ -45,13 +47,15 @@ class ReferenceClientUnderTest : public ClientUnderTest {
     if (!jid.ok()) return jid.status();
     stream_options.jid = *jid;
     stream_options.password = login.password;
-    stream_ = std::make_unique<reference_client::ClientStream>(io_, clock_, bitgen_,
-                                                               stream_options);
+    stream_ = std::make_unique<reference_client::ClientStream>(
+        io_, clock_, bitgen_, stream_options);
     stream_->set_closed_handler([this](absl::Status status) {
-      if (!stopping_) Fail(absl::StrCat("connection closed: ", status.ToString()));
+      if (!stopping_)
+        Fail(absl::StrCat("connection closed: ", status.ToString()));
     });
     stream_->Connect([this](absl::Status ready) {
-      if (!ready.ok()) return Fail(absl::StrCat("login failed: ", ready.message()));
+      if (!ready.ok())
+        return Fail(absl::StrCat("login failed: ", ready.message()));
       voice_ = std::make_unique<reference_client::VoiceClient>(
           io_, clock_, bitgen_, *stream_, options_);
       voice_->Start();
@@ -61,7 +65,8 @@ class ReferenceClientUnderTest : public ClientUnderTest {
 
   absl::Status Control(const std::string& action,
                        const std::string& target) override {
-    if (voice_ == nullptr) return absl::FailedPreconditionError("not logged in");
+    if (voice_ == nullptr)
+      return absl::FailedPreconditionError("not logged in");
     if (action == "call") {
       absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(target);
       if (!callee.ok()) return callee.status();
@@ -101,30 +106,35 @@ class ExternalClientUnderTest : public ClientUnderTest {
  public:
   ExternalClientUnderTest(boost::asio::io_context& io, Clock& clock,
                           std::string command, std::string log_path)
-      : io_(io), clock_(clock), command_(std::move(command)),
+      : io_(io),
+        clock_(clock),
+        command_(std::move(command)),
         log_path_(std::move(log_path)) {}
   ~ExternalClientUnderTest() override { Stop(); }
 
   std::string description() const override { return command_; }
 
-  absl::Status Start(const CutLogin& login,
-                     std::function<void(const std::string&)> on_failure) override {
+  absl::Status Start(
+      const CutLogin& login,
+      std::function<void(const std::string&)> on_failure) override {
     on_failure_ = std::move(on_failure);
-    const std::string command = absl::StrReplaceAll(
-        command_, {{"{host}", login.host},
-                   {"{port}", absl::StrCat(login.port)},
-                   {"{jid}", login.jid.ToString()},
-                   {"{password}", login.password}});
+    const std::string command =
+        absl::StrReplaceAll(command_, {{"{host}", login.host},
+                                       {"{port}", absl::StrCat(login.port)},
+                                       {"{jid}", login.jid.ToString()},
+                                       {"{password}", login.password}});
     int stdin_pipe[2];
     if (pipe2(stdin_pipe, O_CLOEXEC) != 0) {
       return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
     }
     int log_fd = -1;
     if (!log_path_.empty()) {
-      log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      log_fd = open(log_path_.c_str(),
+                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
     pid_ = fork();
-    if (pid_ < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+    if (pid_ < 0)
+      return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
     if (pid_ == 0) {
       // Child: own process group so Stop() reaches the whole command line.
       setpgid(0, 0);
@@ -133,7 +143,8 @@ class ExternalClientUnderTest : public ClientUnderTest {
         dup2(log_fd, STDOUT_FILENO);
         dup2(log_fd, STDERR_FILENO);
       }
-      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      execl("/bin/sh", "sh", "-c", command.c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(stdin_pipe[0]);
@@ -145,12 +156,14 @@ class ExternalClientUnderTest : public ClientUnderTest {
 
   absl::Status Control(const std::string& action,
                        const std::string& target) override {
-    if (stdin_fd_ < 0) return absl::FailedPreconditionError("client not running");
+    if (stdin_fd_ < 0)
+      return absl::FailedPreconditionError("client not running");
     std::string line = target.empty() ? absl::StrCat(action, "\n")
                                       : absl::StrCat(action, " ", target, "\n");
-    if (write(stdin_fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot write to the client's stdin: ", std::strerror(errno)));
+    if (write(stdin_fd_, line.data(), line.size()) !=
+        static_cast<ssize_t>(line.size())) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write to the client's stdin: ", std::strerror(errno)));
     }
     return absl::OkStatus();
   }
@@ -185,7 +198,8 @@ class ExternalClientUnderTest : public ClientUnderTest {
         pid_ = -1;
         std::string reason =
             WIFSIGNALED(status)
-                ? absl::StrCat("client process killed by signal ", WTERMSIG(status))
+                ? absl::StrCat("client process killed by signal ",
+                               WTERMSIG(status))
                 : absl::StrCat("client process exited with status ",
                                WEXITSTATUS(status));
         if (on_failure_) std::exchange(on_failure_, nullptr)(reason);
@@ -215,10 +229,11 @@ std::unique_ptr<ClientUnderTest> MakeReferenceClient(
 }
 
 std::unique_ptr<ClientUnderTest> MakeExternalClient(boost::asio::io_context& io,
-                                                    Clock& clock, std::string command,
+                                                    Clock& clock,
+                                                    std::string command,
                                                     std::string log_path) {
-  return std::make_unique<ExternalClientUnderTest>(io, clock, std::move(command),
-                                                   std::move(log_path));
+  return std::make_unique<ExternalClientUnderTest>(
+      io, clock, std::move(command), std::move(log_path));
 }
 
 }  // namespace talkcheck::harness

@@ -1,20 +1,21 @@
 // How the runner starts, drives and watches a client under test (CUT).
 //
-// Two kinds exist: the bundled reference client, linked in and run on the harness's own
-// io_context (`MakeReferenceClient`), and any other client as a separate process
-// (`MakeExternalClient`) started from a command template. Control steps (`call`,
-// `hangup`, `answer`, `reject`) reach the reference client through its API and an
-// external client as one line on its standard input ("call JID", "hangup", ...), which
-// is the documented control protocol for clients that want to support it.
+// Two kinds exist: the bundled reference client, linked in and run on the
+// harness's own io_context (`MakeReferenceClient`), and any other client as a
+// separate process
+// (`MakeExternalClient`) started from a command template. Control steps
+// (`call`, `hangup`, `answer`, `reject`) reach the reference client through its
+// API and an external client as one line on its standard input ("call JID",
+// "hangup", ...), which is the documented control protocol for clients that
+// want to support it.
 #ifndef TALKCHECK_HARNESS_CLIENT_UNDER_TEST_H_
 #define TALKCHECK_HARNESS_CLIENT_UNDER_TEST_H_
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -38,13 +39,14 @@ class ClientUnderTest {
   virtual ~ClientUnderTest() = default;
   // For reports: "reference", "reference --fault=no-ack", or the command.
   virtual std::string description() const = 0;
-  // Starts the client, which should then log in as `login`. Runs on the io thread.
-  // `on_failure` is called (at most once, on the io thread) if the client crashes,
-  // exits or loses its connection while running.
-  virtual absl::Status Start(const CutLogin& login,
-                             std::function<void(const std::string&)> on_failure) = 0;
-  // Performs a control step (`target` already substituted). kUnimplemented when this
-  // client cannot be driven that way.
+  // Starts the client, which should then log in as `login`. Runs on the io
+  // thread. `on_failure` is called (at most once, on the io thread) if the
+  // client crashes, exits or loses its connection while running.
+  virtual absl::Status Start(
+      const CutLogin& login,
+      std::function<void(const std::string&)> on_failure) = 0;
+  // Performs a control step (`target` already substituted). kUnimplemented when
+  // this client cannot be driven that way.
   virtual absl::Status Control(const std::string& action,
                                const std::string& target) = 0;
   // Stops the client (idempotent).
@@ -56,8 +58,8 @@ std::unique_ptr<ClientUnderTest> MakeReferenceClient(
     boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
     reference_client::VoiceClientOptions options);
 
-// An external client: `command` is run by /bin/sh with {host}, {port}, {jid} and
-// {password} replaced. Its output goes to `log_path` (none when empty).
+// An external client: `command` is run by /bin/sh with {host}, {port}, {jid}
+// and {password} replaced. Its output goes to `log_path` (none when empty).
 std::unique_ptr<ClientUnderTest> MakeExternalClient(boost::asio::io_context& io,
                                                     Clock& clock,
                                                     std::string command,

@@ -1,19 +1,21 @@
 // Stanza patterns: does a stanza the client sent match what a scenario expects?
 //
-// A pattern is an element tree (parsed like any stanza) whose names and namespaces must
-// match; matching happens on the namespace-resolved model, never on strings. Each
-// attribute listed in the pattern must be present in the actual element with a value
-// that matches:
+// A pattern is an element tree (parsed like any stanza) whose names and
+// namespaces must match; matching happens on the namespace-resolved model,
+// never on strings. Each attribute listed in the pattern must be present in the
+// actual element with a value that matches:
 //   "literal"       equal, after ${var} substitution of defined variables
 //   "*"             any value (the attribute must be present)
-//   "${name}"       captures the value if `name` is unset, compares with it otherwise
-//   "/regex/"       ECMAScript regular expression that must match the whole value
-//   "a-${x}-b"      a literal with an unset variable inside captures the middle part
-// Character data in a pattern element (when not all whitespace) is matched the same
-// way against the actual element's text. Each child of the pattern must be matched by a
-// distinct child of the actual element, in any order (a search, so children with
-// equal names are assigned correctly). Extra attributes and children are allowed
-// unless `exact` is set.
+//   "${name}"       captures the value if `name` is unset, compares with it
+//   otherwise
+//   "/regex/"       ECMAScript regular expression that must match the whole
+//   value "a-${x}-b"      a literal with an unset variable inside captures the
+//   middle part
+// Character data in a pattern element (when not all whitespace) is matched the
+// same way against the actual element's text. Each child of the pattern must be
+// matched by a distinct child of the actual element, in any order (a search, so
+// children with equal names are assigned correctly). Extra attributes and
+// children are allowed unless `exact` is set.
 //
 // Captures are committed only when the whole pattern matches.
 #ifndef TALKCHECK_HARNESS_MATCHER_H_
@@ -36,19 +38,19 @@ struct MatchResult {
   // "/iq/session[@type]: expected 'accept', got 'reject'" or
   // "/iq/session: missing child {http://www.google.com/session}candidate".
   std::string difference;
-  // How much of the pattern matched (element names, attributes, children): used to
-  // pick the nearest stanza for a failure report. Higher is nearer.
+  // How much of the pattern matched (element names, attributes, children): used
+  // to pick the nearest stanza for a failure report. Higher is nearer.
   int score = 0;
 };
 
-// Matches `actual` against `pattern`. On success, new captures are added to `vars`;
-// on failure `vars` is unchanged.
+// Matches `actual` against `pattern`. On success, new captures are added to
+// `vars`; on failure `vars` is unchanged.
 MatchResult Match(const xmpp::Element& pattern, const xmpp::Element& actual,
                   Variables& vars, const MatchOptions& options = {});
 
-// A failure report: the pattern and the nearest stanza side by side (pretty-printed
-// with indentation), with the line of the first difference marked "  <-- here"
-// followed by the difference text.
+// A failure report: the pattern and the nearest stanza side by side
+// (pretty-printed with indentation), with the line of the first difference
+// marked "  <-- here" followed by the difference text.
 std::string RenderMismatch(const xmpp::Element& pattern,
                            const xmpp::Element& nearest,
                            const MatchResult& result);

@@ -3,9 +3,10 @@
 #include <utility>
 
 #include "absl/random/distributions.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_join.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::harness {
@@ -79,7 +80,8 @@ void SimulatedPeer::SendPresence() {
   Element& caps = presence.AddChild(ns::kCaps, "c");
   caps.SetAttr("node", spec_.caps_node().empty() ? ns::kGoogleCapsNode
                                                  : spec_.caps_node());
-  caps.SetAttr("ver", spec_.caps_ver().empty() ? "1.0.0.104" : spec_.caps_ver());
+  caps.SetAttr("ver",
+               spec_.caps_ver().empty() ? "1.0.0.104" : spec_.caps_ver());
   caps.SetAttr("ext", spec_.caps_ext().empty()
                           ? std::string("voice-v1")
                           : absl::StrJoin(spec_.caps_ext(), " "));
@@ -89,7 +91,8 @@ void SimulatedPeer::SendPresence() {
 void SimulatedPeer::Send(Element stanza) {
   if (session_ == nullptr) return;
   if (stanza.Is(ns::kClient, "iq")) {
-    if (const Element* session = stanza.FindChild(ns::kGoogleSession, "session");
+    if (const Element* session =
+            stanza.FindChild(ns::kGoogleSession, "session");
         session != nullptr && session->AttrOr("type", "") == "initiate") {
       known_sessions_.insert(session->AttrOr("id", ""));
     }
@@ -103,7 +106,8 @@ void SimulatedPeer::OnStanza(const Element& stanza) {
   if (stanza.Is(ns::kClient, "iq")) {
     const std::string type = stanza.AttrOr("type", "");
     if (type == "set") {
-      if (const Element* session = stanza.FindChild(ns::kGoogleSession, "session"))
+      if (const Element* session =
+              stanza.FindChild(ns::kGoogleSession, "session"))
         answered = HandleSessionIq(stanza, *session);
     } else if (type == "get" && behaviour_.answer_disco) {
       if (const Element* query = stanza.FindChild(ns::kDiscoInfo, "query")) {
@@ -123,8 +127,8 @@ bool SimulatedPeer::HandleSessionIq(const Element& iq, const Element& session) {
   LearnRemoteCandidates(session);
   if (type != "initiate" && behaviour_.reject_unknown_sessions &&
       known_sessions_.count(sid) == 0) {
-    // libjingle's answer (PROTOCOL.md §1.3): bad-request, text "unknown session",
-    // with a copy of the <session>.
+    // libjingle's answer (PROTOCOL.md §1.3): bad-request, text "unknown
+    // session", with a copy of the <session>.
     Element error(ns::kClient, "iq");
     error.SetAttr("type", "error");
     error.AddChild(session);
@@ -168,7 +172,8 @@ void SimulatedPeer::AnswerDisco(const Element& iq, const Element& query) {
     answer.AddChild(ns::kDiscoInfo, "feature")
         .SetAttr("var", "http://www.google.com/xmpp/protocol/session");
   }
-  std::vector<std::string> exts(spec_.caps_ext().begin(), spec_.caps_ext().end());
+  std::vector<std::string> exts(spec_.caps_ext().begin(),
+                                spec_.caps_ext().end());
   if (exts.empty()) exts.push_back("voice-v1");
   for (const std::string& ext : exts) {
     const char* feature = FeatureOfExt(ext);
@@ -219,8 +224,8 @@ media_sim::GiceChannel* SimulatedPeer::channel(const std::string& name) {
   return it == channels_.end() ? nullptr : it->second.get();
 }
 
-absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(const std::string& name,
-                                                         bool next) {
+absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
+    const std::string& name, bool next) {
   media_sim::GiceChannel* gice = channel(name);
   if (gice == nullptr) {
     media_sim::GiceOptions options;
@@ -250,7 +255,8 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(const std::string& name
         .SetAttr("generation", absl::StrCat(c.generation))
         .SetAttr("type", c.type)
         .SetAttr("network", c.network);
-    // Written without a namespace declaration: it inherits the enclosing element's.
+    // Written without a namespace declaration: it inherits the enclosing
+    // element's.
     candidate.AppendTo(xml, "");
   }
   return xml;

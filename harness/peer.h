@@ -1,25 +1,24 @@
-// The simulated Google Talk peer: a resource attached to the fake server in-process
-// (no socket) that a scenario speaks through.
+// The simulated Google Talk peer: a resource attached to the fake server
+// in-process (no socket) that a scenario speaks through.
 //
-// Everything the client under test sends to the peer lands in the peer's inbox, where
-// the runner's expects look for it. Independently of the scenario, the peer behaves
-// like libjingle 0.4 (PROTOCOL.md §9) unless told otherwise: it acknowledges every
-// session iq, answers disco#info for its caps `node#ext`, answers libjingle's
-// "unknown session" error for session messages about sessions it does not know, and
-// runs GICE on the candidates it announced (media_sim), answering the client's pings.
-// Candidates are generated on demand (`${candidates:rtp}` in a scenario) from real UDP
-// sockets on 127.0.0.1.
+// Everything the client under test sends to the peer lands in the peer's inbox,
+// where the runner's expects look for it. Independently of the scenario, the
+// peer behaves like libjingle 0.4 (PROTOCOL.md §9) unless told otherwise: it
+// acknowledges every session iq, answers disco#info for its caps `node#ext`,
+// answers libjingle's "unknown session" error for session messages about
+// sessions it does not know, and runs GICE on the candidates it announced
+// (media_sim), answering the client's pings. Candidates are generated on demand
+// (`${candidates:rtp}` in a scenario) from real UDP sockets on 127.0.0.1.
 #ifndef TALKCHECK_HARNESS_PEER_H_
 #define TALKCHECK_HARNESS_PEER_H_
 
+#include <boost/asio/io_context.hpp>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -53,33 +52,35 @@ class SimulatedPeer {
     bool consumed = false;
   };
 
-  // Nothing is owned; all must outlive the peer. `on_receive` runs after each stanza
-  // lands in the inbox (and after the automatic answers went out).
-  SimulatedPeer(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
-                fake_server::FakeServer& server, const PeerSpec& spec,
-                std::function<void()> on_receive);
+  // Nothing is owned; all must outlive the peer. `on_receive` runs after each
+  // stanza lands in the inbox (and after the automatic answers went out).
+  SimulatedPeer(boost::asio::io_context& io, Clock& clock,
+                absl::BitGenRef bitgen, fake_server::FakeServer& server,
+                const PeerSpec& spec, std::function<void()> on_receive);
   ~SimulatedPeer();
 
-  // Creates the peer's account and logs it in. Sends caps presence when the behaviour
-  // says so.
+  // Creates the peer's account and logs it in. Sends caps presence when the
+  // behaviour says so.
   absl::Status Attach();
 
   const xmpp::Jid& jid() const { return jid_; }
   EffectiveBehaviour& behaviour() { return behaviour_; }
 
-  // Sends a stanza as the peer (`from` is stamped by the server). Session ids of
-  // initiates it sends become known sessions.
+  // Sends a stanza as the peer (`from` is stamped by the server). Session ids
+  // of initiates it sends become known sessions.
   void Send(xmpp::Element stanza);
   void SendPresence();
 
   std::deque<Received>& inbox() { return inbox_; }
 
-  // `<candidate .../>` elements (no namespace declaration: they inherit the enclosing
-  // <session> or <transport>) for channel `name`: the current generation, allocating
-  // the first one when needed, or a new generation when `next` is set.
+  // `<candidate .../>` elements (no namespace declaration: they inherit the
+  // enclosing <session> or <transport>) for channel `name`: the current
+  // generation, allocating the first one when needed, or a new generation when
+  // `next` is set.
   absl::StatusOr<std::string> CandidatesXml(const std::string& name, bool next);
 
-  // The GICE channel for `name`, or nullptr when no candidates were generated for it.
+  // The GICE channel for `name`, or nullptr when no candidates were generated
+  // for it.
   media_sim::GiceChannel* channel(const std::string& name);
 
  private:

@@ -1,8 +1,8 @@
 #include "harness/report_writer.h"
 
-#include <fstream>
-
 #include <google/protobuf/util/json_util.h>
+
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,8 +44,8 @@ std::string FailureDetails(const ScenarioResult& scenario) {
   std::string out;
   for (const StepResult& step : scenario.steps()) {
     if (step.verdict() != FAIL && step.verdict() != ERROR) continue;
-    absl::StrAppendFormat(&out, "step %d (%s) at %s:%d:%d: %s\n", step.index() + 1,
-                          step.kind(), step.location().file(),
+    absl::StrAppendFormat(&out, "step %d (%s) at %s:%d:%d: %s\n",
+                          step.index() + 1, step.kind(), step.location().file(),
                           step.location().line(), step.location().column(),
                           step.message());
     if (!step.diff().empty()) absl::StrAppend(&out, step.diff(), "\n");
@@ -70,7 +70,8 @@ std::string TextSummary(const RunReport& report) {
                     scenario.name(), " [", scenario.client(), "]\n",
                     FailureDetails(scenario));
   }
-  absl::StrAppendFormat(&out, "\n%d passed, %d failed, %d errors (seed %u, %.1fs)\n",
+  absl::StrAppendFormat(&out,
+                        "\n%d passed, %d failed, %d errors (seed %u, %.1fs)\n",
                         report.passed(), report.failed(), report.errors(),
                         report.seed(), report.wall_us() / 1e6);
   return out;
@@ -83,17 +84,17 @@ std::string JUnitXml(const RunReport& report) {
   absl::StrAppendFormat(
       &out,
       "<testsuites tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n"
-      "  <testsuite name=\"talkcheck\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+      "  <testsuite name=\"talkcheck\" tests=\"%d\" failures=\"%d\" "
+      "errors=\"%d\" "
       "time=\"%.3f\">\n",
       report.scenarios_size(), report.failed(), report.errors(),
       report.wall_us() / 1e6, report.scenarios_size(), report.failed(),
       report.errors(), report.wall_us() / 1e6);
   for (const ScenarioResult& scenario : report.scenarios()) {
-    absl::StrAppendFormat(&out,
-                          "    <testcase name=\"%s\" classname=\"%s\" time=\"%.3f\">\n",
-                          EscapeAttribute(scenario.name()),
-                          EscapeAttribute(scenario.file()),
-                          scenario.wall_us() / 1e6);
+    absl::StrAppendFormat(
+        &out, "    <testcase name=\"%s\" classname=\"%s\" time=\"%.3f\">\n",
+        EscapeAttribute(scenario.name()), EscapeAttribute(scenario.file()),
+        scenario.wall_us() / 1e6);
     if (scenario.verdict() == FAIL || scenario.verdict() == ERROR) {
       const char* tag = scenario.verdict() == FAIL ? "failure" : "error";
       absl::StrAppendFormat(&out, "      <%s message=\"%s\">%s</%s>\n", tag,
@@ -102,8 +103,9 @@ std::string JUnitXml(const RunReport& report) {
     }
     std::string transcript;
     for (const StanzaRecord& record : scenario.transcript()) {
-      absl::StrAppendFormat(&transcript, "%8.3fs %-11s %s\n", record.time_us() / 1e6,
-                            record.direction(), record.xml());
+      absl::StrAppendFormat(&transcript, "%8.3fs %-11s %s\n",
+                            record.time_us() / 1e6, record.direction(),
+                            record.xml());
     }
     absl::StrAppend(&out, "      <system-out>", EscapeText(XmlSafe(transcript)),
                     "</system-out>\n    </testcase>\n");
@@ -117,9 +119,11 @@ absl::StatusOr<std::string> JsonReport(const RunReport& report) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
-  auto status = google::protobuf::util::MessageToJsonString(report, &json, options);
+  auto status =
+      google::protobuf::util::MessageToJsonString(report, &json, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("JSON report: ", status.ToString()));
+    return absl::InternalError(
+        absl::StrCat("JSON report: ", status.ToString()));
   }
   return json;
 }

@@ -11,13 +11,13 @@
 
 namespace talkcheck::harness {
 
-// One line per scenario, then the details of each failure (the failing step, its
-// message and diff), then "N passed, N failed, N errors".
+// One line per scenario, then the details of each failure (the failing step,
+// its message and diff), then "N passed, N failed, N errors".
 std::string TextSummary(const RunReport& report);
 
-// <testsuites><testsuite name="talkcheck"><testcase name=scenario classname=file
-// time=...> with <failure>/<error> holding the message and diff, and the transcript in
-// <system-out>.
+// <testsuites><testsuite name="talkcheck"><testcase name=scenario
+// classname=file time=...> with <failure>/<error> holding the message and diff,
+// and the transcript in <system-out>.
 std::string JUnitXml(const RunReport& report);
 
 absl::StatusOr<std::string> JsonReport(const RunReport& report);

@@ -1,12 +1,11 @@
 #include "harness/runner.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <deque>
 #include <random>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/post.hpp>
 
 #include "absl/random/distributions.h"
 #include "absl/strings/match.h"
@@ -51,7 +50,7 @@ absl::Duration Ms(int64_t ms) { return absl::Milliseconds(ms); }
 
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
-std::string FormatDuration(absl::Duration d) {
+std::string Pretty(absl::Duration d) {
   return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
 }
 
@@ -89,9 +88,9 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     observer_id_ = server_.router().AddObserver(
         [this](const fake_server::RoutedStanza& routed) { Observe(routed); });
 
-    peer_ = std::make_unique<SimulatedPeer>(
-        io_, clock_, bitgen_, server_, scenario_.peer(),
-        [this] { OnInboxChanged(); });
+    peer_ = std::make_unique<SimulatedPeer>(io_, clock_, bitgen_, server_,
+                                            scenario_.peer(),
+                                            [this] { OnInboxChanged(); });
     if (absl::Status attached = peer_->Attach(); !attached.ok()) {
       return FinishWithError(absl::StrCat("cannot attach the simulated peer: ",
                                           attached.message()));
@@ -99,7 +98,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 
     absl::StatusOr<xmpp::Jid> cut_bare =
         xmpp::Jid::Create(options_.cut_username, server_.config().domain(), "");
-    if (!cut_bare.ok()) return FinishWithError(std::string(cut_bare.status().message()));
+    if (!cut_bare.ok())
+      return FinishWithError(std::string(cut_bare.status().message()));
     cut_bare_ = *cut_bare;
     if (!server_.router().PasswordOf(options_.cut_username).has_value()) {
       server_.router().AddAccount(options_.cut_username, options_.cut_password);
@@ -113,48 +113,54 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     login.jid = cut_bare_;
     login.password = options_.cut_password;
     std::weak_ptr<Impl> weak = weak_from_this();
-    absl::Status started = cut_->Start(login, [weak](const std::string& reason) {
-      if (auto self = weak.lock()) self->OnCutFailure(reason);
-    });
+    absl::Status started =
+        cut_->Start(login, [weak](const std::string& reason) {
+          if (auto self = weak.lock()) self->OnCutFailure(reason);
+        });
     if (!started.ok()) {
       return FinishWithError(
           absl::StrCat("cannot start the client: ", started.message()));
     }
     ready_timer_ = clock_.CallAfter(options_.cut_ready_timeout, [this] {
-      Finish(VERDICT_UNSPECIFIED, absl::StrCat(kCutNeverReady, " within ",
-                                               FormatDuration(
-                                                   options_.cut_ready_timeout)));
+      Finish(VERDICT_UNSPECIFIED,
+             absl::StrCat(kCutNeverReady, " within ",
+                          Pretty(options_.cut_ready_timeout)));
     });
   }
 
  private:
-  // --- Client readiness and failure ------------------------------------------------
+  // --- Client readiness and failure
+  // ------------------------------------------------
 
   void Observe(const fake_server::RoutedStanza& routed) {
-    const bool from_cut = routed.direction ==
-                              fake_server::RoutedStanza::Direction::kFromEndpoint &&
-                          routed.endpoint.BareEquals(cut_bare_);
-    const bool to_cut = routed.direction ==
-                            fake_server::RoutedStanza::Direction::kToEndpoint &&
-                        routed.endpoint.BareEquals(cut_bare_);
-    const bool from_peer = peer_ != nullptr &&
-                           routed.direction ==
-                               fake_server::RoutedStanza::Direction::kFromEndpoint &&
-                           routed.endpoint == peer_->jid();
-    // One record per stanza: the sender's side for the CUT and the peer, the delivery
-    // for what the server itself says to the CUT.
+    const bool from_cut =
+        routed.direction ==
+            fake_server::RoutedStanza::Direction::kFromEndpoint &&
+        routed.endpoint.BareEquals(cut_bare_);
+    const bool to_cut =
+        routed.direction == fake_server::RoutedStanza::Direction::kToEndpoint &&
+        routed.endpoint.BareEquals(cut_bare_);
+    const bool from_peer =
+        peer_ != nullptr &&
+        routed.direction ==
+            fake_server::RoutedStanza::Direction::kFromEndpoint &&
+        routed.endpoint == peer_->jid();
+    // One record per stanza: the sender's side for the CUT and the peer, the
+    // delivery for what the server itself says to the CUT.
     std::string direction;
     if (from_cut) {
       const std::string to = routed.stanza.AttrOr("to", "");
       absl::StatusOr<xmpp::Jid> to_jid = xmpp::Jid::Parse(to);
-      direction = peer_ != nullptr && to_jid.ok() && to_jid->BareEquals(peer_->jid())
-                      ? "cut->peer"
-                      : "cut->server";
+      direction =
+          peer_ != nullptr && to_jid.ok() && to_jid->BareEquals(peer_->jid())
+              ? "cut->peer"
+              : "cut->server";
     } else if (from_peer) {
-      direction = routed.stanza.Attr("to") == nullptr ? "peer->all" : "peer->cut";
-    } else if (to_cut && (peer_ == nullptr ||
-                          routed.stanza.AttrOr("from", "") !=
-                              peer_->jid().ToString())) {
+      direction =
+          routed.stanza.Attr("to") == nullptr ? "peer->all" : "peer->cut";
+    } else if (to_cut &&
+               (peer_ == nullptr ||
+                routed.stanza.AttrOr("from", "") != peer_->jid().ToString())) {
       direction = "server->cut";
     }
     if (!direction.empty()) {
@@ -206,8 +212,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     const int64_t timeout_ms =
         scenario_.has_timeout() ? scenario_.timeout().ms() : 120000;
     deadline_timer_ = clock_.CallAfter(Ms(timeout_ms), [this, timeout_ms] {
-      FailCurrent(absl::StrCat("scenario deadline of ",
-                               FormatDuration(Ms(timeout_ms)), " exceeded"));
+      FailCurrent(absl::StrCat("scenario deadline of ", Pretty(Ms(timeout_ms)),
+                               " exceeded"));
     });
     pc_ = 0;
     ContinueSoon();
@@ -216,14 +222,14 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   void OnCutFailure(const std::string& reason) {
     if (finished_) return;
     if (!ready_) {
-      Finish(VERDICT_UNSPECIFIED,
-             absl::StrCat(kCutNeverReady, ": ", reason));
+      Finish(VERDICT_UNSPECIFIED, absl::StrCat(kCutNeverReady, ": ", reason));
       return;
     }
     FailCurrent(absl::StrCat("client under test failed: ", reason));
   }
 
-  // --- Step machine ----------------------------------------------------------------
+  // --- Step machine
+  // ----------------------------------------------------------------
 
   // Runs the next step from a fresh handler, so long scenarios do not recurse.
   void ContinueSoon() {
@@ -265,7 +271,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
         return StepDone(PASS, "");
       case Step::kMedia:
         return StepError(
-            "media steps need the RTP loopback of media_sim, which is not built "
+            "media steps need the RTP loopback of media_sim, which is not "
+            "built "
             "yet");
       case Step::KIND_NOT_SET:
         break;
@@ -318,7 +325,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void RunControl(const ControlStep& control) {
-    absl::StatusOr<std::string> target = vars_.Substitute(control.target(), false);
+    absl::StatusOr<std::string> target =
+        vars_.Substitute(control.target(), false);
     if (!target.ok()) return StepError(std::string(target.status().message()));
     absl::Status status = cut_->Control(control.action(), *target);
     if (!status.ok()) {
@@ -328,7 +336,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     StepDone(PASS, "");
   }
 
-  // --- Expects ---------------------------------------------------------------------
+  // --- Expects
+  // ---------------------------------------------------------------------
 
   struct PendingExpect {
     const Step* step;
@@ -336,7 +345,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     bool matched = false;
   };
 
-  // Parses a pattern; on failure ends the step with an error and returns nullopt.
+  // Parses a pattern; on failure ends the step with an error and returns
+  // nullopt.
   std::optional<Element> ParsePattern(const std::string& text) {
     absl::StatusOr<Element> pattern = xmpp::ParseElement(text);
     if (!pattern.ok()) {
@@ -399,17 +409,20 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       options.exact = spec.exact();
       for (auto& received : inbox) {
         if (received.consumed) continue;
-        MatchResult match = Match(*expect.pattern, received.stanza, vars_, options);
+        MatchResult match =
+            Match(*expect.pattern, received.stanza, vars_, options);
         if (match.matched) {
           received.consumed = true;
           expect.matched = true;
-          if (pending_.size() == 1) current_->set_stanza(received.stanza.ToString());
+          if (pending_.size() == 1)
+            current_->set_stanza(received.stanza.ToString());
           break;
         }
-        // With `next`, only the oldest unconsumed stanza of the pattern's kind (iq,
-        // message, presence) may match: order among iqs is checked, while an
-        // unrelated presence does not get in the way.
-        if (spec.next() && received.stanza.name() == expect.pattern->name()) break;
+        // With `next`, only the oldest unconsumed stanza of the pattern's kind
+        // (iq, message, presence) may match: order among iqs is checked, while
+        // an unrelated presence does not get in the way.
+        if (spec.next() && received.stanza.name() == expect.pattern->name())
+          break;
       }
     }
     if (std::all_of(pending_.begin(), pending_.end(),
@@ -417,7 +430,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       waiting_ = Wait::kNone;
       step_timer_.reset();
       StepDone(PASS, absl::StrCat("matched after ",
-                                  FormatDuration(clock_.Now() - step_start_)));
+                                  Pretty(clock_.Now() - step_start_)));
     }
   }
 
@@ -434,10 +447,9 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
         waiting_ = Wait::kNone;
         step_timer_.reset();
         current_->set_stanza(stanza.ToString());
-        return StepFailed(
-            absl::StrCat("a forbidden stanza arrived after ",
-                         FormatDuration(inbox[i].time - step_start_)),
-            PrettyPrint(stanza));
+        return StepFailed(absl::StrCat("a forbidden stanza arrived after ",
+                                       Pretty(inbox[i].time - step_start_)),
+                          PrettyPrint(stanza));
       }
     }
     inbox_mark_ = inbox.size();
@@ -464,34 +476,35 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
           nearest = &received;
         }
       }
-      diff = nearest != nullptr
-                 ? RenderMismatch(*expect.pattern, nearest->stanza, best)
-                 : absl::StrCat("expected:\n", PrettyPrint(*expect.pattern),
-                                "\nno stanza from the client arrived that could "
-                                "match");
+      diff =
+          nearest != nullptr
+              ? RenderMismatch(*expect.pattern, nearest->stanza, best)
+              : absl::StrCat("expected:\n", PrettyPrint(*expect.pattern),
+                             "\nno stanza from the client arrived that could "
+                             "match");
     }
     const Step& step = scenario_.steps(pc_);
     const int64_t within = step.has_expect() ? step.expect().within().ms()
                                              : step.any_order().within().ms();
     std::string message =
         pending_.size() == 1
-            ? absl::StrCat("no matching stanza within ", FormatDuration(Ms(within)))
+            ? absl::StrCat("no matching stanza within ", Pretty(Ms(within)))
             : absl::StrCat(missing.size(), " of ", pending_.size(),
                            " expected stanzas did not arrive within ",
-                           FormatDuration(Ms(within)));
+                           Pretty(Ms(within)));
     absl::StrAppend(&diff, "\n\nlast stanzas exchanged:\n", RecentTranscript());
 
     switch (step.on_timeout()) {
       case ON_TIMEOUT_CONTINUE:
         current_->set_diff(diff);
-        return StepDone(SKIPPED, absl::StrCat(message, " (on-timeout: continue)"));
+        return StepDone(SKIPPED,
+                        absl::StrCat(message, " (on-timeout: continue)"));
       case ON_TIMEOUT_GOTO: {
         current_->set_diff(diff);
         auto it = labels_.find(step.goto_label());
         if (it == labels_.end()) return StepError("goto to an unknown label");
-        FinishStepRecord(SKIPPED,
-                         absl::StrCat(message, " (on-timeout: goto ",
-                                      step.goto_label(), ")"));
+        FinishStepRecord(SKIPPED, absl::StrCat(message, " (on-timeout: goto ",
+                                               step.goto_label(), ")"));
         pc_ = it->second;
         return ContinueSoon();
       }
@@ -511,7 +524,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     return out;
   }
 
-  // --- Verdicts --------------------------------------------------------------------
+  // --- Verdicts
+  // --------------------------------------------------------------------
 
   void FinishStepRecord(Verdict verdict, const std::string& message) {
     current_->set_verdict(verdict);
@@ -530,18 +544,19 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     step_timer_.reset();
     const Step& step = scenario_.steps(pc_);
     current_->set_diff(diff);
-    if (step.optional()) return StepDone(SKIPPED, absl::StrCat(message, " (optional)"));
+    if (step.optional())
+      return StepDone(SKIPPED, absl::StrCat(message, " (optional)"));
     FinishStepRecord(FAIL, message);
-    Finish(FAIL, absl::StrCat(StepKind(step), " at ", step.location().file(), ":",
-                              step.location().line(), ": ", message));
+    Finish(FAIL, absl::StrCat(StepKind(step), " at ", step.location().file(),
+                              ":", step.location().line(), ": ", message));
   }
 
   void StepError(const std::string& message) {
     step_timer_.reset();
     FinishStepRecord(ERROR, message);
     const Step& step = scenario_.steps(pc_);
-    Finish(ERROR, absl::StrCat(StepKind(step), " at ", step.location().file(), ":",
-                               step.location().line(), ": ", message));
+    Finish(ERROR, absl::StrCat(StepKind(step), " at ", step.location().file(),
+                               ":", step.location().line(), ": ", message));
   }
 
   // Fails whatever is running (deadline, client failure).
@@ -549,7 +564,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     if (finished_) return;
     waiting_ = Wait::kNone;
     if (current_ != nullptr && current_->verdict() == VERDICT_UNSPECIFIED) {
-      current_->set_diff(absl::StrCat("last stanzas exchanged:\n", RecentTranscript()));
+      current_->set_diff(
+          absl::StrCat("last stanzas exchanged:\n", RecentTranscript()));
       FinishStepRecord(FAIL, message);
     }
     Finish(FAIL, message);
@@ -559,8 +575,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 
   void FinishWithError(const std::string& message) { Finish(ERROR, message); }
 
-  // VERDICT_UNSPECIFIED is used for "never ready": reported as an error with the
-  // kCutNeverReady text so the command line can tell it apart.
+  // VERDICT_UNSPECIFIED is used for "never ready": reported as an error with
+  // the kCutNeverReady text so the command line can tell it apart.
   void Finish(Verdict verdict, const std::string& failure) {
     if (finished_) return;
     finished_ = true;
@@ -568,7 +584,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     deadline_timer_.reset();
     ready_timer_.reset();
     // Steps never reached are reported as skipped.
-    for (int i = pc_ + (current_ != nullptr && current_->index() == pc_ ? 1 : 0);
+    for (int i =
+             pc_ + (current_ != nullptr && current_->index() == pc_ ? 1 : 0);
          i < scenario_.steps_size(); ++i) {
       if (verdict == PASS) break;
       StepResult* skipped = result_.add_steps();
@@ -635,8 +652,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 };
 
 ScenarioRunner::ScenarioRunner(boost::asio::io_context& io, Clock& clock,
-                               fake_server::FakeServer& server, Scenario scenario,
-                               std::string file,
+                               fake_server::FakeServer& server,
+                               Scenario scenario, std::string file,
                                std::unique_ptr<ClientUnderTest> cut,
                                RunnerOptions options)
     : impl_(std::make_shared<Impl>(io, clock, server, std::move(scenario),

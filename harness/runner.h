@@ -1,26 +1,26 @@
 // Runs scenarios: the heart of talkcheck.
 //
-// For each scenario the runner attaches a fresh simulated peer to the fake server,
-// starts a fresh client under test and waits (bounded) until it is logged in and
-// available, binds the built-in variables, then executes the steps in order on the
-// shared `Clock`: sends go out through the peer (or the server), expects wait for a
-// matching stanza in the peer's inbox within their bound, and so on. Every step gets a
-// verdict and timings; a failed expect carries the pattern next to the nearest stanza
-// that did arrive with the first difference marked, plus the last stanzas exchanged.
-// A client that crashes or disconnects fails the scenario with that reason, and the run
-// goes on with the next scenario.
+// For each scenario the runner attaches a fresh simulated peer to the fake
+// server, starts a fresh client under test and waits (bounded) until it is
+// logged in and available, binds the built-in variables, then executes the
+// steps in order on the shared `Clock`: sends go out through the peer (or the
+// server), expects wait for a matching stanza in the peer's inbox within their
+// bound, and so on. Every step gets a verdict and timings; a failed expect
+// carries the pattern next to the nearest stanza that did arrive with the first
+// difference marked, plus the last stanzas exchanged. A client that crashes or
+// disconnects fails the scenario with that reason, and the run goes on with the
+// next scenario.
 //
-// Everything runs on one io_context thread; `Run()` is asynchronous and calls back
-// once with the result.
+// Everything runs on one io_context thread; `Run()` is asynchronous and calls
+// back once with the result.
 #ifndef TALKCHECK_HARNESS_RUNNER_H_
 #define TALKCHECK_HARNESS_RUNNER_H_
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/time/time.h"
 #include "base/clock.h"
@@ -45,8 +45,8 @@ struct RunnerOptions {
   int context_stanzas = 8;
 };
 
-// Reason code in ScenarioResult.failure when the CUT never logged in; the command line
-// maps it to exit code 3.
+// Reason code in ScenarioResult.failure when the CUT never logged in; the
+// command line maps it to exit code 3.
 inline constexpr char kCutNeverReady[] = "client under test never became ready";
 
 class ScenarioRunner {

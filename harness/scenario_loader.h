@@ -1,5 +1,5 @@
-// Loads scenario files (scenarios/*.xml) into the Scenario model, checking them fully
-// before anything runs. Also the engine of `talkcheck lint`.
+// Loads scenario files (scenarios/*.xml) into the Scenario model, checking them
+// fully before anything runs. Also the engine of `talkcheck lint`.
 //
 // The format (see scenarios/README.md for the author's guide):
 //
@@ -11,19 +11,19 @@
 //     <var name="codec" value="PCMU"/>
 //     <include file="fragments/caps-prelude.xml"/>
 //     <send [from="peer|server"]> one stanza </send>
-//     <expect within="15s" [fuzz="0s..20s"] [exact="true"] [next="true"]> pattern </expect>
-//     <expect-none for="5s"> [pattern] </expect-none>
-//     <delay for="2s" [fuzz="..."]/>
-//     <any-order within="10s"> <expect>...</expect> ... </any-order>
-//     <control action="call|hangup|answer|reject" [target="${peer}"]/>
-//     <peer-behaviour ack-session-iqs="false"/>
-//     <media codec="PCMU" min-packets="100" within="3s" max-loss="1%" max-jitter="20ms"/>
+//     <expect within="15s" [fuzz="0s..20s"] [exact="true"] [next="true"]>
+//     pattern </expect> <expect-none for="5s"> [pattern] </expect-none> <delay
+//     for="2s" [fuzz="..."]/> <any-order within="10s"> <expect>...</expect> ...
+//     </any-order> <control action="call|hangup|answer|reject"
+//     [target="${peer}"]/> <peer-behaviour ack-session-iqs="false"/> <media
+//     codec="PCMU" min-packets="100" within="3s" max-loss="1%"
+//     max-jitter="20ms"/>
 //   </scenario>
 //
-// Every step may carry label="...", optional="true", and on-timeout="fail|continue|
-// goto:LABEL". Durations: "250ms", "15s", "3m", or a range "A..B" where fuzzing is
-// allowed. Errors are reported as "file:line:column: message", all of them, not just
-// the first.
+// Every step may carry label="...", optional="true", and
+// on-timeout="fail|continue| goto:LABEL". Durations: "250ms", "15s", "3m", or a
+// range "A..B" where fuzzing is allowed. Errors are reported as
+// "file:line:column: message", all of them, not just the first.
 #ifndef TALKCHECK_HARNESS_SCENARIO_LOADER_H_
 #define TALKCHECK_HARNESS_SCENARIO_LOADER_H_
 
@@ -46,8 +46,8 @@ struct LoadError {
 };
 
 struct LoadOptions {
-  // Variables defined outside the file (command line); they count as defined for the
-  // undefined-variable check.
+  // Variables defined outside the file (command line); they count as defined
+  // for the undefined-variable check.
   std::vector<std::string> extra_variables;
 };
 
@@ -58,10 +58,13 @@ struct LoadResult {
   bool ok() const { return errors.empty(); }
 };
 
-// Reads and checks `path`; includes are resolved relative to the including file.
-LoadResult LoadScenarioFile(const std::string& path, const LoadOptions& options = {});
+// Reads and checks `path`; includes are resolved relative to the including
+// file.
+LoadResult LoadScenarioFile(const std::string& path,
+                            const LoadOptions& options = {});
 
-// The same for text already in memory (`path` is used for messages and includes).
+// The same for text already in memory (`path` is used for messages and
+// includes).
 LoadResult LoadScenarioText(absl::string_view text, const std::string& path,
                             const LoadOptions& options = {});
 

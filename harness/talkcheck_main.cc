@@ -1,21 +1,21 @@
 // talkcheck: replays Google Talk voice scenarios against a client under test.
 //
 //   talkcheck lint FILE...
-//   talkcheck run [--client=reference | --client-cmd='CMD {host} {port} {jid} {password}']
+//   talkcheck run [--client=reference | --client-cmd='CMD {host} {port} {jid}
+//   {password}']
 //                 [--fault=NAME,...] [--seed=N] [--var=name=value,...]
 //                 [--junit=PATH] [--json=PATH] FILE...
 //
-// Exit codes of `run`: 0 every scenario passed, 1 a scenario failed, 2 a harness or
-// input error, 3 the client under test never became ready.
+// Exit codes of `run`: 0 every scenario passed, 1 a scenario failed, 2 a
+// harness or input error, 3 the client under test never became ready.
 #include <signal.h>
 
+#include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -34,26 +34,31 @@
 
 ABSL_FLAG(std::string, client, "reference",
           "The client under test: 'reference' (the bundled reference client)");
-ABSL_FLAG(std::string, client_cmd, "",
-          "Run this command (via /bin/sh) as the client under test; {host}, {port}, "
-          "{jid} and {password} are replaced. Control steps arrive as lines on its "
-          "stdin: 'call JID', 'hangup', 'answer', 'reject'");
+ABSL_FLAG(
+    std::string, client_cmd, "",
+    "Run this command (via /bin/sh) as the client under test; {host}, {port}, "
+    "{jid} and {password} are replaced. Control steps arrive as lines on its "
+    "stdin: 'call JID', 'hangup', 'answer', 'reject'");
 ABSL_FLAG(std::string, client_log, "",
           "Append the --client_cmd process's stdout and stderr to this file");
-ABSL_FLAG(std::string, fault, "",
-          "Comma-separated misbehaviours for the reference client (e.g. no-ack)");
+ABSL_FLAG(
+    std::string, fault, "",
+    "Comma-separated misbehaviours for the reference client (e.g. no-ack)");
 ABSL_FLAG(std::string, dialect, "g1",
           "Dialect the reference client uses for calls it places: g1 or g2");
-ABSL_FLAG(uint64_t, seed, 1,
-          "Seed for ids, session ids and ufrags: the same seed gives the same run");
+ABSL_FLAG(
+    uint64_t, seed, 1,
+    "Seed for ids, session ids and ufrags: the same seed gives the same run");
 ABSL_FLAG(std::vector<std::string>, var, {},
           "Comma-separated name=value scenario variables");
-ABSL_FLAG(std::string, junit, "",
-          "Write JUnit XML here (default: $XML_OUTPUT_FILE when set, as under bazel "
-          "test)");
+ABSL_FLAG(
+    std::string, junit, "",
+    "Write JUnit XML here (default: $XML_OUTPUT_FILE when set, as under bazel "
+    "test)");
 ABSL_FLAG(std::string, json, "", "Write the JSON report here");
-ABSL_FLAG(absl::Duration, cut_ready_timeout, absl::Seconds(20),
-          "How long the client under test may take to log in and send presence");
+ABSL_FLAG(
+    absl::Duration, cut_ready_timeout, absl::Seconds(20),
+    "How long the client under test may take to log in and send presence");
 ABSL_FLAG(std::string, tls, "required",
           "STARTTLS on the fake server: required, optional or off");
 ABSL_FLAG(bool, quiet, false, "Print only the summary line");
@@ -73,13 +78,15 @@ struct Loaded {
 
 // Loads every file; prints every error. Returns false if any file has errors.
 bool LoadAll(const std::vector<std::string>& files,
-             const std::vector<std::string>& extra_vars, std::vector<Loaded>& out) {
+             const std::vector<std::string>& extra_vars,
+             std::vector<Loaded>& out) {
   LoadOptions options;
   options.extra_variables = extra_vars;
   bool ok = true;
   for (const std::string& file : files) {
     LoadResult result = LoadScenarioFile(file, options);
-    for (const LoadError& error : result.errors) std::cerr << error.ToString() << "\n";
+    for (const LoadError& error : result.errors)
+      std::cerr << error.ToString() << "\n";
     if (!result.ok()) {
       ok = false;
       continue;
@@ -117,9 +124,11 @@ int Run(const std::vector<std::string>& files) {
   runner_options.cut_ready_timeout = absl::GetFlag(FLAGS_cut_ready_timeout);
   std::vector<std::string> var_names;
   for (const std::string& assignment : absl::GetFlag(FLAGS_var)) {
-    std::vector<std::string> parts = absl::StrSplit(assignment, absl::MaxSplits('=', 1));
+    std::vector<std::string> parts =
+        absl::StrSplit(assignment, absl::MaxSplits('=', 1));
     if (parts.size() != 2) {
-      std::cerr << "talkcheck: --var wants name=value, not '" << assignment << "'\n";
+      std::cerr << "talkcheck: --var wants name=value, not '" << assignment
+                << "'\n";
       return kExitError;
     }
     runner_options.variables[parts[0]] = parts[1];
@@ -131,7 +140,8 @@ int Run(const std::vector<std::string>& files) {
 
   const std::string client_cmd = absl::GetFlag(FLAGS_client_cmd);
   if (client_cmd.empty() && absl::GetFlag(FLAGS_client) != "reference") {
-    std::cerr << "talkcheck: --client must be 'reference' (or use --client_cmd)\n";
+    std::cerr
+        << "talkcheck: --client must be 'reference' (or use --client_cmd)\n";
     return kExitError;
   }
   absl::StatusOr<reference_client::VoiceClientOptions> reference =
@@ -156,7 +166,8 @@ int Run(const std::vector<std::string>& files) {
   absl::StatusOr<std::unique_ptr<fake_server::FakeServer>> server =
       fake_server::FakeServer::Create(config, io, clock, runner_options.seed);
   if (!server.ok()) {
-    std::cerr << "talkcheck: fake server: " << server.status().message() << "\n";
+    std::cerr << "talkcheck: fake server: " << server.status().message()
+              << "\n";
     return kExitError;
   }
 
@@ -169,20 +180,25 @@ int Run(const std::vector<std::string>& files) {
     std::unique_ptr<ClientUnderTest> cut =
         client_cmd.empty()
             ? MakeReferenceClient(io, clock, client_bitgen, *reference)
-            : MakeExternalClient(io, clock, client_cmd, absl::GetFlag(FLAGS_client_log));
+            : MakeExternalClient(io, clock, client_cmd,
+                                 absl::GetFlag(FLAGS_client_log));
     ScenarioRunner runner(io, clock, **server, item.scenario, item.file,
                           std::move(cut), runner_options);
     bool done = false;
     runner.Run([&](ScenarioResult result) {
-      if (absl::StrContains(result.failure(), kCutNeverReady)) never_ready = true;
+      if (absl::StrContains(result.failure(), kCutNeverReady))
+        never_ready = true;
       *report.add_scenarios() = std::move(result);
       done = true;
     });
     while (!done && io.run_one() > 0) {
     }
     if (!absl::GetFlag(FLAGS_quiet)) {
-      const ScenarioResult& last = report.scenarios(report.scenarios_size() - 1);
-      std::cout << (last.verdict() == PASS ? "PASS " : last.verdict() == FAIL ? "FAIL " : "ERROR")
+      const ScenarioResult& last =
+          report.scenarios(report.scenarios_size() - 1);
+      std::cout << (last.verdict() == PASS   ? "PASS "
+                    : last.verdict() == FAIL ? "FAIL "
+                                             : "ERROR")
                 << " " << last.name() << std::endl;
     }
   }
@@ -199,7 +215,8 @@ int Run(const std::vector<std::string>& files) {
   std::cout << "\n" << TextSummary(report);
   std::string junit = absl::GetFlag(FLAGS_junit);
   if (junit.empty()) {
-    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE")) junit = xml_output;
+    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE"))
+      junit = xml_output;
   }
   if (!junit.empty()) {
     if (absl::Status s = WriteFile(junit, JUnitXml(report)); !s.ok())
@@ -208,7 +225,8 @@ int Run(const std::vector<std::string>& files) {
   if (const std::string json = absl::GetFlag(FLAGS_json); !json.empty()) {
     absl::StatusOr<std::string> text = JsonReport(report);
     if (!text.ok() || !WriteFile(json, *text).ok())
-      std::cerr << "talkcheck: cannot write the JSON report to " << json << "\n";
+      std::cerr << "talkcheck: cannot write the JSON report to " << json
+                << "\n";
   }
 
   if (never_ready) return kExitNotReady;
@@ -227,9 +245,11 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   // A client under test that dies must not take the harness with it.
   signal(SIGPIPE, SIG_IGN);
-  if (args.size() < 3 || (std::string(args[1]) != "lint" && std::string(args[1]) != "run")) {
-    std::cerr << "usage: talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
-                 "(talkcheck --help for the flags)\n";
+  if (args.size() < 3 ||
+      (std::string(args[1]) != "lint" && std::string(args[1]) != "run")) {
+    std::cerr
+        << "usage: talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
+           "(talkcheck --help for the flags)\n";
     return 2;
   }
   std::vector<std::string> files(args.begin() + 2, args.end());

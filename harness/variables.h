@@ -1,9 +1,9 @@
 // Scenario variables: `${name}` references in stanzas and patterns.
 //
-// Values come from built-ins the runner sets (cut, cut_bare, peer, peer_bare, sid, iq,
-// last_id, server), from `<var>` declarations, from the command line, and from captures
-// made by expects. `${iq}` is special: each send step that mentions it gets a fresh id
-// (the runner binds it before substituting).
+// Values come from built-ins the runner sets (cut, cut_bare, peer, peer_bare,
+// sid, iq, last_id, server), from `<var>` declarations, from the command line,
+// and from captures made by expects. `${iq}` is special: each send step that
+// mentions it gets a fresh id (the runner binds it before substituting).
 //
 // Example:
 //   Variables vars;
@@ -32,9 +32,9 @@ class Variables {
     return values_;
   }
 
-  // Replaces every `${name}` with its value, XML-escaped for use inside attribute
-  // values and character data (`escape_xml`), or verbatim. kNotFound naming the first
-  // undefined variable. `$${` is a literal `${`.
+  // Replaces every `${name}` with its value, XML-escaped for use inside
+  // attribute values and character data (`escape_xml`), or verbatim. kNotFound
+  // naming the first undefined variable. `$${` is a literal `${`.
   absl::StatusOr<std::string> Substitute(absl::string_view text,
                                          bool escape_xml = true) const;
 
@@ -45,8 +45,8 @@ class Variables {
 // The names referenced as `${name}` in `text`, in order of first appearance.
 std::vector<std::string> ReferencedVariables(absl::string_view text);
 
-// Whether `name` is a valid variable name: [A-Za-z_][A-Za-z0-9_:.-]* (':' allows
-// generated values such as `candidates:rtp`).
+// Whether `name` is a valid variable name: [A-Za-z_][A-Za-z0-9_:.-]* (':'
+// allows generated values such as `candidates:rtp`).
 bool IsValidVariableName(absl::string_view name);
 
 }  // namespace talkcheck::harness
