@@ -18,33 +18,26 @@
 namespace talkcheck::xmpp {
 namespace {
 
-// Byte classes for the escaping and decoding loops, one table lookup per byte.
+// Which bytes the escaping loop writes as references, one table lookup per
+// byte.
 enum : uint8_t {
-  kEscapeInText = 1,       // written as a reference in character data
-  kEscapeInAttribute = 2,  // written as a reference in an attribute value
-  kSpecialInText = 4,      // needs a look while decoding character data
-  kSpecialInAttribute = 8  // needs a look while decoding an attribute value
+  kEscapeInText = 1,       // in character data
+  kEscapeInAttribute = 2,  // in an attribute value
 };
 
 struct ByteClasses {
   uint8_t bits[256] = {};
   constexpr ByteClasses() {
-    for (int c = 0; c < 0x20; ++c)
-      bits[c] = kSpecialInText | kSpecialInAttribute;
-    bits[static_cast<int>('&')] = kEscapeInText | kEscapeInAttribute |
-                                  kSpecialInText | kSpecialInAttribute;
-    bits[static_cast<int>('<')] =
-        kEscapeInText | kEscapeInAttribute | kSpecialInAttribute;
+    bits[static_cast<int>('&')] = kEscapeInText | kEscapeInAttribute;
+    bits[static_cast<int>('<')] = kEscapeInText | kEscapeInAttribute;
+    // '>' only matters in "]]>", but escaping it always is simpler.
     bits[static_cast<int>('>')] = kEscapeInText | kEscapeInAttribute;
     bits[static_cast<int>('"')] = kEscapeInAttribute;
-    // Literal tab and LF are fine in text but normalised to spaces in attribute
-    // values; CR never survives a parser's end-of-line handling anywhere.
-    bits[static_cast<int>('\t')] = kEscapeInAttribute | kSpecialInAttribute;
-    bits[static_cast<int>('\n')] = kEscapeInAttribute | kSpecialInAttribute;
-    bits[static_cast<int>('\r')] = kEscapeInText | kEscapeInAttribute |
-                                   kSpecialInText | kSpecialInAttribute;
-    bits[static_cast<int>(']')] =
-        kSpecialInText;  // "]]>" is not allowed in text
+    // A parser turns literal tab and LF into spaces in attribute values, and CR
+    // into LF everywhere; references survive both.
+    bits[static_cast<int>('\t')] = kEscapeInAttribute;
+    bits[static_cast<int>('\n')] = kEscapeInAttribute;
+    bits[static_cast<int>('\r')] = kEscapeInText | kEscapeInAttribute;
   }
 };
 constexpr ByteClasses kBytes;
@@ -335,6 +328,32 @@ bool SplitQName(absl::string_view qname, absl::string_view& prefix,
          std::memchr(local.data(), ':', local.size()) == nullptr;
 }
 
+// The index of the first byte at or after `from` that decoding must look at: a
+// control character (tab and LF included), '&', or `other` ('<' in attribute
+// values, ']' in text). Eight bytes at a time, as most values hold none.
+size_t FindSpecial(absl::string_view s, size_t from, char other) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t amp_pattern = kOnes * '&';
+  const uint64_t other_pattern = kOnes * static_cast<unsigned char>(other);
+  size_t i = from;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, sizeof(word));
+    // A byte below 0x20, or one equal to a pattern byte, sets its high bit.
+    const uint64_t amp = word ^ amp_pattern;
+    const uint64_t oth = word ^ other_pattern;
+    const uint64_t hits = ((word - kOnes * 0x20) & ~word) |
+                          ((amp - kOnes) & ~amp) | ((oth - kOnes) & ~oth);
+    if ((hits & kHigh) != 0) break;
+  }
+  for (; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == '&' || c == static_cast<unsigned char>(other)) break;
+  }
+  return i;
+}
+
 }  // namespace
 
 // Turns tinyxml2's tree (parsed with entity processing off, so values arrive
@@ -351,31 +370,32 @@ class ElementParser {
     }
   }
 
-  absl::Status Build(const tinyxml2::XMLElement& source, Element& target) {
+  // Builds `out` from `source`, with the bindings of its ancestors in force.
+  absl::Status Build(const tinyxml2::XMLElement& source,
+                     std::unique_ptr<Element>& out) {
     const int index = element_index_++;
     const int line = source.GetLineNum();
     const size_t mark = bindings_.size();
     // Declarations first: they apply to the element's own name and attributes.
-    int attribute_count = 0;
+    struct RawAttribute {
+      absl::string_view name;
+      const char* value;
+    };
+    absl::InlinedVector<RawAttribute, 8> raw;
     for (const tinyxml2::XMLAttribute* a = source.FirstAttribute();
          a != nullptr; a = a->Next()) {
       const absl::string_view name = a->Name();
-      if (name == "xmlns") {
-        absl::string_view uri;
-        if (absl::Status s = DecodeUri(a->Value(), line, uri); !s.ok())
-          return s;
-        if (uri == ns::kXml || uri == ns::kXmlns) {
-          return NotWellFormed(
-              absl::StrCat("default namespace '", uri, "' is reserved"), line);
-        }
-        bindings_.emplace_back(absl::string_view(), uri);
-      } else if (absl::StartsWith(name, "xmlns:")) {
-        if (absl::Status s = Declare(name.substr(6), a->Value(), line);
+      if (absl::StartsWith(name, "xmlns") &&
+          (name.size() == 5 || name[5] == ':')) {
+        const absl::string_view prefix =
+            name.size() == 5 ? absl::string_view() : name.substr(6);
+        if (absl::Status s =
+                Declare(prefix, name.size() == 5, a->Value(), line);
             !s.ok()) {
           return s;
         }
       } else {
-        ++attribute_count;
+        raw.push_back({name, a->Value()});
       }
     }
 
@@ -387,33 +407,31 @@ class ElementParser {
     }
     const absl::string_view* uri = Lookup(prefix);
     if (uri == nullptr) return BadPrefix(prefix, line);
-    target.ns_.assign(uri->data(), uri->size());
-    target.name_.assign(local.data(), local.size());
+    out = std::make_unique<Element>(*uri, local);
+    Element& target = *out;
     target.line_ = line;
 
-    target.attributes_.reserve(attribute_count);
+    target.attributes_.reserve(raw.size());
     bool any_prefixed = false;
-    for (const tinyxml2::XMLAttribute* a = source.FirstAttribute();
-         a != nullptr; a = a->Next()) {
-      const absl::string_view name = a->Name();
-      if (name == "xmlns" || absl::StartsWith(name, "xmlns:")) continue;
-      if (!SplitQName(name, prefix, local)) {
+    for (const RawAttribute& a : raw) {
+      if (!SplitQName(a.name, prefix, local)) {
         return NotWellFormed(
-            absl::StrCat("attribute name '", name, "' is not a QName"), line);
+            absl::StrCat("attribute name '", a.name, "' is not a QName"), line);
       }
-      Attribute& attribute = target.attributes_.emplace_back();
+      // Unprefixed attributes are in no namespace, whatever the default.
+      absl::string_view attribute_ns;
       if (!prefix.empty()) {
-        // Unprefixed attributes are in no namespace, whatever the default.
         uri = Lookup(prefix);
         if (uri == nullptr) return BadPrefix(prefix, line);
-        attribute.ns.assign(uri->data(), uri->size());
+        attribute_ns = *uri;
         any_prefixed = true;
       }
-      attribute.name.assign(local.data(), local.size());
-      if (absl::Status s = DecodeAttribute(a->Value(), line, attribute.value);
-          !s.ok()) {
+      std::string value;
+      if (absl::Status s = DecodeAttribute(a.value, line, value); !s.ok()) {
         return s;
       }
+      target.attributes_.push_back(Attribute{
+          std::string(attribute_ns), std::string(local), std::move(value)});
     }
     // tinyxml2 rejects repeated names as written; two prefixes bound to one URI
     // can still name the same attribute.
@@ -441,9 +459,7 @@ class ElementParser {
       InsertWhitespace(index, slot, target);
       if (const tinyxml2::XMLElement* e = child->ToElement()) {
         Element::Node& node = target.nodes_.emplace_back();
-        node.element =
-            std::make_unique<Element>(absl::string_view(), absl::string_view());
-        if (absl::Status s = Build(*e, *node.element); !s.ok()) return s;
+        if (absl::Status s = Build(*e, node.element); !s.ok()) return s;
       } else if (const tinyxml2::XMLText* t = child->ToText()) {
         std::string& sink = TextSink(target);
         const absl::Status s =
@@ -479,9 +495,19 @@ class ElementParser {
     return prefix.empty() ? &kNoNamespace : nullptr;
   }
 
-  absl::Status Declare(absl::string_view prefix, const char* raw, int line) {
+  // A namespace declaration: `xmlns` (is_default) or `xmlns:prefix`.
+  absl::Status Declare(absl::string_view prefix, bool is_default,
+                       const char* raw, int line) {
     absl::string_view uri;
     if (absl::Status s = DecodeUri(raw, line, uri); !s.ok()) return s;
+    if (is_default) {
+      if (uri == ns::kXml || uri == ns::kXmlns) {
+        return NotWellFormed(
+            absl::StrCat("default namespace '", uri, "' is reserved"), line);
+      }
+      bindings_.emplace_back(absl::string_view(), uri);
+      return absl::OkStatus();
+    }
     if (prefix.empty() || prefix.find(':') != absl::string_view::npos) {
       return NotWellFormed(
           absl::StrCat("namespace prefix '", prefix, "' is not an NCName"),
@@ -507,14 +533,7 @@ class ElementParser {
   // lives as long as the parse (a list, so earlier views stay valid).
   absl::Status DecodeUri(const char* raw, int line, absl::string_view& uri) {
     const absl::string_view value(raw);
-    bool plain = true;
-    for (char c : value) {
-      if (kBytes.bits[static_cast<unsigned char>(c)] & kSpecialInAttribute) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) {
+    if (FindSpecial(value, 0, '<') == value.size()) {
       uri = value;
       return absl::OkStatus();
     }
@@ -615,27 +634,26 @@ class ElementParser {
   static absl::Status DecodeText(absl::string_view raw, int line,
                                  std::string& out) {
     size_t run = 0;
-    size_t i = 0;
+    size_t i = FindSpecial(raw, 0, ']');
     while (i < raw.size()) {
-      const unsigned char c = static_cast<unsigned char>(raw[i]);
-      if ((kBytes.bits[c] & kSpecialInText) == 0 || c == '\n' || c == '\t') {
-        ++i;
-        continue;
-      }
-      if (c == ']') {
+      const char c = raw[i];
+      if (c == '&') {
+        out.append(raw.data() + run, i - run);
+        if (absl::Status s = DecodeReference(raw, i, line, out); !s.ok()) {
+          return s;
+        }
+        run = i;
+      } else if (c == ']') {
         if (raw.substr(i, 3) == "]]>") {
           return NotWellFormed("']]>' in character data", line);
         }
         ++i;
-        continue;
-      }
-      if (c != '&') {
+      } else if (c == '\n' || c == '\t') {
+        ++i;
+      } else {
         return NotWellFormed("control character in character data", line);
       }
-      out.append(raw.data() + run, i - run);
-      if (absl::Status s = DecodeReference(raw, i, line, out); !s.ok())
-        return s;
-      run = i;
+      i = FindSpecial(raw, i, ']');
     }
     out.append(raw.data() + run, raw.size() - run);
     return absl::OkStatus();
@@ -657,15 +675,11 @@ class ElementParser {
   // spaces (XML 1.0 §3.3.3; whitespace written as references is kept).
   static absl::Status DecodeAttribute(absl::string_view raw, int line,
                                       std::string& out) {
-    out.reserve(out.size() + raw.size());
+    size_t i = FindSpecial(raw, 0, '<');
+    if (i < raw.size()) out.reserve(out.size() + raw.size());
     size_t run = 0;
-    size_t i = 0;
     while (i < raw.size()) {
-      const unsigned char c = static_cast<unsigned char>(raw[i]);
-      if ((kBytes.bits[c] & kSpecialInAttribute) == 0) {
-        ++i;
-        continue;
-      }
+      const char c = raw[i];
       out.append(raw.data() + run, i - run);
       if (c == '&') {
         if (absl::Status s = DecodeReference(raw, i, line, out); !s.ok()) {
@@ -680,6 +694,7 @@ class ElementParser {
         return NotWellFormed("control character in an attribute value", line);
       }
       run = i;
+      i = FindSpecial(raw, i, '<');
     }
     out.append(raw.data() + run, raw.size() - run);
     return absl::OkStatus();
@@ -994,13 +1009,15 @@ absl::StatusOr<Element> ParseElement(absl::string_view xml,
                        "elements nested too deeply");
   }
   if (error != tinyxml2::XML_SUCCESS) {
-    return NotWellFormed(tinyxml2::XMLDocument::ErrorIDToName(error),
-                         document.ErrorLineNum());
+    return NotWellFormed(
+        absl::StrCat("malformed XML (",
+                     tinyxml2::XMLDocument::ErrorIDToName(error), ")"),
+        document.ErrorLineNum());
   }
   const tinyxml2::XMLElement* root = document.RootElement();
   if (root == nullptr) return NotWellFormed("no element", 1);
 
-  Element result("", "");
+  std::unique_ptr<Element> result;
   ElementParser parser(scope, runs);
   absl::Status status = parser.Build(*root, result);
   if (status.ok() && !parser.AllWhitespaceInserted()) {
@@ -1008,7 +1025,7 @@ absl::StatusOr<Element> ParseElement(absl::string_view xml,
         absl::InternalError("whitespace bookkeeping out of step with tinyxml2");
   }
   if (!status.ok()) return status;
-  return result;
+  return std::move(*result);
 }
 
 std::string EscapeText(absl::string_view text) {

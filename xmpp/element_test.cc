@@ -269,6 +269,31 @@ TEST(ElementTest, DecodesPredefinedEntitiesAndCharacterReferences) {
   EXPECT_EQ(a.Text(), "<b> & \u263A\U0001F600");
 }
 
+// Test that references and forbidden bytes are found wherever they sit in a
+// long value (the decoder skips eight bytes at a time).
+TEST(ElementTest, FindsSpecialBytesAtEveryOffset) {
+  for (size_t at = 0; at < 20; ++at) {
+    SCOPED_TRACE(at);
+    const std::string before(at, 'a');
+    const std::string after(19 - at, 'z');
+    Element ok = Parse(absl::StrCat("<a v='", before, "&amp;", after, "'>",
+                                    before, "&lt;", after, "</a>"));
+    EXPECT_EQ(*ok.Attr("v"), absl::StrCat(before, "&", after));
+    EXPECT_EQ(ok.Text(), absl::StrCat(before, "<", after));
+    EXPECT_EQ(
+        *Parse(absl::StrCat("<a v='", before, "\t", after, "'/>")).Attr("v"),
+        absl::StrCat(before, " ", after));
+    EXPECT_EQ(ParseError(absl::StrCat("<a v='", before, "\x01", after, "'/>")),
+              StreamCondition::kNotWellFormed);
+    EXPECT_EQ(ParseError(absl::StrCat("<a>", before, "\x1F", after, "</a>")),
+              StreamCondition::kNotWellFormed);
+    EXPECT_EQ(ParseError(absl::StrCat("<a>", before, "]]>", after, "</a>")),
+              StreamCondition::kNotWellFormed);
+    EXPECT_EQ(ParseError(absl::StrCat("<a>", before, "&x;", after, "</a>")),
+              StreamCondition::kRestrictedXml);
+  }
+}
+
 TEST(ElementTest, NormalisesLiteralWhitespaceInAttributes) {
   Element a = Parse("<a v='x\ty\nz\r\nw'/>");
   EXPECT_EQ(*a.Attr("v"), "x y z w");
