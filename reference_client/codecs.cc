@@ -1,0 +1,103 @@
+#include "reference_client/codecs.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::reference_client {
+
+namespace ns = xmpp::ns;
+
+namespace {
+
+int IntAttr(const xmpp::Element& element, absl::string_view name) {
+  int value = 0;
+  const std::string* text = element.Attr(name);
+  if (text == nullptr || !absl::SimpleAtoi(*text, &value) || value < 0) {
+    return 0;
+  }
+  return value;
+}
+
+}  // namespace
+
+std::vector<Codec> DefaultCodecs() {
+  return {{103, "ISAC", 16000},
+          {102, "iLBC", 8000},
+          {0, "PCMU", 8000},
+          {8, "PCMA", 8000},
+          {13, "CN", 8000}};
+}
+
+std::vector<PayloadType> ReadAudioPayloadTypes(
+    const xmpp::Element& description) {
+  std::vector<PayloadType> types;
+  // Inside a video description only the phone-namespace entries are audio.
+  for (const xmpp::Element* child :
+       description.FindChildren(ns::kGooglePhone, "payload-type")) {
+    PayloadType type;
+    const std::string* id = child->Attr("id");
+    if (id == nullptr || !absl::SimpleAtoi(*id, &type.id) || type.id < 0 ||
+        type.id > 127) {
+      continue;
+    }
+    type.name = child->AttrOr("name", "");
+    type.clockrate = IntAttr(*child, "clockrate");
+    type.bitrate = IntAttr(*child, "bitrate");
+    type.channels = IntAttr(*child, "channels");
+    types.push_back(std::move(type));
+  }
+  if (types.empty() &&
+      description.FindChildren(ns::kGooglePhone, "payload-type").empty()) {
+    types.push_back({103, "ISAC", 16000, 0, 0});
+    types.push_back({0, "PCMU", 8000, 0, 0});
+  }
+  return types;
+}
+
+bool Matches(const PayloadType& offered, const Codec& ours) {
+  const bool same_codec =
+      offered.id < 96 ? offered.id == ours.id : offered.name == ours.name;
+  if (!same_codec) return false;
+  return offered.clockrate == 0 || ours.clockrate == 0 ||
+         offered.clockrate == ours.clockrate;
+}
+
+std::vector<PayloadType> NegotiateAccept(const std::vector<PayloadType>& offer,
+                                         const std::vector<Codec>& ours) {
+  std::vector<PayloadType> accept;
+  for (const PayloadType& offered : offer) {
+    for (const Codec& codec : ours) {
+      if (Matches(offered, codec)) {
+        accept.push_back(offered);
+        break;
+      }
+    }
+  }
+  return accept;
+}
+
+xmpp::Element WritePhoneDescription(const std::vector<PayloadType>& types) {
+  xmpp::Element description(ns::kGooglePhone, "description");
+  for (const PayloadType& type : types) {
+    xmpp::Element& entry =
+        description.AddChild(ns::kGooglePhone, "payload-type");
+    entry.SetAttr("id", absl::StrCat(type.id)).SetAttr("name", type.name);
+    if (type.clockrate > 0)
+      entry.SetAttr("clockrate", absl::StrCat(type.clockrate));
+    if (type.bitrate > 0) entry.SetAttr("bitrate", absl::StrCat(type.bitrate));
+    if (type.channels > 1)
+      entry.SetAttr("channels", absl::StrCat(type.channels));
+  }
+  return description;
+}
+
+std::vector<PayloadType> ToPayloadTypes(const std::vector<Codec>& codecs) {
+  std::vector<PayloadType> types;
+  for (const Codec& codec : codecs) {
+    types.push_back({codec.id, codec.name, codec.clockrate, 0, 0});
+  }
+  return types;
+}
+
+}  // namespace talkcheck::reference_client

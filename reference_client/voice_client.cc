@@ -1,0 +1,799 @@
+#include "reference_client/voice_client.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/random/distributions.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "media_sim/candidate.h"
+#include "media_sim/gice_channel.h"
+#include "reference_client/codecs.h"
+#include "reference_client/session_messages.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::reference_client {
+
+namespace ns = xmpp::ns;
+using media_sim::Candidate;
+using xmpp::Element;
+
+namespace {
+
+constexpr char kVoiceExt[] = "voice-v1";
+constexpr char kGoogleSessionFeature[] =
+    "http://www.google.com/xmpp/protocol/session";
+// late-ack: past libjingle's 15 s reply timeout.
+constexpr absl::Duration kLateAckDelay = absl::Seconds(20);
+// drop-early-candidates: the initiate is acked this late (a slow client), and
+// the candidates that arrive meanwhile are lost. Normally the ack goes out at
+// once.
+constexpr absl::Duration kDropEarlyAckDelay = absl::Seconds(1);
+
+// wrong-initiator: what a client that normalises JIDs would echo.
+std::string MangleInitiator(const std::string& initiator) {
+  std::string mangled = absl::AsciiStrToLower(initiator);
+  if (const size_t slash = mangled.find('/'); slash != std::string::npos) {
+    mangled.resize(slash);
+  }
+  if (mangled == initiator && !mangled.empty()) {
+    mangled[0] = absl::ascii_toupper(mangled[0]);
+  }
+  return mangled;
+}
+
+bool IsTransportMessage(absl::string_view type) {
+  return type == "candidates" || type == "transport-info";
+}
+
+}  // namespace
+
+class VoiceClient::Impl {
+ public:
+  Impl(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
+       ClientStream& stream, VoiceClientOptions options)
+      : io_(io),
+        clock_(clock),
+        bitgen_(bitgen),
+        stream_(stream),
+        options_(std::move(options)) {
+    if (options_.codecs.empty()) options_.codecs = DefaultCodecs();
+  }
+  ~Impl() { stream_.set_stanza_handler(nullptr); }
+
+  void Start();
+  absl::Status Call(const xmpp::Jid& callee);
+  absl::Status Answer();
+  absl::Status Reject();
+  absl::Status Hangup();
+  bool in_call() const { return !sessions_.empty(); }
+
+  std::function<void(const CallEvent&)> event_handler_;
+
+ private:
+  struct Session {
+    uint64_t serial = 0;
+    std::string sid;
+    std::string initiator;  // exactly as on the wire
+    std::string remote;     // the peer's full JID: `to` of what we send
+    bool incoming = false;
+    enum class State { kSentInitiate, kReceivedInitiate, kAccepted };
+    State state = State::kSentInitiate;
+    // Candidates go out as G2 transport-info (true) or G1 candidates (false).
+    bool g2 = false;
+    bool transport_accepted = false;
+    bool ringing = false;
+    bool initiate_acked = false;  // incoming: our ack of the initiate is out
+    bool writable = false;
+    std::vector<PayloadType> accept;  // incoming: what we will accept
+    std::unique_ptr<media_sim::GiceChannel> channel;
+    std::vector<Candidate> sent_candidates;  // remembered for the G1 fallback
+    std::optional<Candidate> first_candidate;
+    std::unique_ptr<Timer> writable_timer;
+    std::unique_ptr<Timer> generation_timer;
+    std::unique_ptr<Timer> ring_timer;
+    std::unique_ptr<Timer> answer_timer;
+
+    SessionKey key() const { return {sid, initiator}; }
+  };
+  struct SessionRef {
+    SessionKey key;
+    uint64_t serial;
+  };
+
+  bool Has(Fault fault) const { return options_.faults.count(fault) > 0; }
+  Session* Find(const SessionRef& ref);
+  SessionRef Ref(const Session& s) const { return {s.key(), s.serial}; }
+  // The newest live session that `filter` accepts.
+  template <typename F>
+  Session* Newest(F filter);
+  void Emit(CallEvent::Type type, const std::string& sid,
+            const std::string& reason);
+
+  void SendPresence();
+  void OnStanza(const Element& stanza);
+  void OnIq(const Element& iq);
+  void AnswerDisco(const Element& iq, const Element& query);
+  void OnSessionIq(const Element& iq, const Element& session);
+  void OnInitiate(const Element& iq, const Element& session);
+  void OnAccept(Session& s, const Element& iq, const Element& session);
+  void OnTransportAccept(Session& s, const Element& iq, const Element& session);
+  void OnCandidates(Session& s, const Element& iq, const Element& session,
+                    bool g1_format);
+
+  // Acknowledges a session iq, as the ack faults allow. `initiate_of` is the
+  // session whose initiate this acks.
+  void AckSessionIq(const Element& iq, bool is_terminate,
+                    Session* initiate_of = nullptr);
+  void SendError(const Element& iq, absl::string_view type,
+                 absl::string_view condition, absl::string_view text,
+                 const Element* extra = nullptr);
+  // Sends a session message about `s`, tracked with the 15 s reply timer.
+  void SendSessionMessage(Session& s, absl::string_view type,
+                          std::vector<Element> children = {});
+  void OnSessionReply(const SessionRef& ref, const std::string& type,
+                      const absl::StatusOr<Element>& reply);
+
+  void StartTransport(Session& s);
+  void NewGeneration(Session& s);
+  void ArmGenerationTimer(Session& s);
+  void ArmWritableTimer(Session& s);
+  void SendCandidates(Session& s, const std::vector<Candidate>& candidates);
+  void OnWritable(const SessionRef& ref, bool writable);
+  void SendAccept(Session& s);
+  // Ends the session: sends an empty terminate if asked, stops its transport
+  // and timers, and reports `type`.
+  void EndSession(Session& s, CallEvent::Type type, const std::string& reason,
+                  bool send_terminate);
+
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  absl::BitGenRef bitgen_;
+  ClientStream& stream_;
+  VoiceClientOptions options_;
+
+  std::map<SessionKey, std::unique_ptr<Session>> sessions_;
+  // Ended sessions wait here until the current callback has unwound.
+  std::vector<std::unique_ptr<Session>> ended_;
+  std::unique_ptr<Timer> cleanup_timer_;
+  bool cleanup_pending_ = false;
+  std::vector<std::unique_ptr<Timer>> delayed_acks_;
+  uint64_t next_serial_ = 1;
+  bool started_ = false;
+  // Callbacks handed to the stream check this, since the stream may outlive us.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// ---------------------------------------------------------------------------
+// Presence, disco, stanza dispatch
+
+void VoiceClient::Impl::Start() {
+  if (started_) return;
+  started_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  stream_.set_stanza_handler([this, alive](const Element& stanza) {
+    if (alive.lock()) OnStanza(stanza);
+  });
+  SendPresence();
+}
+
+void VoiceClient::Impl::SendPresence() {
+  Element presence(ns::kClient, "presence");
+  presence.AddChild(ns::kClient, "priority").SetText("0");
+  if (!Has(Fault::kNoCaps)) {
+    presence.AddChild(ns::kCaps, "c")
+        .SetAttr("node", ns::kGoogleCapsNode)
+        .SetAttr("ver", options_.caps_ver)
+        .SetAttr("ext", kVoiceExt);
+  }
+  stream_.Send(presence);
+}
+
+void VoiceClient::Impl::OnStanza(const Element& stanza) {
+  if (stanza.ns() == ns::kClient && stanza.name() == "iq") OnIq(stanza);
+  // Presence and messages need no answer from a voice client.
+}
+
+void VoiceClient::Impl::OnIq(const Element& iq) {
+  const std::string type = iq.AttrOr("type", "");
+  if (type != "get" && type != "set") return;  // stray results and errors
+  const Element* session = iq.FindChild(ns::kGoogleSession, "session");
+  // LJ04 routes a session message only with all three attributes on an iq set.
+  if (type == "set" && session != nullptr && session->Attr("type") != nullptr &&
+      session->Attr("id") != nullptr && session->Attr("initiator") != nullptr) {
+    return OnSessionIq(iq, *session);
+  }
+  const Element* query = iq.FindChild(ns::kDiscoInfo, "query");
+  if (type == "get" && query != nullptr) return AnswerDisco(iq, *query);
+  SendError(iq, "cancel", "service-unavailable", "");
+}
+
+void VoiceClient::Impl::AnswerDisco(const Element& iq, const Element& query) {
+  const std::string node = query.AttrOr("node", "");
+  const std::string caps_node = ns::kGoogleCapsNode;
+  Element result = IqResult(iq);
+  Element& info = result.AddChild(ns::kDiscoInfo, "query");
+  if (!node.empty()) info.SetAttr("node", node);
+  if (node == absl::StrCat(caps_node, "#", kVoiceExt)) {
+    if (Has(Fault::kNoDiscoAnswer)) return;
+    info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", ns::kGoogleVoiceV1);
+  } else if (node.empty() ||
+             node == absl::StrCat(caps_node, "#", options_.caps_ver)) {
+    info.AddChild(ns::kDiscoInfo, "identity")
+        .SetAttr("category", "client")
+        .SetAttr("type", "pc")
+        .SetAttr("name", "talkcheck reference client");
+    for (const char* feature :
+         {ns::kDiscoInfo, kGoogleSessionFeature, ns::kGoogleVoiceV1}) {
+      info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", feature);
+    }
+  } else {
+    return SendError(iq, "cancel", "item-not-found", "");
+  }
+  stream_.Send(result);
+}
+
+void VoiceClient::Impl::SendError(const Element& iq, absl::string_view type,
+                                  absl::string_view condition,
+                                  absl::string_view text,
+                                  const Element* extra) {
+  stream_.Send(IqError(iq, type, condition, text, extra));
+}
+
+// ---------------------------------------------------------------------------
+// Incoming session messages
+
+void VoiceClient::Impl::OnSessionIq(const Element& iq, const Element& session) {
+  const std::string type = *session.Attr("type");
+  if (type == "initiate") return OnInitiate(iq, session);
+  auto it = sessions_.find({*session.Attr("id"), *session.Attr("initiator")});
+  // LJ04 also insists that the message comes from the session's peer.
+  if (it == sessions_.end() || it->second->remote != iq.AttrOr("from", "")) {
+    if (Has(Fault::kIgnoreUnknownSession)) return;
+    return SendError(iq, "modify", "bad-request", "unknown session");
+  }
+  Session& s = *it->second;
+  if (type == "terminate") {
+    AckSessionIq(iq, /*is_terminate=*/true);
+    const Element* reason = session.FirstChild();
+    return EndSession(s, CallEvent::Type::kTerminated,
+                      reason != nullptr ? reason->name() : "remote terminate",
+                      /*send_terminate=*/false);
+  }
+  if (type == "candidates" || type == "transport-info") {
+    return OnCandidates(s, iq, session, type == "candidates");
+  }
+  const bool awaiting_answer =
+      !s.incoming && s.state == Session::State::kSentInitiate;
+  if (type == "accept" || type == "reject") {
+    if (!awaiting_answer) {
+      return SendError(iq, "modify", "not-allowed",
+                       "message not allowed in current state");
+    }
+    if (type == "accept") return OnAccept(s, iq, session);
+    AckSessionIq(iq, false);
+    return EndSession(s, CallEvent::Type::kRejected, "rejected by the peer",
+                      /*send_terminate=*/false);
+  }
+  if (type == "transport-accept") return OnTransportAccept(s, iq, session);
+  if (type == "info") return AckSessionIq(iq, false);
+  SendError(iq, "modify", "bad-request", "unknown session message type");
+}
+
+void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
+  SessionKey key{*session.Attr("id"), *session.Attr("initiator")};
+  if (sessions_.count(key) > 0) {
+    return SendError(iq, "modify", "not-allowed",
+                     "message not allowed in current state");
+  }
+  const std::string* from = iq.Attr("from");
+  if (from == nullptr || from->empty()) return;
+  const Element* description =
+      session.FindChild(ns::kGooglePhone, "description");
+  if (description == nullptr) {
+    description = session.FindChild(ns::kGoogleVideo, "description");
+  }
+  if (description == nullptr) {
+    for (const Element* child : session.Children()) {
+      if (child->name() == "description") {
+        return SendError(iq, "modify", "bad-request",
+                         "unknown session description type");
+      }
+    }
+    return SendError(iq, "modify", "bad-request",
+                     absl::StrCat("element '", ns::kGoogleSession,
+                                  ":session' missing required child '",
+                                  ns::kGooglePhone, ":description'"));
+  }
+  // G2 offers transports; without one the peer is an old (G1) client.
+  bool offers_transport = false;
+  const Element* p2p = nullptr;
+  for (const Element* child : session.Children()) {
+    if (child->name() != "transport") continue;
+    offers_transport = true;
+    if (child->ns() == ns::kGoogleP2p && p2p == nullptr) p2p = child;
+  }
+  if (offers_transport && p2p == nullptr) {
+    return SendError(iq, "cancel", "not-acceptable",
+                     "no supported transport in offer");
+  }
+
+  auto owned = std::make_unique<Session>();
+  Session& s = *owned;
+  s.serial = next_serial_++;
+  s.sid = key.id;
+  s.initiator = key.initiator;
+  s.remote = *from;
+  s.incoming = true;
+  s.state = Session::State::kReceivedInitiate;
+  s.g2 = p2p != nullptr;
+  s.transport_accepted = s.g2;
+  s.accept =
+      NegotiateAccept(ReadAudioPayloadTypes(*description), options_.codecs);
+  sessions_[key] = std::move(owned);
+  Emit(CallEvent::Type::kIncoming, s.sid, s.remote);
+  if (Find({key, s.serial}) == nullptr) return;  // the handler ended it
+
+  if (s.accept.empty() && !Has(Fault::kNoRejectOnNoCodec)) {
+    // LJ04 rejects on its own, and the reject goes out before the ack
+    // (PROTOCOL.md §8.15).
+    if (Has(Fault::kAckBeforeReject)) AckSessionIq(iq, false, &s);
+    SendSessionMessage(s, "reject");
+    if (!Has(Fault::kAckBeforeReject)) AckSessionIq(iq, false, &s);
+    return EndSession(s, CallEvent::Type::kRejected, "no codec in common",
+                      /*send_terminate=*/false);
+  }
+
+  const SessionRef ref = Ref(s);
+  if (Has(Fault::kCandidatesBeforeAck)) StartTransport(s);
+  AckSessionIq(iq, false, &s);
+  // LJ04 answers the transport offer at once, before the user answers.
+  if (s.g2 && !Has(Fault::kNoTransportAccept)) {
+    SendSessionMessage(s, "transport-accept",
+                       {Element(ns::kGoogleP2p, "transport")});
+  }
+  if (!Has(Fault::kCandidatesBeforeAck)) StartTransport(s);
+  ArmWritableTimer(s);
+  if (options_.auto_answer_after != absl::InfiniteDuration()) {
+    s.answer_timer = clock_.CallAfter(options_.auto_answer_after, [this, ref] {
+      Session* s = Find(ref);
+      if (s != nullptr && s->state == Session::State::kReceivedInitiate) {
+        SendAccept(*s);
+      }
+    });
+  }
+}
+
+void VoiceClient::Impl::OnAccept(Session& s, const Element& iq,
+                                 const Element& session) {
+  if (session.FindChild(ns::kGooglePhone, "description") == nullptr &&
+      session.FindChild(ns::kGoogleVideo, "description") == nullptr) {
+    return SendError(iq, "modify", "bad-request",
+                     absl::StrCat("element '", ns::kGoogleSession,
+                                  ":session' missing required child '",
+                                  ns::kGooglePhone, ":description'"));
+  }
+  AckSessionIq(iq, false);
+  s.state = Session::State::kAccepted;
+  s.ring_timer.reset();
+  Emit(CallEvent::Type::kAccepted, s.sid, "accepted by the peer");
+}
+
+void VoiceClient::Impl::OnTransportAccept(Session& s, const Element& iq,
+                                          const Element& session) {
+  if (s.incoming || s.state != Session::State::kSentInitiate || !s.g2) {
+    return SendError(iq, "modify", "not-allowed",
+                     "message not allowed in current state");
+  }
+  // LJ04 P2PTransport::OnTransportAnswer and Session::OnTransportAcceptMessage.
+  std::vector<const Element*> transports;
+  for (const Element* child : session.Children()) {
+    if (child->name() == "transport") transports.push_back(child);
+  }
+  if (transports.size() > 1) {
+    return SendError(iq, "modify", "bad-request",
+                     "transport-accept has two answers");
+  }
+  if (transports.empty() || transports[0]->ns() != ns::kGoogleP2p) {
+    return SendError(iq, "cancel", "not-allowed",
+                     "no supported transport in answer");
+  }
+  if (!transports[0]->Children().empty()) {
+    return SendError(iq, "modify", "bad-request",
+                     "transport-accept is not acceptable");
+  }
+  AckSessionIq(iq, false);
+  s.transport_accepted = true;
+}
+
+void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
+                                     const Element& session, bool g1_format) {
+  std::vector<const Element*> elements;
+  if (g1_format) {
+    elements = session.FindChildren(ns::kGoogleSession, "candidate");
+  } else {
+    for (const Element* transport :
+         session.FindChildren(ns::kGoogleP2p, "transport")) {
+      for (const Element* c :
+           transport->FindChildren(ns::kGoogleP2p, "candidate")) {
+        elements.push_back(c);
+      }
+    }
+  }
+  std::vector<Candidate> candidates;
+  for (const Element* element : elements) {
+    CandidateError error;
+    absl::StatusOr<Candidate> candidate = ReadCandidate(*element, error);
+    if (!candidate.ok()) {
+      if (!error.unknown_channel.empty()) {
+        Element extra(ns::kGoogleP2p, "unknown-channel-name");
+        extra.SetAttr("name", error.unknown_channel);
+        return SendError(iq, "modify", "bad-request", error.text, &extra);
+      }
+      return SendError(iq, "modify", "bad-request", error.text);
+    }
+    candidates.push_back(*std::move(candidate));
+  }
+  AckSessionIq(iq, false);
+
+  if (g1_format && s.g2 && !s.incoming && !s.transport_accepted) {
+    // An old (G1) callee: LJ04 fakes the transport-accept, enters compatibility
+    // mode and re-sends everything it sent so far as `candidates` (§3.4).
+    if (Has(Fault::kNoFallbackToG1)) return;
+    s.g2 = false;
+    s.transport_accepted = true;
+    if (!s.sent_candidates.empty() && !Has(Fault::kNoCandidates)) {
+      SendCandidates(s, s.sent_candidates);
+    }
+  }
+  if (Has(Fault::kDropEarlyCandidates) && s.incoming && !s.initiate_acked) {
+    return;  // lost: they came before we acked the initiate
+  }
+  if (s.channel == nullptr) return;
+  for (const Candidate& candidate : candidates) {
+    if (candidate.protocol == "udp") s.channel->AddRemoteCandidate(candidate);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+
+void VoiceClient::Impl::AckSessionIq(const Element& iq, bool is_terminate,
+                                     Session* initiate_of) {
+  if (Has(Fault::kNoAck)) return;
+  if (is_terminate && Has(Fault::kNoTerminateAck)) return;
+  absl::Duration delay = absl::ZeroDuration();
+  if (Has(Fault::kLateAck)) {
+    delay = kLateAckDelay;
+  } else if (initiate_of != nullptr && Has(Fault::kDropEarlyCandidates)) {
+    delay = kDropEarlyAckDelay;
+  }
+  Element result = IqResult(iq);
+  if (delay <= absl::ZeroDuration()) {
+    if (initiate_of != nullptr) initiate_of->initiate_acked = true;
+    stream_.Send(result);
+    return;
+  }
+  std::optional<SessionRef> ref;
+  if (initiate_of != nullptr) ref = Ref(*initiate_of);
+  delayed_acks_.push_back(clock_.CallAfter(delay, [this, result, ref] {
+    if (ref.has_value()) {
+      if (Session* s = Find(*ref)) s->initiate_acked = true;
+    }
+    stream_.Send(result);
+  }));
+}
+
+void VoiceClient::Impl::SendSessionMessage(Session& s, absl::string_view type,
+                                           std::vector<Element> children) {
+  const std::string initiator =
+      Has(Fault::kWrongInitiator) && type != "initiate"
+          ? MangleInitiator(s.initiator)
+          : s.initiator;
+  Element iq = SessionIq(s.remote, type, s.sid, initiator, std::move(children));
+  std::weak_ptr<bool> alive = alive_;
+  stream_.SendIq(std::move(iq), options_.iq_timeout,
+                 [this, alive, ref = Ref(s),
+                  type = std::string(type)](absl::StatusOr<Element> reply) {
+                   if (alive.lock()) OnSessionReply(ref, type, reply);
+                 });
+}
+
+void VoiceClient::Impl::OnSessionReply(const SessionRef& ref,
+                                       const std::string& type,
+                                       const absl::StatusOr<Element>& reply) {
+  Session* s = Find(ref);
+  if (s == nullptr) return;
+  if (reply.ok() && reply->AttrOr("type", "") == "result") {
+    if (type == "initiate" && !s->ringing) {
+      s->ringing = true;
+      Emit(CallEvent::Type::kRinging, s->sid, "initiate acknowledged");
+    }
+    return;
+  }
+  // LJ04 Session::OnFailedSend: transport messages may fail; for anything else,
+  // an error other than continue/wait, or no reply in 15 s, ends the session.
+  if (IsTransportMessage(type)) return;
+  if (!reply.ok()) {
+    if (Has(Fault::kNoTerminateOnTimeout)) return;
+    return EndSession(
+        *s, CallEvent::Type::kTerminated,
+        absl::StrCat("no reply to ", type, ": ", reply.status().message()),
+        /*send_terminate=*/true);
+  }
+  const Element* error = reply->FindChild(ns::kClient, "error");
+  const std::string error_type =
+      error != nullptr ? error->AttrOr("type", "") : "";
+  if (error_type == "continue" || error_type == "wait") return;
+  const Element* condition = error != nullptr ? error->FirstChild() : nullptr;
+  EndSession(*s, CallEvent::Type::kTerminated,
+             absl::StrCat("error reply to ", type, ": ",
+                          condition != nullptr ? condition->name() : "?"),
+             /*send_terminate=*/true);
+}
+
+// ---------------------------------------------------------------------------
+// Transport
+
+void VoiceClient::Impl::StartTransport(Session& s) {
+  if (s.channel != nullptr) return;
+  media_sim::GiceOptions gice;
+  gice.channel_name = "rtp";
+  gice.fault_no_ping_responses = Has(Fault::kNoPingResponses);
+  gice.fault_username_without_remote = Has(Fault::kUsernameWithoutRemote);
+  gice.fault_media_before_writable = Has(Fault::kMediaBeforeWritable);
+  gice.fault_media_to_stale_generation = Has(Fault::kMediaToStaleGeneration);
+  // wrong-payload-type and ssrc-change concern RTP, which the reference client
+  // does not send yet: they are accepted and do nothing until the RTP loopback
+  // exists.
+  s.channel = std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_,
+                                                       std::move(gice));
+  const SessionRef ref = Ref(s);
+  s.channel->set_writable_handler(
+      [this, ref](bool writable) { OnWritable(ref, writable); });
+  s.channel->Start();
+  NewGeneration(s);
+}
+
+void VoiceClient::Impl::NewGeneration(Session& s) {
+  absl::StatusOr<Candidate> allocated = s.channel->AllocateGeneration();
+  if (allocated.ok()) {
+    Candidate candidate = *std::move(allocated);
+    if (Has(Fault::kStaleGenerationReuse) && s.first_candidate.has_value()) {
+      candidate.generation = 0;
+      candidate.username = s.first_candidate->username;
+      candidate.password = s.first_candidate->password;
+    }
+    if (!s.first_candidate.has_value()) s.first_candidate = candidate;
+    s.sent_candidates.push_back(candidate);
+    if (!Has(Fault::kNoCandidates)) SendCandidates(s, {candidate});
+  }
+  // Another round in 20 s unless writable by then (LJ04 kAllocatePeriod).
+  if (!s.writable) ArmGenerationTimer(s);
+}
+
+void VoiceClient::Impl::ArmGenerationTimer(Session& s) {
+  const SessionRef ref = Ref(s);
+  s.generation_timer =
+      clock_.CallAfter(options_.generation_period, [this, ref] {
+        Session* s = Find(ref);
+        if (s != nullptr && !s->writable) NewGeneration(*s);
+      });
+}
+
+void VoiceClient::Impl::ArmWritableTimer(Session& s) {
+  const SessionRef ref = Ref(s);
+  s.writable_timer = clock_.CallAfter(options_.writable_timeout, [this, ref] {
+    Session* s = Find(ref);
+    if (s == nullptr || s->writable || Has(Fault::kNoTerminateOnTimeout)) {
+      return;
+    }
+    EndSession(*s, CallEvent::Type::kTerminated,
+               absl::StrCat("not writable within ",
+                            absl::FormatDuration(options_.writable_timeout)),
+               /*send_terminate=*/true);
+  });
+}
+
+void VoiceClient::Impl::SendCandidates(
+    Session& s, const std::vector<Candidate>& candidates) {
+  const bool with_password = !Has(Fault::kMissingPasswordAttr);
+  if (s.g2) {
+    Element transport(ns::kGoogleP2p, "transport");
+    for (const Candidate& c : candidates) {
+      transport.AddChild(WriteCandidate(c, ns::kGoogleP2p, with_password));
+    }
+    SendSessionMessage(s, "transport-info", {std::move(transport)});
+    return;
+  }
+  std::vector<Element> children;
+  for (const Candidate& c : candidates) {
+    children.push_back(WriteCandidate(c, ns::kGoogleSession, with_password));
+  }
+  SendSessionMessage(s, "candidates", std::move(children));
+}
+
+void VoiceClient::Impl::OnWritable(const SessionRef& ref, bool writable) {
+  Session* s = Find(ref);
+  if (s == nullptr || s->writable == writable) return;
+  s->writable = writable;
+  if (writable) {
+    s->writable_timer.reset();
+    s->generation_timer.reset();
+    Emit(CallEvent::Type::kWritable, s->sid, "rtp channel writable");
+    return;
+  }
+  // Lost writability: LJ04 re-arms the 50 s timer and allocates at once.
+  ArmWritableTimer(*s);
+  NewGeneration(*s);
+}
+
+// ---------------------------------------------------------------------------
+// Call control
+
+void VoiceClient::Impl::SendAccept(Session& s) {
+  s.answer_timer.reset();
+  s.state = Session::State::kAccepted;
+  std::vector<Element> children;
+  if (!Has(Fault::kAcceptWithoutDescription)) {
+    std::vector<PayloadType> accept = s.accept;
+    if (Has(Fault::kRenumberedCodecIds)) {
+      // Our own numbering instead of the offer's: every id shifted by one.
+      for (PayloadType& type : accept)
+        type.id = type.id < 127 ? type.id + 1 : 96;
+    }
+    children.push_back(WritePhoneDescription(accept));
+  }
+  SendSessionMessage(s, "accept", std::move(children));
+  Emit(CallEvent::Type::kAccepted, s.sid, "answered");
+}
+
+absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
+  if (!stream_.ready()) {
+    return absl::FailedPreconditionError("not logged in");
+  }
+  if (callee.is_bare() || callee.local().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "call a full JID (user@domain/resource), not ", callee.ToString()));
+  }
+  auto owned = std::make_unique<Session>();
+  Session& s = *owned;
+  s.serial = next_serial_++;
+  s.sid = absl::StrCat(absl::Uniform<uint32_t>(bitgen_));
+  s.initiator = stream_.bound_jid().ToString();
+  s.remote = callee.ToString();
+  s.incoming = false;
+  s.state = Session::State::kSentInitiate;
+  s.g2 = options_.dialect == VoiceClientOptions::Dialect::kG2;
+  if (sessions_.count(s.key()) > 0) {
+    return absl::AlreadyExistsError("session id collision; call again");
+  }
+  sessions_[s.key()] = std::move(owned);
+
+  std::vector<Element> children;
+  children.push_back(WritePhoneDescription(ToPayloadTypes(options_.codecs)));
+  if (s.g2) children.emplace_back(ns::kGoogleP2p, "transport");
+  SendSessionMessage(s, "initiate", std::move(children));
+  // LJ04 callers gather and send candidates at once, not after the ack.
+  StartTransport(s);
+  ArmWritableTimer(s);
+  const SessionRef ref = Ref(s);
+  s.ring_timer = clock_.CallAfter(options_.ring_timeout, [this, ref] {
+    Session* s = Find(ref);
+    if (s == nullptr || s->state != Session::State::kSentInitiate ||
+        Has(Fault::kNoTerminateOnTimeout)) {
+      return;
+    }
+    EndSession(*s, CallEvent::Type::kTerminated, "no answer (ring timeout)",
+               /*send_terminate=*/true);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status VoiceClient::Impl::Answer() {
+  Session* s = Newest([](const Session& s) {
+    return s.incoming && s.state == Session::State::kReceivedInitiate;
+  });
+  if (s == nullptr) return absl::FailedPreconditionError("no call is ringing");
+  SendAccept(*s);
+  return absl::OkStatus();
+}
+
+absl::Status VoiceClient::Impl::Reject() {
+  Session* s = Newest([](const Session& s) {
+    return s.incoming && s.state == Session::State::kReceivedInitiate;
+  });
+  if (s == nullptr) return absl::FailedPreconditionError("no call is ringing");
+  SendSessionMessage(*s, "reject");
+  EndSession(*s, CallEvent::Type::kRejected, "rejected by the user",
+             /*send_terminate=*/false);
+  return absl::OkStatus();
+}
+
+absl::Status VoiceClient::Impl::Hangup() {
+  Session* s = Newest([](const Session&) { return true; });
+  if (s == nullptr) return absl::FailedPreconditionError("no call to hang up");
+  EndSession(*s, CallEvent::Type::kTerminated, "hung up",
+             /*send_terminate=*/true);
+  return absl::OkStatus();
+}
+
+void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
+                                   const std::string& reason,
+                                   bool send_terminate) {
+  auto it = sessions_.find(s.key());
+  if (it == sessions_.end() || it->second.get() != &s) return;
+  if (send_terminate) SendSessionMessage(s, "terminate");
+  std::unique_ptr<Session> owned = std::move(it->second);
+  sessions_.erase(it);
+  owned->writable_timer.reset();
+  owned->generation_timer.reset();
+  owned->ring_timer.reset();
+  owned->answer_timer.reset();
+  if (owned->channel != nullptr) owned->channel->Stop();
+  const std::string sid = owned->sid;
+  ended_.push_back(std::move(owned));
+  if (!cleanup_pending_) {
+    cleanup_pending_ = true;
+    cleanup_timer_ = clock_.CallAfter(absl::ZeroDuration(), [this] {
+      cleanup_pending_ = false;
+      std::vector<std::unique_ptr<Session>> ended = std::move(ended_);
+      ended_.clear();
+    });
+  }
+  Emit(type, sid, reason);
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+VoiceClient::Impl::Session* VoiceClient::Impl::Find(const SessionRef& ref) {
+  auto it = sessions_.find(ref.key);
+  if (it == sessions_.end() || it->second->serial != ref.serial) return nullptr;
+  return it->second.get();
+}
+
+template <typename F>
+VoiceClient::Impl::Session* VoiceClient::Impl::Newest(F filter) {
+  Session* newest = nullptr;
+  for (auto& [key, s] : sessions_) {
+    if (filter(*s) && (newest == nullptr || s->serial > newest->serial)) {
+      newest = s.get();
+    }
+  }
+  return newest;
+}
+
+void VoiceClient::Impl::Emit(CallEvent::Type type, const std::string& sid,
+                             const std::string& reason) {
+  if (!event_handler_) return;
+  // The handler may replace itself or end sessions: run a copy.
+  auto handler = event_handler_;
+  handler(CallEvent{type, sid, reason});
+}
+
+// ---------------------------------------------------------------------------
+
+VoiceClient::VoiceClient(boost::asio::io_context& io, Clock& clock,
+                         absl::BitGenRef bitgen, ClientStream& stream,
+                         VoiceClientOptions options)
+    : impl_(std::make_unique<Impl>(io, clock, bitgen, stream,
+                                   std::move(options))) {}
+
+VoiceClient::~VoiceClient() = default;
+
+void VoiceClient::Start() { impl_->Start(); }
+absl::Status VoiceClient::Call(const xmpp::Jid& callee) {
+  return impl_->Call(callee);
+}
+absl::Status VoiceClient::Answer() { return impl_->Answer(); }
+absl::Status VoiceClient::Reject() { return impl_->Reject(); }
+absl::Status VoiceClient::Hangup() { return impl_->Hangup(); }
+void VoiceClient::set_event_handler(
+    std::function<void(const CallEvent&)> handler) {
+  impl_->event_handler_ = std::move(handler);
+}
+bool VoiceClient::in_call() const { return impl_->in_call(); }
+
+}  // namespace talkcheck::reference_client

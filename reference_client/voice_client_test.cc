@@ -1,0 +1,926 @@
+#include "reference_client/voice_client.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/asio_clock.h"
+#include "fake_server/config.pb.h"
+#include "fake_server/server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "media_sim/gice_channel.h"
+#include "reference_client/client_stream.h"
+#include "reference_client/session_messages.h"
+#include "xmpp/element.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::reference_client {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using xmpp::Element;
+namespace ns = xmpp::ns;
+
+constexpr char kCutJid[] = "cut@localhost/test";
+constexpr char kPeerJid[] = "peer@localhost/Talk.v104";
+constexpr char kSid[] = "3688330360";
+constexpr char kVoiceNode[] = "http://www.google.com/xmpp/client/caps#voice-v1";
+
+xmpp::Jid J(absl::string_view text) { return *xmpp::Jid::Parse(text); }
+
+// The 2005 Google Talk offer (PROTOCOL.md Appendix A.1): id and name only.
+Element Offer2005() {
+  Element description(ns::kGooglePhone, "description");
+  const std::pair<int, const char*> codecs[] = {
+      {103, "ISAC"}, {97, "IPCMWB"},  {102, "iLBC"},
+      {4, "G723"},   {100, "EG711U"}, {101, "EG711A"},
+      {0, "PCMU"},   {8, "PCMA"},     {13, "CN"}};
+  for (const auto& [id, name] : codecs) {
+    description.AddChild(ns::kGooglePhone, "payload-type")
+        .SetAttr("id", absl::StrCat(id))
+        .SetAttr("name", name);
+  }
+  return description;
+}
+
+const Element* SessionOf(const Element& stanza) {
+  return stanza.FindChild(ns::kGoogleSession, "session");
+}
+
+std::string SessionType(const Element& stanza) {
+  const Element* session = SessionOf(stanza);
+  return session != nullptr && stanza.AttrOr("type", "") == "set"
+             ? session->AttrOr("type", "")
+             : "";
+}
+
+// "id name [clockrate]" of each payload type, for compact comparisons.
+std::vector<std::string> PayloadTypes(const Element& description) {
+  std::vector<std::string> out;
+  for (const Element* p :
+       description.FindChildren(ns::kGooglePhone, "payload-type")) {
+    std::string entry =
+        absl::StrCat(p->AttrOr("id", "?"), " ", p->AttrOr("name", "?"));
+    if (const std::string* rate = p->Attr("clockrate")) {
+      absl::StrAppend(&entry, " ", *rate);
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+// The candidates of a `candidates` or `transport-info` message.
+std::vector<const Element*> CandidatesIn(const Element& stanza) {
+  const Element* session = SessionOf(stanza);
+  if (session == nullptr) return {};
+  std::vector<const Element*> out =
+      session->FindChildren(ns::kGoogleSession, "candidate");
+  for (const Element* transport :
+       session->FindChildren(ns::kGoogleP2p, "transport")) {
+    for (const Element* c :
+         transport->FindChildren(ns::kGoogleP2p, "candidate"))
+      out.push_back(c);
+  }
+  return out;
+}
+
+class VoiceClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_server::ServerConfig config;
+    config.set_domain("localhost");
+    config.set_tls(fake_server::ServerConfig::TLS_REQUIRED);
+    for (const char* user : {"cut", "peer"}) {
+      auto* account = config.add_accounts();
+      account->set_username(user);
+      account->set_password(absl::StrCat(user, "pass"));
+    }
+    auto server = fake_server::FakeServer::Create(config, io_, clock_, 7);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    auto peer = server_->AttachVirtualSession(
+        J(kPeerJid), [this](const Element& s) { OnPeerStanza(s); });
+    ASSERT_TRUE(peer.ok()) << peer.status();
+    peer_ = *std::move(peer);
+    Element presence(ns::kClient, "presence");
+    presence.AddChild(ns::kClient, "priority").SetText("0");
+    peer_->Send(presence);
+  }
+
+  void TearDown() override {
+    voice_.reset();
+    stream_.reset();
+    peer_.reset();
+    if (server_ != nullptr) server_->Stop();
+    io_.run_for(std::chrono::milliseconds(50));
+  }
+
+  static VoiceClientOptions Options(FaultSet faults = {}) {
+    VoiceClientOptions options;
+    options.faults = std::move(faults);
+    return options;
+  }
+
+  void StartClient(VoiceClientOptions options) {
+    ClientStreamOptions stream_options;
+    stream_options.port = server_->port();
+    stream_options.jid = J(kCutJid);
+    stream_options.password = "cutpass";
+    stream_ =
+        std::make_unique<ClientStream>(io_, clock_, bitgen_, stream_options);
+    std::optional<absl::Status> ready;
+    stream_->Connect([&ready](absl::Status s) { ready = s; });
+    ASSERT_TRUE(RunUntil([&] { return ready.has_value(); }));
+    ASSERT_TRUE(ready->ok()) << *ready;
+    voice_ = std::make_unique<VoiceClient>(io_, clock_, bitgen_, *stream_,
+                                           std::move(options));
+    voice_->set_event_handler(
+        [this](const CallEvent& event) { events_.push_back(event); });
+    voice_->Start();
+  }
+
+  bool RunUntil(const std::function<bool()>& done,
+                absl::Duration limit = absl::Seconds(10)) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(limit);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(std::chrono::milliseconds(20));
+    }
+    return done();
+  }
+
+  // Runs for `period` whatever happens.
+  void RunFor(absl::Duration period) {
+    RunUntil([] { return false; }, period);
+  }
+
+  // The index in the peer's inbox of the first stanza matching `match`, waiting
+  // up to `limit` for it; -1 if none came.
+  int WaitFor(const std::function<bool(const Element&)>& match,
+              absl::Duration limit = absl::Seconds(5)) {
+    int found = -1;
+    RunUntil(
+        [&] {
+          for (size_t i = 0; i < inbox_.size(); ++i) {
+            if (match(inbox_[i])) {
+              found = static_cast<int>(i);
+              return true;
+            }
+          }
+          return false;
+        },
+        limit);
+    return found;
+  }
+  int WaitForSession(absl::string_view type,
+                     absl::Duration limit = absl::Seconds(5)) {
+    return WaitFor([type](const Element& s) { return SessionType(s) == type; },
+                   limit);
+  }
+  int WaitForResult(absl::string_view id,
+                    absl::Duration limit = absl::Seconds(5)) {
+    return WaitFor(
+        [id](const Element& s) {
+          return s.name() == "iq" && s.AttrOr("type", "") == "result" &&
+                 s.AttrOr("id", "") == id;
+        },
+        limit);
+  }
+  int CountSession(absl::string_view type) const {
+    int n = 0;
+    for (const Element& s : inbox_) n += SessionType(s) == type ? 1 : 0;
+    return n;
+  }
+
+  // Sends a disco#info query to the client and waits for its reply: everything
+  // the client sent before it has then arrived too.
+  void Sync() {
+    Element iq(ns::kClient, "iq");
+    const std::string id = absl::StrCat("sync", ++peer_ids_);
+    iq.SetAttr("type", "get").SetAttr("id", id).SetAttr("to", kCutJid);
+    iq.AddChild(ns::kDiscoInfo, "query");
+    peer_->Send(iq);
+    ASSERT_GE(WaitForResult(id), 0);
+  }
+
+  // A session message from the peer; returns its iq id.
+  std::string PeerSends(absl::string_view type, std::vector<Element> children,
+                        absl::string_view sid = kSid,
+                        absl::string_view initiator = kPeerJid) {
+    Element iq = SessionIq(kCutJid, type, sid, initiator, std::move(children));
+    const std::string id = absl::StrCat("p", ++peer_ids_);
+    iq.SetAttr("id", id);
+    peer_->Send(iq);
+    return id;
+  }
+
+  static Element PeerCandidate(absl::string_view ns, int port = 9) {
+    media_sim::Candidate c;
+    c.address = "127.0.0.1";
+    c.port = static_cast<uint16_t>(port);
+    c.username = "PeerUfragPeerUfr";
+    c.password = "PeerPasswordPeer";
+    return WriteCandidate(c, ns);
+  }
+
+  void OnPeerStanza(const Element& stanza) {
+    inbox_.push_back(stanza);
+    if (!peer_acks_ || SessionType(stanza).empty()) return;
+    // Answer from a fresh handler, as a remote client would.
+    boost::asio::post(io_, [this, ack = IqResult(stanza)] {
+      if (peer_ != nullptr) peer_->Send(ack);
+    });
+  }
+
+  std::vector<CallEvent::Type> EventTypes() const {
+    std::vector<CallEvent::Type> types;
+    for (const CallEvent& e : events_) types.push_back(e.type);
+    return types;
+  }
+
+  boost::asio::io_context io_;
+  AsioClock clock_{io_};
+  absl::BitGen bitgen_;
+  std::unique_ptr<fake_server::FakeServer> server_;
+  std::unique_ptr<fake_server::VirtualSession> peer_;
+  std::unique_ptr<ClientStream> stream_;
+  std::unique_ptr<VoiceClient> voice_;
+  std::vector<Element> inbox_;  // everything the peer received
+  std::vector<CallEvent> events_;
+  bool peer_acks_ = true;
+  int peer_ids_ = 0;
+};
+
+using Type = CallEvent::Type;
+
+// Test that an incoming G1 call with the 2005 offer is acked, gets candidates
+// before the accept, and is accepted with the supported subset in offer order.
+TEST_F(VoiceClientTest, IncomingG1CallWith2005Offer) {
+  StartClient(Options());
+  const std::string initiate = PeerSends("initiate", {Offer2005()});
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  const int ack = WaitForResult(initiate);
+  const int candidates = WaitForSession("candidates");
+  ASSERT_GE(ack, 0);
+  ASSERT_GE(candidates, 0);
+  EXPECT_LT(ack, candidates);
+  EXPECT_LT(candidates, accept);
+  EXPECT_EQ(CountSession("transport-accept"), 0);
+  EXPECT_EQ(CountSession("transport-info"), 0);
+
+  const Element& result = inbox_[ack];
+  EXPECT_EQ(result.AttrOr("from", ""), kCutJid);
+  EXPECT_TRUE(result.Children().empty());
+
+  const Element* session = SessionOf(inbox_[candidates]);
+  EXPECT_EQ(session->AttrOr("id", ""), kSid);
+  EXPECT_EQ(session->AttrOr("initiator", ""), kPeerJid);
+  std::vector<const Element*> cands = CandidatesIn(inbox_[candidates]);
+  ASSERT_EQ(cands.size(), 1u);
+  const Element& c = *cands[0];
+  EXPECT_EQ(c.ns(), ns::kGoogleSession);
+  EXPECT_EQ(c.AttrOr("name", ""), "rtp");
+  EXPECT_EQ(c.AttrOr("address", ""), "127.0.0.1");
+  int port = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(c.AttrOr("port", ""), &port) && port > 0);
+  EXPECT_EQ(c.AttrOr("preference", ""), "1");
+  EXPECT_EQ(c.AttrOr("username", "").size(), 16u);
+  EXPECT_EQ(c.AttrOr("password", "").size(), 16u);
+  EXPECT_EQ(c.AttrOr("protocol", ""), "udp");
+  EXPECT_EQ(c.AttrOr("generation", ""), "0");
+  EXPECT_EQ(c.AttrOr("type", ""), "local");
+  EXPECT_EQ(c.AttrOr("network", ""), "0");
+
+  const Element* accept_session = SessionOf(inbox_[accept]);
+  EXPECT_EQ(accept_session->AttrOr("id", ""), kSid);
+  EXPECT_EQ(accept_session->AttrOr("initiator", ""), kPeerJid);
+  const Element* description =
+      accept_session->FindChild(ns::kGooglePhone, "description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_THAT(PayloadTypes(*description),
+              ElementsAre("103 ISAC", "102 iLBC", "0 PCMU", "8 PCMA", "13 CN"));
+  EXPECT_THAT(EventTypes(), ElementsAre(Type::kIncoming, Type::kAccepted));
+  EXPECT_TRUE(voice_->in_call());
+}
+
+// Test that `initiator` is echoed byte for byte, even when not normalised.
+TEST_F(VoiceClientTest, EchoesInitiatorByteForByte) {
+  StartClient(Options());
+  constexpr char kOddInitiator[] = "Peer@LocalHost/Talk.v104";
+  PeerSends("initiate", {Offer2005()}, kSid, kOddInitiator);
+  ASSERT_GE(WaitForSession("accept"), 0);
+  for (const char* type : {"candidates", "accept"}) {
+    const int i = WaitForSession(type);
+    ASSERT_GE(i, 0);
+    EXPECT_EQ(SessionOf(inbox_[i])->AttrOr("initiator", ""), kOddInitiator);
+  }
+}
+
+// Test that with no codec in common the client rejects, before acking.
+TEST_F(VoiceClientTest, RejectsBeforeAckWithoutCommonCodec) {
+  StartClient(Options());
+  Element description(ns::kGooglePhone, "description");
+  description.AddChild(ns::kGooglePhone, "payload-type")
+      .SetAttr("id", "4")
+      .SetAttr("name", "G723");
+  description.AddChild(ns::kGooglePhone, "payload-type")
+      .SetAttr("id", "97")
+      .SetAttr("name", "IPCMWB");
+  const std::string initiate = PeerSends("initiate", {description});
+  const int ack = WaitForResult(initiate);
+  const int reject = WaitForSession("reject");
+  ASSERT_GE(ack, 0);
+  ASSERT_GE(reject, 0);
+  EXPECT_LT(reject, ack);
+  EXPECT_TRUE(SessionOf(inbox_[reject])->Children().empty());
+  EXPECT_EQ(SessionOf(inbox_[reject])->AttrOr("initiator", ""), kPeerJid);
+  Sync();
+  EXPECT_EQ(CountSession("candidates"), 0);
+  EXPECT_EQ(CountSession("accept"), 0);
+  EXPECT_THAT(EventTypes(), ElementsAre(Type::kIncoming, Type::kRejected));
+  EXPECT_FALSE(voice_->in_call());
+}
+
+// Test that ack-before-reject and no-reject-on-no-codec change that exchange.
+TEST_F(VoiceClientTest, RejectFaults) {
+  Element g723(ns::kGooglePhone, "description");
+  g723.AddChild(ns::kGooglePhone, "payload-type")
+      .SetAttr("id", "4")
+      .SetAttr("name", "G723");
+  StartClient(Options({Fault::kAckBeforeReject}));
+  const std::string initiate = PeerSends("initiate", {g723});
+  const int reject = WaitForSession("reject");
+  ASSERT_GE(reject, 0);
+  EXPECT_LT(WaitForResult(initiate), reject);
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kNoRejectOnNoCodec}));
+  PeerSends("initiate", {g723}, "42");
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  const Element* description =
+      SessionOf(inbox_[accept])->FindChild(ns::kGooglePhone, "description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_TRUE(description->Children().empty());
+  EXPECT_EQ(CountSession("reject"), 0);
+}
+
+// Test that a G2 initiate gets transport-accept at once and transport-info
+// candidates, and that no-transport-accept drops the former.
+TEST_F(VoiceClientTest, IncomingG2Call) {
+  StartClient(Options());
+  const std::string initiate = PeerSends(
+      "initiate", {Offer2005(), Element(ns::kGoogleP2p, "transport")});
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  const int ack = WaitForResult(initiate);
+  const int transport_accept = WaitForSession("transport-accept");
+  const int info = WaitForSession("transport-info");
+  ASSERT_GE(transport_accept, 0);
+  ASSERT_GE(info, 0);
+  EXPECT_LT(ack, transport_accept);
+  EXPECT_LT(transport_accept, info);
+  EXPECT_LT(info, accept);
+  EXPECT_EQ(CountSession("candidates"), 0);
+
+  const Element* ta = SessionOf(inbox_[transport_accept]);
+  ASSERT_EQ(ta->Children().size(), 1u);
+  EXPECT_TRUE(ta->Children()[0]->Is(ns::kGoogleP2p, "transport"));
+  EXPECT_TRUE(ta->Children()[0]->Children().empty());
+  std::vector<const Element*> cands = CandidatesIn(inbox_[info]);
+  ASSERT_EQ(cands.size(), 1u);
+  EXPECT_EQ(cands[0]->ns(), ns::kGoogleP2p);
+  EXPECT_EQ(cands[0]->AttrOr("generation", ""), "0");
+  // libjingle's accept carries only the description.
+  EXPECT_EQ(SessionOf(inbox_[accept])->FindChild(ns::kGoogleP2p, "transport"),
+            nullptr);
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kNoTransportAccept}));
+  PeerSends("initiate", {Offer2005(), Element(ns::kGoogleP2p, "transport")},
+            "43");
+  ASSERT_GE(WaitForSession("accept"), 0);
+  EXPECT_EQ(CountSession("transport-accept"), 0);
+  EXPECT_EQ(CountSession("transport-info"), 1);
+}
+
+// Test that an empty description stands for ISAC/16000 and PCMU/8000.
+TEST_F(VoiceClientTest, EmptyDescriptionMeansIsacAndPcmu) {
+  StartClient(Options());
+  PeerSends("initiate", {Element(ns::kGooglePhone, "description")});
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  const Element* description =
+      SessionOf(inbox_[accept])->FindChild(ns::kGooglePhone, "description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_THAT(PayloadTypes(*description),
+              ElementsAre("103 ISAC 16000", "0 PCMU 8000"));
+}
+
+// Test that with auto-answer off the call rings until Answer() or Reject().
+TEST_F(VoiceClientTest, AnswerAndRejectByHand) {
+  VoiceClientOptions options = Options();
+  options.auto_answer_after = absl::InfiniteDuration();
+  StartClient(options);
+  PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("candidates"), 0);
+  RunFor(absl::Milliseconds(100));
+  EXPECT_EQ(CountSession("accept"), 0);
+  EXPECT_TRUE(voice_->Answer().ok());
+  EXPECT_GE(WaitForSession("accept"), 0);
+  EXPECT_FALSE(voice_->Answer().ok());
+
+  PeerSends("initiate", {Offer2005()}, "44");
+  ASSERT_TRUE(RunUntil([&] { return events_.size() == 3; }));
+  EXPECT_TRUE(voice_->Reject().ok());
+  const int reject = WaitForSession("reject");
+  ASSERT_GE(reject, 0);
+  EXPECT_EQ(SessionOf(inbox_[reject])->AttrOr("id", ""), "44");
+}
+
+// Test an outgoing G1 call: initiate with our codecs, candidates at once,
+// ringing on the ack, accepted, and terminated by the peer (acked).
+TEST_F(VoiceClientTest, OutgoingCallAcceptedAndTerminated) {
+  StartClient(Options());
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  const int initiate = WaitForSession("initiate");
+  ASSERT_GE(initiate, 0);
+  const Element* session = SessionOf(inbox_[initiate]);
+  const std::string sid = session->AttrOr("id", "");
+  uint32_t numeric = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(sid, &numeric)) << sid;
+  EXPECT_EQ(session->AttrOr("initiator", ""), kCutJid);
+  EXPECT_EQ(session->FindChild(ns::kGoogleP2p, "transport"), nullptr);
+  const Element* description =
+      session->FindChild(ns::kGooglePhone, "description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_THAT(PayloadTypes(*description),
+              ElementsAre("103 ISAC 16000", "102 iLBC 8000", "0 PCMU 8000",
+                          "8 PCMA 8000", "13 CN 8000"));
+  ASSERT_GE(WaitForSession("candidates"), 0);
+  ASSERT_TRUE(RunUntil([&] { return events_.size() == 1; }));
+  EXPECT_EQ(events_[0].type, Type::kRinging);
+
+  Element accept(ns::kGooglePhone, "description");
+  accept.AddChild(ns::kGooglePhone, "payload-type")
+      .SetAttr("id", "103")
+      .SetAttr("name", "ISAC");
+  const std::string accept_id = PeerSends("accept", {accept}, sid, kCutJid);
+  ASSERT_GE(WaitForResult(accept_id), 0);
+  ASSERT_TRUE(RunUntil([&] { return events_.size() == 2; }));
+  EXPECT_EQ(events_[1].type, Type::kAccepted);
+
+  const std::string terminate = PeerSends("terminate", {}, sid, kCutJid);
+  ASSERT_GE(WaitForResult(terminate), 0);
+  ASSERT_TRUE(RunUntil([&] { return events_.size() == 3; }));
+  EXPECT_EQ(events_[2].type, Type::kTerminated);
+  EXPECT_FALSE(voice_->in_call());
+}
+
+// Test that a rejected outgoing call is over, and Hangup() sends an empty
+// terminate.
+TEST_F(VoiceClientTest, OutgoingRejectAndHangup) {
+  StartClient(Options());
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  int initiate = WaitForSession("initiate");
+  ASSERT_GE(initiate, 0);
+  std::string sid = SessionOf(inbox_[initiate])->AttrOr("id", "");
+  const std::string reject = PeerSends("reject", {}, sid, kCutJid);
+  ASSERT_GE(WaitForResult(reject), 0);
+  ASSERT_TRUE(RunUntil([&] { return !voice_->in_call(); }));
+  EXPECT_EQ(events_.back().type, Type::kRejected);
+
+  inbox_.clear();
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  initiate = WaitForSession("initiate");
+  ASSERT_GE(initiate, 0);
+  sid = SessionOf(inbox_[initiate])->AttrOr("id", "");
+  ASSERT_TRUE(voice_->Hangup().ok());
+  const int terminate = WaitForSession("terminate");
+  ASSERT_GE(terminate, 0);
+  EXPECT_EQ(SessionOf(inbox_[terminate])->AttrOr("id", ""), sid);
+  EXPECT_TRUE(SessionOf(inbox_[terminate])->Children().empty());
+  EXPECT_FALSE(voice_->in_call());
+  EXPECT_EQ(events_.back().type, Type::kTerminated);
+  EXPECT_FALSE(voice_->Hangup().ok());
+}
+
+// Test that a G2 caller sends transport-info until a G1 peer's `candidates`
+// arrive, then re-sends its candidates as `candidates`; no-fallback-to-g1 does
+// not.
+TEST_F(VoiceClientTest, G2CallerFallsBackToG1) {
+  VoiceClientOptions options = Options();
+  options.dialect = VoiceClientOptions::Dialect::kG2;
+  StartClient(options);
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  const int initiate = WaitForSession("initiate");
+  ASSERT_GE(initiate, 0);
+  const Element* session = SessionOf(inbox_[initiate]);
+  ASSERT_NE(session->FindChild(ns::kGoogleP2p, "transport"), nullptr);
+  const std::string sid = session->AttrOr("id", "");
+  const int info = WaitForSession("transport-info");
+  ASSERT_GE(info, 0);
+  const std::string ufrag =
+      CandidatesIn(inbox_[info])[0]->AttrOr("username", "");
+
+  const std::string id = PeerSends(
+      "candidates", {PeerCandidate(ns::kGoogleSession)}, sid, kCutJid);
+  ASSERT_GE(WaitForResult(id), 0);
+  const int resent = WaitForSession("candidates");
+  ASSERT_GE(resent, 0);
+  std::vector<const Element*> cands = CandidatesIn(inbox_[resent]);
+  ASSERT_EQ(cands.size(), 1u);
+  EXPECT_EQ(cands[0]->ns(), ns::kGoogleSession);
+  EXPECT_EQ(cands[0]->AttrOr("username", ""), ufrag);
+
+  ASSERT_TRUE(voice_->Hangup().ok());
+  inbox_.clear();
+  options.faults = {Fault::kNoFallbackToG1};
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(options);
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  const int second = WaitForSession("initiate");
+  ASSERT_GE(second, 0);
+  const std::string sid2 = SessionOf(inbox_[second])->AttrOr("id", "");
+  PeerSends("candidates", {PeerCandidate(ns::kGoogleSession)}, sid2, kCutJid);
+  Sync();
+  EXPECT_EQ(CountSession("candidates"), 0);
+}
+
+// Test that an unanswered session iq ends the call after iq_timeout with an
+// empty terminate, unless no-terminate-on-timeout.
+TEST_F(VoiceClientTest, IqTimeoutTerminates) {
+  peer_acks_ = false;
+  VoiceClientOptions options = Options();
+  options.iq_timeout = absl::Milliseconds(200);
+  StartClient(options);
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  ASSERT_GE(WaitForSession("terminate", absl::Seconds(3)), 0);
+  EXPECT_EQ(events_.back().type, Type::kTerminated);
+  EXPECT_THAT(events_.back().reason, HasSubstr("no reply to initiate"));
+
+  inbox_.clear();
+  options.faults = {Fault::kNoTerminateOnTimeout};
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(options);
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  RunFor(absl::Milliseconds(600));
+  EXPECT_EQ(CountSession("terminate"), 0);
+  EXPECT_TRUE(voice_->in_call());
+}
+
+// Test that an error reply to the accept ends the call, but a "wait" error does
+// not.
+TEST_F(VoiceClientTest, ErrorReplyTerminates) {
+  peer_acks_ = false;
+  StartClient(Options());
+  PeerSends("initiate", {Offer2005()});
+  int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  peer_->Send(IqError(inbox_[accept], "wait", "resource-constraint", ""));
+  RunFor(absl::Milliseconds(200));
+  EXPECT_EQ(CountSession("terminate"), 0);
+
+  PeerSends("initiate", {Offer2005()}, "45");
+  accept = WaitFor([](const Element& s) {
+    return SessionType(s) == "accept" && SessionOf(s)->AttrOr("id", "") == "45";
+  });
+  ASSERT_GE(accept, 0);
+  peer_->Send(IqError(inbox_[accept], "cancel", "item-not-found", ""));
+  const int terminate = WaitForSession("terminate");
+  ASSERT_GE(terminate, 0);
+  EXPECT_EQ(SessionOf(inbox_[terminate])->AttrOr("id", ""), "45");
+}
+
+// Test that an unanswered outgoing call ends at the ring timeout.
+TEST_F(VoiceClientTest, RingTimeoutTerminates) {
+  VoiceClientOptions options = Options();
+  options.ring_timeout = absl::Milliseconds(300);
+  StartClient(options);
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  ASSERT_GE(WaitForSession("terminate", absl::Seconds(3)), 0);
+  EXPECT_THAT(events_.back().reason, HasSubstr("ring timeout"));
+}
+
+// Test that while not writable a new candidate generation goes out every period
+// with a fresh ufrag, and that the call ends at the writability deadline.
+TEST_F(VoiceClientTest, NewGenerationsUntilWritableTimeout) {
+  VoiceClientOptions options = Options();
+  options.auto_answer_after = absl::InfiniteDuration();
+  options.generation_period = absl::Milliseconds(150);
+  options.writable_timeout = absl::Milliseconds(500);
+  StartClient(options);
+  PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("terminate", absl::Seconds(3)), 0);
+  EXPECT_THAT(events_.back().reason, HasSubstr("not writable"));
+  std::vector<std::string> generations;
+  std::vector<std::string> ufrags;
+  for (const Element& s : inbox_) {
+    if (SessionType(s) != "candidates") continue;
+    for (const Element* c : CandidatesIn(s)) {
+      generations.push_back(c->AttrOr("generation", ""));
+      ufrags.push_back(c->AttrOr("username", ""));
+    }
+  }
+  ASSERT_GE(generations.size(), 3u);
+  for (size_t i = 0; i < generations.size(); ++i) {
+    EXPECT_EQ(generations[i], absl::StrCat(i));
+    if (i > 0) {
+      EXPECT_NE(ufrags[i], ufrags[0]);
+    }
+  }
+}
+
+// Test that stale-generation-reuse keeps generation 0 and the first ufrag.
+TEST_F(VoiceClientTest, StaleGenerationReuseFault) {
+  VoiceClientOptions options = Options({Fault::kStaleGenerationReuse});
+  options.auto_answer_after = absl::InfiniteDuration();
+  options.generation_period = absl::Milliseconds(100);
+  StartClient(options);
+  PeerSends("initiate", {Offer2005()});
+  ASSERT_TRUE(RunUntil([&] { return CountSession("candidates") >= 3; }));
+  std::set<std::string> ufrags;
+  for (const Element& s : inbox_) {
+    for (const Element* c : CandidatesIn(s)) {
+      EXPECT_EQ(c->AttrOr("generation", ""), "0");
+      ufrags.insert(c->AttrOr("username", ""));
+    }
+  }
+  EXPECT_EQ(ufrags.size(), 1u);
+}
+
+// Test that messages about unknown sessions get libjingle's bad-request
+// "unknown session" with the session copied, unless ignore-unknown-session.
+TEST_F(VoiceClientTest, UnknownSession) {
+  StartClient(Options());
+  const std::string id =
+      PeerSends("candidates", {PeerCandidate(ns::kGoogleSession)}, "999");
+  const int error = WaitFor([&](const Element& s) {
+    return s.AttrOr("type", "") == "error" && s.AttrOr("id", "") == id;
+  });
+  ASSERT_GE(error, 0);
+  const Element& reply = inbox_[error];
+  ASSERT_NE(SessionOf(reply), nullptr);
+  EXPECT_EQ(SessionOf(reply)->AttrOr("id", ""), "999");
+  const Element* e = reply.FindChild(ns::kClient, "error");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->AttrOr("type", ""), "modify");
+  EXPECT_NE(e->FindChild(ns::kStanzas, "bad-request"), nullptr);
+  ASSERT_NE(e->FindChild(ns::kStanzas, "text"), nullptr);
+  EXPECT_EQ(e->FindChild(ns::kStanzas, "text")->Text(), "unknown session");
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kIgnoreUnknownSession}));
+  const std::string ignored =
+      PeerSends("candidates", {PeerCandidate(ns::kGoogleSession)}, "999");
+  Sync();
+  for (const Element& s : inbox_) EXPECT_NE(s.AttrOr("id", ""), ignored);
+}
+
+// Test that a bad or foreign-channel candidate gets LJ04's errors.
+TEST_F(VoiceClientTest, BadCandidates) {
+  VoiceClientOptions options = Options();
+  options.auto_answer_after = absl::InfiniteDuration();
+  StartClient(options);
+  PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("candidates"), 0);
+  Element rtcp = PeerCandidate(ns::kGoogleSession);
+  rtcp.SetAttr("name", "rtcp");
+  const std::string id = PeerSends("candidates", {rtcp});
+  const int error = WaitFor([&](const Element& s) {
+    return s.AttrOr("type", "") == "error" && s.AttrOr("id", "") == id;
+  });
+  ASSERT_GE(error, 0);
+  const Element* e = inbox_[error].FindChild(ns::kClient, "error");
+  ASSERT_NE(e, nullptr);
+  const Element* unknown = e->FindChild(ns::kGoogleP2p, "unknown-channel-name");
+  ASSERT_NE(unknown, nullptr);
+  EXPECT_EQ(unknown->AttrOr("name", ""), "rtcp");
+
+  Element no_port = PeerCandidate(ns::kGoogleSession);
+  no_port.RemoveAttr("port");
+  const std::string id2 = PeerSends("candidates", {no_port});
+  const int error2 = WaitFor([&](const Element& s) {
+    return s.AttrOr("type", "") == "error" && s.AttrOr("id", "") == id2;
+  });
+  ASSERT_GE(error2, 0);
+  EXPECT_EQ(inbox_[error2]
+                .FindChild(ns::kClient, "error")
+                ->FindChild(ns::kStanzas, "text")
+                ->Text(),
+            "candidate missing required attribute");
+}
+
+// Test the presence caps and the disco answers, and the faults that drop them.
+TEST_F(VoiceClientTest, CapsAndDisco) {
+  StartClient(Options());
+  const int presence = WaitFor([](const Element& s) {
+    return s.name() == "presence" && s.AttrOr("from", "") == kCutJid;
+  });
+  ASSERT_GE(presence, 0);
+  const Element* caps = inbox_[presence].FindChild(ns::kCaps, "c");
+  ASSERT_NE(caps, nullptr);
+  EXPECT_EQ(caps->AttrOr("node", ""), ns::kGoogleCapsNode);
+  EXPECT_EQ(caps->AttrOr("ver", ""), "1.0.0.104");
+  EXPECT_EQ(caps->AttrOr("ext", ""), "voice-v1");
+
+  Element iq(ns::kClient, "iq");
+  iq.SetAttr("type", "get").SetAttr("id", "d1").SetAttr("to", kCutJid);
+  iq.AddChild(ns::kDiscoInfo, "query").SetAttr("node", kVoiceNode);
+  peer_->Send(iq);
+  const int reply = WaitForResult("d1");
+  ASSERT_GE(reply, 0);
+  const Element* query = inbox_[reply].FindChild(ns::kDiscoInfo, "query");
+  ASSERT_NE(query, nullptr);
+  EXPECT_EQ(query->AttrOr("node", ""), kVoiceNode);
+  ASSERT_EQ(query->FindChildren(ns::kDiscoInfo, "feature").size(), 1u);
+  EXPECT_EQ(query->FindChild(ns::kDiscoInfo, "feature")->AttrOr("var", ""),
+            ns::kGoogleVoiceV1);
+
+  // Other iqs: service-unavailable.
+  Element version(ns::kClient, "iq");
+  version.SetAttr("type", "get").SetAttr("id", "v1").SetAttr("to", kCutJid);
+  version.AddChild("jabber:iq:version", "query");
+  peer_->Send(version);
+  const int error = WaitFor([](const Element& s) {
+    return s.AttrOr("id", "") == "v1" && s.AttrOr("type", "") == "error";
+  });
+  ASSERT_GE(error, 0);
+  EXPECT_NE(inbox_[error]
+                .FindChild(ns::kClient, "error")
+                ->FindChild(ns::kStanzas, "service-unavailable"),
+            nullptr);
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kNoCaps, Fault::kNoDiscoAnswer}));
+  const int bare = WaitFor([](const Element& s) {
+    return s.name() == "presence" && s.AttrOr("from", "") == kCutJid &&
+           s.AttrOr("type", "") != "unavailable";
+  });
+  ASSERT_GE(bare, 0);
+  EXPECT_EQ(inbox_[bare].FindChild(ns::kCaps, "c"), nullptr);
+  iq.SetAttr("id", "d2");
+  peer_->Send(iq);
+  Sync();
+  for (const Element& s : inbox_) EXPECT_NE(s.AttrOr("id", ""), "d2");
+}
+
+// Test that the ack faults change what the peer sees.
+TEST_F(VoiceClientTest, AckFaults) {
+  StartClient(Options({Fault::kNoAck}));
+  const std::string initiate = PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("accept"), 0);
+  Sync();
+  EXPECT_LT(WaitForResult(initiate, absl::ZeroDuration()), 0);
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kCandidatesBeforeAck}));
+  const std::string second = PeerSends("initiate", {Offer2005()}, "46");
+  ASSERT_GE(WaitForSession("accept"), 0);
+  const int ack = WaitForResult(second);
+  ASSERT_GE(ack, 0);
+  EXPECT_LT(WaitForSession("candidates"), ack);
+
+  inbox_.clear();
+  voice_.reset();
+  stream_.reset();
+  RunFor(absl::Milliseconds(100));
+  StartClient(Options({Fault::kNoTerminateAck}));
+  PeerSends("initiate", {Offer2005()}, "47");
+  ASSERT_GE(WaitForSession("accept"), 0);
+  const std::string terminate = PeerSends("terminate", {}, "47");
+  ASSERT_TRUE(RunUntil([&] { return !voice_->in_call(); }));
+  Sync();
+  EXPECT_LT(WaitForResult(terminate, absl::ZeroDuration()), 0);
+}
+
+// Test that the late-ack fault holds the ack back past the peer's patience.
+TEST_F(VoiceClientTest, LateAckFault) {
+  StartClient(Options({Fault::kLateAck}));
+  const std::string initiate = PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("accept"), 0);
+  RunFor(absl::Milliseconds(300));
+  EXPECT_LT(WaitForResult(initiate, absl::ZeroDuration()), 0);
+}
+
+// Test that the wire faults of the accept and the candidates show.
+TEST_F(VoiceClientTest, WireFaults) {
+  StartClient(Options({Fault::kWrongInitiator, Fault::kRenumberedCodecIds,
+                       Fault::kMissingPasswordAttr}));
+  PeerSends("initiate", {Offer2005()});
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  const int candidates = WaitForSession("candidates");
+  ASSERT_GE(candidates, 0);
+  EXPECT_EQ(SessionOf(inbox_[accept])->AttrOr("initiator", ""),
+            "peer@localhost");
+  EXPECT_EQ(SessionOf(inbox_[candidates])->AttrOr("initiator", ""),
+            "peer@localhost");
+  const Element* description =
+      SessionOf(inbox_[accept])->FindChild(ns::kGooglePhone, "description");
+  ASSERT_NE(description, nullptr);
+  EXPECT_THAT(PayloadTypes(*description),
+              ElementsAre("104 ISAC", "103 iLBC", "1 PCMU", "9 PCMA", "14 CN"));
+  std::vector<const Element*> cands = CandidatesIn(inbox_[candidates]);
+  ASSERT_EQ(cands.size(), 1u);
+  EXPECT_EQ(cands[0]->Attr("password"), nullptr);
+  EXPECT_NE(cands[0]->Attr("username"), nullptr);
+}
+
+// Test the accept and candidate faults that remove whole parts.
+TEST_F(VoiceClientTest, OmissionFaults) {
+  StartClient(
+      Options({Fault::kAcceptWithoutDescription, Fault::kNoCandidates}));
+  PeerSends("initiate", {Offer2005()});
+  const int accept = WaitForSession("accept");
+  ASSERT_GE(accept, 0);
+  EXPECT_TRUE(SessionOf(inbox_[accept])->Children().empty());
+  Sync();
+  EXPECT_EQ(CountSession("candidates"), 0);
+}
+
+// Test that the rtp channel becomes writable against a GICE peer, and that
+// drop-early-candidates loses the candidates a fast peer sends with its
+// initiate.
+TEST_F(VoiceClientTest, BecomesWritableAgainstGicePeer) {
+  for (bool drop_early : {false, true}) {
+    SCOPED_TRACE(drop_early ? "drop-early-candidates" : "correct");
+    inbox_.clear();
+    events_.clear();
+    voice_.reset();
+    stream_.reset();
+    VoiceClientOptions options =
+        drop_early ? Options({Fault::kDropEarlyCandidates}) : Options();
+    options.auto_answer_after = absl::InfiniteDuration();
+    StartClient(options);
+    media_sim::GiceChannel peer_channel(io_, clock_, bitgen_, {});
+    absl::StatusOr<media_sim::Candidate> local =
+        peer_channel.AllocateGeneration();
+    ASSERT_TRUE(local.ok()) << local.status();
+    peer_channel.Start();
+    const std::string sid = drop_early ? "48" : "49";
+    // A libjingle 0.4 caller: candidates right behind the initiate.
+    PeerSends("initiate", {Offer2005()}, sid);
+    PeerSends("candidates", {WriteCandidate(*local, ns::kGoogleSession)}, sid);
+    const int theirs = WaitForSession("candidates");
+    ASSERT_GE(theirs, 0);
+    CandidateError error;
+    absl::StatusOr<media_sim::Candidate> remote =
+        ReadCandidate(*CandidatesIn(inbox_[theirs])[0], error);
+    ASSERT_TRUE(remote.ok());
+    peer_channel.AddRemoteCandidate(*remote);
+    const bool writable = RunUntil(
+        [&] {
+          for (const CallEvent& e : events_) {
+            if (e.type == Type::kWritable) return true;
+          }
+          return false;
+        },
+        absl::Seconds(drop_early ? 2 : 5));
+    EXPECT_EQ(writable, !drop_early);
+    if (drop_early) {
+      // The peer never hears from the client's lost pairing.
+      EXPECT_EQ(peer_channel.stats().requests_received, 0u);
+    } else {
+      EXPECT_GT(peer_channel.stats().requests_received, 0u);
+    }
+    peer_channel.Stop();
+    voice_.reset();
+  }
+}
+
+}  // namespace
+}  // namespace talkcheck::reference_client
