@@ -15,9 +15,9 @@
 
 namespace talkcheck::xmpp {
 
-// The scanner's position in the grammar. Every state consumes at least the byte
+// The scanner's position in the grammar. A state consumes every non-ASCII byte
 // it is dispatched on, which is what lets the UTF-8 check run exactly once per
-// byte before the dispatch.
+// byte before the dispatch (an ASCII byte may be dispatched again).
 enum class StreamFramer::Lex : uint8_t {
   kStart = 0,     // nothing yet: BOM, XML declaration or header may come
   kBom1,          // after EF of a byte order mark
@@ -424,7 +424,7 @@ absl::Status StreamFramer::CompleteHeader(std::string text, bool self_closed,
   return absl::OkStatus();
 }
 
-absl::Status StreamFramer::Scan(const char*& p, const char* const end,
+absl::Status StreamFramer::Scan(const char* p, const char* const end,
                                 const char*& construct,
                                 std::vector<Event>& events) {
   Lex lex = lex_;
@@ -551,37 +551,74 @@ absl::Status StreamFramer::Scan(const char*& p, const char* const end,
         }
         break;
 
-      case Lex::kStartName:
       case Lex::kAttrName:
         if (Is(c, kNameAscii)) {
-          const char* run = p;
-          while (p < end && Is(*p, kNameAscii)) ++p;
-          if (lex == Lex::kStartName) names_.append(run, p);
+          // The common case, `name="value"` pairs separated by whitespace, in
+          // one pass; anything else drops back to the states below with lex
+          // saying where. Only ASCII is skipped here, so no UTF-8 check is
+          // missed.
+          while (true) {
+            while (p < end && Is(*p, kNameAscii)) ++p;
+            if (end - p < 2 || *p != '=' || (p[1] != '"' && p[1] != '\'')) {
+              break;
+            }
+            quote_ = p[1];
+            p += 2;
+            lex = Lex::kAttrValue;
+            while (p < end && !Is(*p, kAttrStop)) ++p;
+            if (p == end || *p != quote_) break;
+            ++p;
+            lex = Lex::kAfterAttrValue;
+            if (p == end || !Is(*p, kWs)) break;
+            lex = Lex::kInTag;
+            while (p < end && Is(*p, kWs)) ++p;
+            if (p == end || !Is(*p, kNameStart)) break;
+            lex = Lex::kAttrName;
+          }
         } else if (c >= 0x80) {
-          if (lex == Lex::kStartName) names_.push_back(static_cast<char>(c));
           ++p;
-        } else if (c == '=' && lex == Lex::kAttrName) {
+        } else if (c == '=') {
           lex = Lex::kAttrEq;
           ++p;
         } else if (Is(c, kWs)) {
-          lex = lex == Lex::kStartName ? Lex::kInTag : Lex::kAttrAfterName;
+          lex = Lex::kAttrAfterName;
           ++p;
-        } else if (c == '>' && lex == Lex::kStartName) {
+        } else {
+          return NotWellFormed("unexpected character in an attribute name");
+        }
+        break;
+
+      case Lex::kStartName:
+        if (Is(c, kNameAscii)) {
+          const char* run = p;
+          while (p < end && Is(*p, kNameAscii)) ++p;
+          names_.append(run, p);
+        } else if (c >= 0x80) {
+          names_.push_back(static_cast<char>(c));
+          ++p;
+        } else if (Is(c, kWs)) {
+          lex = Lex::kInTag;
+          ++p;
+        } else if (c == '>') {
           ++p;
           if (absl::Status s = open_tag(); !s.ok()) return s;
-        } else if (c == '/' && lex == Lex::kStartName) {
+        } else if (c == '/') {
           lex = Lex::kEmptySlash;
           ++p;
         } else {
-          return NotWellFormed("unexpected character in a name");
+          return NotWellFormed("unexpected character in an element name");
         }
         break;
 
       case Lex::kInTag:
+        if (Is(c, kNameStart)) {
+          lex = Lex::kAttrName;  // dispatched again on this (ASCII) byte
+          break;
+        }
         ++p;
         if (Is(c, kWs)) {
           while (p < end && Is(*p, kWs)) ++p;
-        } else if (Is(c, kNameStart) || c >= 0x80) {
+        } else if (c >= 0x80) {
           lex = Lex::kAttrName;
         } else if (c == '>') {
           if (absl::Status s = open_tag(); !s.ok()) return s;

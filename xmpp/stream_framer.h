@@ -90,7 +90,7 @@ class StreamFramer {
   // Runs the state machine over [p, end). `construct` is where the construct
   // being framed (declaration, header, top-level element) starts within this
   // chunk.
-  absl::Status Scan(const char*& p, const char* end, const char*& construct,
+  absl::Status Scan(const char* p, const char* end, const char*& construct,
                     std::vector<Event>& events);
   // The whole text of the construct ending at `p` (buffered part plus this
   // chunk's).
