@@ -2,8 +2,7 @@
 //
 // Two kinds exist: the bundled reference client, linked in and run on the
 // harness's own io_context (`MakeReferenceClient`), and any other client as a
-// separate process
-// (`MakeExternalClient`) started from a command template. Control steps
+// separate process started from a command template (`MakeExternalClient`). Control steps
 // (`call`, `hangup`, `answer`, `reject`) reach the reference client through its
 // API and an external client as one line on its standard input ("call JID",
 // "hangup", ...), which is the documented control protocol for clients that

@@ -4,13 +4,11 @@
 // namespaces must match; matching happens on the namespace-resolved model,
 // never on strings. Each attribute listed in the pattern must be present in the
 // actual element with a value that matches:
-//   "literal"       equal, after ${var} substitution of defined variables
-//   "*"             any value (the attribute must be present)
-//   "${name}"       captures the value if `name` is unset, compares with it
-//   otherwise
-//   "/regex/"       ECMAScript regular expression that must match the whole
-//   value "a-${x}-b"      a literal with an unset variable inside captures the
-//   middle part
+//   "literal"   equal, after ${var} substitution of defined variables
+//   "*"         any value (the attribute must be present)
+//   "${name}"   captures the value if `name` is unset, else compares with it
+//   "/regex/"   ECMAScript regular expression matching the whole value
+//   "a-${x}-b"  a literal with an unset variable inside captures that part
 // Character data in a pattern element (when not all whitespace) is matched the
 // same way against the actual element's text. Each child of the pattern must be
 // matched by a distinct child of the actual element, in any order (a search, so

@@ -407,13 +407,23 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       const ExpectStep& spec = expect.step->expect();
       MatchOptions options;
       options.exact = spec.exact();
-      for (auto& received : inbox) {
+      // `after`: only stanzas that arrived after the one the labelled step
+      // matched.
+      size_t first = 0;
+      if (!spec.after().empty()) {
+        auto anchor = matched_at_.find(spec.after());
+        if (anchor != matched_at_.end()) first = anchor->second + 1;
+      }
+      for (size_t i = first; i < inbox.size(); ++i) {
+        auto& received = inbox[i];
         if (received.consumed) continue;
         MatchResult match =
             Match(*expect.pattern, received.stanza, vars_, options);
         if (match.matched) {
           received.consumed = true;
           expect.matched = true;
+          if (!expect.step->label().empty())
+            matched_at_[expect.step->label()] = i;
           if (pending_.size() == 1)
             current_->set_stanza(received.stanza.ToString());
           break;
@@ -486,9 +496,26 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     const Step& step = scenario_.steps(pc_);
     const int64_t within = step.has_expect() ? step.expect().within().ms()
                                              : step.any_order().within().ms();
+    std::string order_note;
+    if (step.has_expect() && !step.expect().after().empty()) {
+      auto anchor = matched_at_.find(step.expect().after());
+      for (size_t i = 0; anchor != matched_at_.end() && i < anchor->second;
+           ++i) {
+        Variables scratch = vars_;
+        if (Match(*pending_.front().pattern, peer_->inbox()[i].stanza, scratch)
+                .matched) {
+          order_note = absl::StrCat(
+              "; a matching stanza did arrive, but before the one matched by "
+              "step '",
+              step.expect().after(), "' (order violated)");
+          break;
+        }
+      }
+    }
     std::string message =
         pending_.size() == 1
-            ? absl::StrCat("no matching stanza within ", Pretty(Ms(within)))
+            ? absl::StrCat("no matching stanza within ", Pretty(Ms(within)),
+                           order_note)
             : absl::StrCat(missing.size(), " of ", pending_.size(),
                            " expected stanzas did not arrive within ",
                            Pretty(Ms(within)));
@@ -638,6 +665,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 
   Variables vars_;
   std::map<std::string, int> labels_;
+  // Inbox position of the stanza each labelled expect matched.
+  std::map<std::string, size_t> matched_at_;
   int pc_ = 0;
   StepResult* current_ = nullptr;
   absl::Duration step_start_;

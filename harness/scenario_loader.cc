@@ -1033,7 +1033,8 @@ void Loader::LoadSend(SourceFile& f, const XMLElement* e, Step& step) {
 void Loader::LoadExpect(SourceFile& f, const XMLElement* e, Step& step) {
   CheckAttributes(
       f, e,
-      {"within", "fuzz", "exact", "next", "label", "optional", "on-timeout"});
+      {"within", "fuzz", "exact", "next", "after", "label", "optional",
+       "on-timeout"});
   LoadCommon(f, e, /*timed=*/true, /*nested=*/false, step);
   LoadExpectBody(f, e, /*nested=*/false, *step.mutable_expect());
 }
@@ -1046,6 +1047,16 @@ void Loader::LoadExpectBody(SourceFile& f, const XMLElement* e, bool nested,
   if (auto exact = Bool(f, e, "exact")) expect.set_exact(*exact);
   if (!nested) {
     if (auto next = Bool(f, e, "next")) expect.set_next(*next);
+    if (const char* after = e->Attribute("after")) {
+      // Only an earlier step can have matched before this one runs.
+      if (labels_.count(after) == 0) {
+        AttributeError(f, e, "after",
+                       absl::StrCat("after names no earlier step label \"",
+                                    after, "\""));
+      } else {
+        expect.set_after(after);
+      }
+    }
   }
   if (std::optional<std::string> pattern = Stanza(f, e, /*required=*/true)) {
     std::vector<std::string> captures;

@@ -11,17 +11,19 @@
 //     <var name="codec" value="PCMU"/>
 //     <include file="fragments/caps-prelude.xml"/>
 //     <send [from="peer|server"]> one stanza </send>
-//     <expect within="15s" [fuzz="0s..20s"] [exact="true"] [next="true"]>
-//     pattern </expect> <expect-none for="5s"> [pattern] </expect-none> <delay
-//     for="2s" [fuzz="..."]/> <any-order within="10s"> <expect>...</expect> ...
-//     </any-order> <control action="call|hangup|answer|reject"
-//     [target="${peer}"]/> <peer-behaviour ack-session-iqs="false"/> <media
-//     codec="PCMU" min-packets="100" within="3s" max-loss="1%"
-//     max-jitter="20ms"/>
+//     <expect within="15s" [fuzz="0s..20s"] [exact="true"]
+//             [next="true"] [after="LABEL"]> pattern </expect>
+//     <expect-none for="5s"> [pattern] </expect-none>
+//     <delay for="2s" [fuzz="..."]/>
+//     <any-order within="10s"> <expect>...</expect> ... </any-order>
+//     <control action="call|hangup|answer|reject" [target="${peer}"]/>
+//     <peer-behaviour ack-session-iqs="false"/>
+//     <media codec="PCMU" min-packets="100" within="3s" max-loss="1%"
+//            max-jitter="20ms"/>
 //   </scenario>
 //
 // Every step may carry label="...", optional="true", and
-// on-timeout="fail|continue| goto:LABEL". Durations: "250ms", "15s", "3m", or a
+// on-timeout="fail|continue|goto:LABEL". Durations: "250ms", "15s", "3m", or a
 // range "A..B" where fuzzing is allowed. Errors are reported as
 // "file:line:column: message", all of them, not just the first.
 #ifndef TALKCHECK_HARNESS_SCENARIO_LOADER_H_
