@@ -227,9 +227,11 @@ const BadFile kBadFiles[] = {
       "<scenario>; allowed: name, timeout, tags",
       "bad_unknown_attribute.xml:2:23: unknown attribute \"witin\" on "
       "<expect>; "
-      "allowed: within, fuzz, exact, next, label, optional, on-timeout",
+      "allowed: within, fuzz, exact, next, after, label, optional, on-timeout",
       "bad_unknown_attribute.xml:3:9: unknown attribute \"to\" on <send>; "
       "allowed: from, label, optional"}},
+    {"bad_after_label.xml",
+     {"bad_after_label.xml:2:23: after names no earlier step label \"later\""}},
     {"bad_missing_attribute.xml",
      {"bad_missing_attribute.xml:1:1: <scenario> requires the attribute "
       "\"name\"",
