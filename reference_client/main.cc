@@ -1,0 +1,295 @@
+// The reference client as a program: logs in, advertises voice, answers and
+// places Google Talk calls, and prints what happens. Control lines on standard
+// input ("call JID", "hangup", "answer", "reject", "quit") follow talkcheck's
+// control protocol for external clients (harness/client_under_test.h).
+//
+//   reference_client --server=127.0.0.1:5222 --jid=cut@localhost/Talk.ref
+//       --password=cutpass [--fault=no-ack,late-ack] [--dialect=g2]
+//       [--call=peer@localhost/Talk.v104] [--auto_answer_ms=-1]
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <csignal>
+#include <cstdint>
+#include <iostream>
+#include <istream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "base/asio_clock.h"
+#include "reference_client/client_stream.h"
+#include "reference_client/faults.h"
+#include "reference_client/voice_client.h"
+#include "xmpp/jid.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:5222",
+          "XMPP server as HOST:PORT ([v6]:PORT for IPv6 literals)");
+ABSL_FLAG(std::string, jid, "",
+          "user@domain[/resource] to log in as; without a resource the server "
+          "chooses one");
+ABSL_FLAG(std::string, password, "", "the account's password");
+ABSL_FLAG(std::string, fault, "",
+          "comma-separated misbehaviours to switch on (e.g. no-ack,late-ack); "
+          "an unknown name lists the valid ones");
+ABSL_FLAG(std::string, dialect, "g1",
+          "how outgoing calls offer transports: g1 (`candidates`) or g2 "
+          "(<transport/> + transport-info)");
+ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
+ABSL_FLAG(int64_t, auto_answer_ms, 0,
+          "answer incoming calls after this many ms; negative waits for an "
+          "`answer` control line");
+ABSL_FLAG(bool, require_tls, true,
+          "fail the login when the server does not offer STARTTLS");
+ABSL_FLAG(std::string, sasl, "SCRAM-SHA-1",
+          "SASL mechanism: SCRAM-SHA-1 or PLAIN");
+ABSL_FLAG(int64_t, login_timeout_ms, 20000,
+          "give up when not logged in within this many ms");
+
+namespace talkcheck::reference_client {
+namespace {
+
+namespace asio = boost::asio;
+
+// How long a clean close may take before the program exits anyway.
+constexpr absl::Duration kExitLinger = absl::Seconds(3);
+
+absl::string_view EventName(CallEvent::Type type) {
+  switch (type) {
+    case CallEvent::Type::kIncoming:
+      return "incoming";
+    case CallEvent::Type::kRinging:
+      return "ringing";
+    case CallEvent::Type::kAccepted:
+      return "accepted";
+    case CallEvent::Type::kWritable:
+      return "writable";
+    case CallEvent::Type::kTerminated:
+      return "terminated";
+    case CallEvent::Type::kRejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+// "host:port" or "[v6]:port".
+absl::Status ParseServer(absl::string_view text, ClientStreamOptions& options) {
+  const size_t colon = text.rfind(':');
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port == 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--server must be HOST:PORT, not '", text, "'"));
+  }
+  absl::string_view host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) return absl::InvalidArgumentError("--server: empty host");
+  options.host = std::string(host);
+  options.port = static_cast<uint16_t>(port);
+  return absl::OkStatus();
+}
+
+class Program {
+ public:
+  Program() : clock_(io_), signals_(io_, SIGINT, SIGTERM), input_(io_) {}
+
+  int Run(ClientStreamOptions stream_options, VoiceClientOptions voice_options,
+          std::string call) {
+    voice_options_ = std::move(voice_options);
+    call_ = std::move(call);
+    stream_ = std::make_unique<ClientStream>(io_, clock_, bitgen_,
+                                             std::move(stream_options));
+    stream_->set_closed_handler([this](absl::Status status) {
+      Print(absl::StrCat("closed ", status.ok() ? "ok" : status.ToString()));
+      if (!status.ok()) exit_code_ = 1;
+      io_.stop();
+    });
+    stream_->Connect([this](absl::Status status) { OnReady(status); });
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) Quit();
+    });
+    io_.run();
+    voice_.reset();
+    stream_.reset();
+    return exit_code_;
+  }
+
+ private:
+  void OnReady(const absl::Status& status) {
+    if (!status.ok()) {
+      std::cerr << "login failed: " << status << std::endl;
+      exit_code_ = 1;
+      io_.stop();
+      return;
+    }
+    Print(absl::StrCat("ready ", stream_->bound_jid().ToString()));
+    voice_ = std::make_unique<VoiceClient>(io_, clock_, bitgen_, *stream_,
+                                           voice_options_);
+    voice_->set_event_handler([this](const CallEvent& event) {
+      Print(absl::StrCat("event ", EventName(event.type), " sid=", event.sid,
+                         " reason=", event.reason));
+    });
+    voice_->Start();
+    StartInput();
+    if (!call_.empty()) Control(absl::StrCat("call ", call_));
+  }
+
+  void StartInput() {
+    boost::system::error_code ec;
+    input_.assign(::dup(STDIN_FILENO), ec);
+    // Regular files and /dev/null cannot be watched by epoll: then there is
+    // simply no control from stdin.
+    if (ec) return;
+    ReadLine();
+  }
+
+  void ReadLine() {
+    asio::async_read_until(input_, input_buffer_, '\n',
+                           [this](const boost::system::error_code& ec, size_t) {
+                             if (ec)
+                               return;  // EOF: keep running without control
+                             std::istream stream(&input_buffer_);
+                             std::string line;
+                             std::getline(stream, line);
+                             Control(line);
+                             ReadLine();
+                           });
+  }
+
+  void Control(absl::string_view line) {
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) return;
+    const size_t space = line.find(' ');
+    const absl::string_view action = line.substr(0, space);
+    const absl::string_view argument =
+        space == absl::string_view::npos
+            ? absl::string_view()
+            : absl::StripAsciiWhitespace(line.substr(space + 1));
+    absl::Status status;
+    if (voice_ == nullptr) {
+      status = absl::FailedPreconditionError("not logged in");
+    } else if (action == "call") {
+      absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(argument);
+      status = callee.ok() ? voice_->Call(*callee) : callee.status();
+    } else if (action == "hangup") {
+      status = voice_->Hangup();
+    } else if (action == "answer") {
+      status = voice_->Answer();
+    } else if (action == "reject") {
+      status = voice_->Reject();
+    } else if (action == "quit") {
+      return Quit();
+    } else {
+      status = absl::InvalidArgumentError(
+          absl::StrCat("unknown control '", action,
+                       "' (call JID, hangup, answer, reject, quit)"));
+    }
+    Print(status.ok() ? absl::StrCat("ok ", line)
+                      : absl::StrCat("error ", line, ": ", status.message()));
+  }
+
+  void Quit() {
+    voice_.reset();
+    stream_->Close();
+    exit_timer_ = clock_.CallAfter(kExitLinger, [this] { io_.stop(); });
+  }
+
+  static void Print(const std::string& line) { std::cout << line << std::endl; }
+
+  asio::io_context io_;
+  AsioClock clock_;
+  absl::BitGen bitgen_;
+  asio::signal_set signals_;
+  asio::posix::stream_descriptor input_;
+  asio::streambuf input_buffer_;
+  VoiceClientOptions voice_options_;
+  std::string call_;
+  std::unique_ptr<ClientStream> stream_;
+  std::unique_ptr<VoiceClient> voice_;
+  std::unique_ptr<Timer> exit_timer_;
+  int exit_code_ = 0;
+};
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "A Google Talk voice client (libjingle 0.4 behaviour) for talkcheck.\n"
+      "Prints `ready JID`, `event TYPE sid=.. reason=..` and `closed ..` "
+      "lines; "
+      "reads `call JID`, `hangup`, `answer`, `reject`, `quit` on stdin.");
+  absl::ParseCommandLine(argc, argv);
+
+  ClientStreamOptions stream_options;
+  if (absl::Status s = ParseServer(absl::GetFlag(FLAGS_server), stream_options);
+      !s.ok()) {
+    std::cerr << s.message() << std::endl;
+    return 2;
+  }
+  absl::StatusOr<xmpp::Jid> jid = xmpp::Jid::Parse(absl::GetFlag(FLAGS_jid));
+  if (!jid.ok() || jid->local().empty()) {
+    std::cerr << "--jid must be user@domain[/resource]"
+              << (jid.ok() ? "" : absl::StrCat(": ", jid.status().message()))
+              << std::endl;
+    return 2;
+  }
+  stream_options.jid = *jid;
+  stream_options.password = absl::GetFlag(FLAGS_password);
+  stream_options.require_tls = absl::GetFlag(FLAGS_require_tls);
+  stream_options.sasl_mechanism = absl::GetFlag(FLAGS_sasl);
+  stream_options.login_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_login_timeout_ms));
+
+  VoiceClientOptions voice_options;
+  absl::StatusOr<FaultSet> faults = ParseFaults(absl::GetFlag(FLAGS_fault));
+  if (!faults.ok()) {
+    std::cerr << "--fault: " << faults.status().message() << std::endl;
+    return 2;
+  }
+  voice_options.faults = *std::move(faults);
+  const std::string dialect = absl::GetFlag(FLAGS_dialect);
+  if (dialect == "g1") {
+    voice_options.dialect = VoiceClientOptions::Dialect::kG1;
+  } else if (dialect == "g2") {
+    voice_options.dialect = VoiceClientOptions::Dialect::kG2;
+  } else {
+    std::cerr << "--dialect must be g1 or g2, not '" << dialect << "'"
+              << std::endl;
+    return 2;
+  }
+  const int64_t auto_answer_ms = absl::GetFlag(FLAGS_auto_answer_ms);
+  voice_options.auto_answer_after = auto_answer_ms < 0
+                                        ? absl::InfiniteDuration()
+                                        : absl::Milliseconds(auto_answer_ms);
+  const std::string call = absl::GetFlag(FLAGS_call);
+  if (!call.empty()) {
+    absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(call);
+    if (!callee.ok() || callee->is_bare()) {
+      std::cerr << "--call must be a full JID (user@domain/resource)"
+                << std::endl;
+      return 2;
+    }
+  }
+
+  Program program;
+  return program.Run(std::move(stream_options), std::move(voice_options), call);
+}
+
+}  // namespace
+}  // namespace talkcheck::reference_client
+
+int main(int argc, char** argv) {
+  return talkcheck::reference_client::Main(argc, argv);
+}
