@@ -66,7 +66,8 @@ class ClientStream {
 
   // Stanzas that are not replies to SendIq().
   void set_stanza_handler(StanzaHandler handler);
-  // The stream ended (error text in the status, OK for a clean close).
+  // The stream ended after Connect() succeeded (error text in the status, OK for a
+  // clean close by either side, Close() included). Not called after destruction.
   void set_closed_handler(std::function<void(absl::Status)> handler);
 
   bool ready() const;
@@ -74,7 +75,10 @@ class ClientStream {
   // A fresh stanza id ("tc" + counter + random suffix).
   std::string NextId();
 
-  // Sends </stream:stream> and closes the connection.
+  // Sends </stream:stream> and closes the connection once the server answers in kind
+  // (or after 2 s). Pending iqs fail with kUnavailable. Destroying the stream right
+  // after Close() still lets the close finish; destroying it otherwise closes the
+  // socket at once.
   void Close();
 
  private:

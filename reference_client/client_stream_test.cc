@@ -1,7 +1,9 @@
 #include "reference_client/client_stream.h"
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -10,14 +12,18 @@
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "base/asio_clock.h"
 #include "fake_server/config.pb.h"
+#include "fake_server/sasl.h"
 #include "fake_server/server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
 #include "xmpp/namespaces.h"
 #include "xmpp/stream_error.h"
+#include "xmpp/stream_framer.h"
 
 namespace talkcheck::reference_client {
 namespace {
@@ -31,6 +37,68 @@ constexpr char kCutJid[] = "cut@localhost/test";
 constexpr char kPeerJid[] = "peer@localhost/Talk.v104";
 
 xmpp::Jid J(absl::string_view text) { return *xmpp::Jid::Parse(text); }
+
+// A one-connection server played by the test, for what FakeServer never does
+// (a required RFC 3921 session, a wrong SCRAM server signature). No TLS; the
+// client's elements reach `respond` one by one.
+class ScriptedServer {
+ public:
+  using Responder = std::function<void(ScriptedServer&, const Element*)>;
+
+  ScriptedServer(boost::asio::io_context& io, Responder respond)
+      : acceptor_(io, {boost::asio::ip::make_address("127.0.0.1"), 0}),
+        socket_(io),
+        respond_(std::move(respond)) {
+    acceptor_.async_accept(socket_,
+                           [this](const boost::system::error_code& ec) {
+                             if (!ec) DoRead();
+                           });
+  }
+
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  // Small writes on loopback: blocking is fine.
+  void Write(const std::string& bytes) {
+    boost::system::error_code ignored;
+    boost::asio::write(socket_, boost::asio::buffer(bytes), ignored);
+  }
+  // After SASL success: the client opens a new stream.
+  void Restart() { framer_.Reset(); }
+  const std::string& received() const { return received_; }
+
+  static constexpr char kHeader[] =
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+      "xmlns:stream='http://etherx.jabber.org/streams' id='s1' "
+      "from='localhost' version='1.0'>";
+
+ private:
+  void DoRead() {
+    socket_.async_read_some(
+        boost::asio::buffer(buffer_),
+        [this](const boost::system::error_code& ec, size_t n) {
+          if (ec) return;
+          received_.append(buffer_.data(), n);
+          std::vector<xmpp::StreamFramer::Event> events;
+          (void)framer_.Feed(absl::string_view(buffer_.data(), n), events);
+          for (const auto& event : events) {
+            if (event.type == xmpp::StreamFramer::EventType::kStreamOpen) {
+              respond_(*this, nullptr);
+            } else if (event.type == xmpp::StreamFramer::EventType::kElement) {
+              absl::StatusOr<Element> element =
+                  xmpp::ParseElement(event.xml, framer_.scope());
+              if (element.ok()) respond_(*this, &*element);
+            }
+          }
+          DoRead();
+        });
+  }
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::socket socket_;
+  Responder respond_;
+  xmpp::StreamFramer framer_;
+  std::array<char, 4096> buffer_;
+  std::string received_;
+};
 
 class ClientStreamTest : public ::testing::Test {
  protected:
@@ -342,6 +410,102 @@ TEST_F(ClientStreamTest, DestroyMidLoginIsSafe) {
   stream->Close();
   stream.reset();
   EXPECT_TRUE(RunUntil([&] { return !server_->router().IsBound(J(kCutJid)); }));
+}
+
+// Test that a session offered without <optional/> is established before ready.
+TEST_F(ClientStreamTest, EstablishesRequiredSession) {
+  bool authenticated = false;
+  bool session_seen = false;
+  ScriptedServer scripted(io_, [&](ScriptedServer& server, const Element* e) {
+    if (e == nullptr) {  // a stream header
+      server.Write(ScriptedServer::kHeader);
+      server.Write(
+          authenticated
+              ? "<stream:features><bind "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-session'/></"
+                "stream:features>"
+              : "<stream:features><mechanisms "
+                "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</"
+                "mechanism></mechanisms></stream:features>");
+      return;
+    }
+    if (e->Is(ns::kSasl, "auth")) {
+      authenticated = true;
+      server.Restart();
+      server.Write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+      return;
+    }
+    Element result(ns::kClient, "iq");
+    result.SetAttr("type", "result").SetAttr("id", e->AttrOr("id", ""));
+    if (e->FindChild(ns::kBind, "bind") != nullptr) {
+      result.AddChild(ns::kBind, "bind")
+          .AddChild(ns::kBind, "jid")
+          .SetText(kCutJid);
+    } else if (e->FindChild(ns::kSession, "session") != nullptr) {
+      session_seen = true;
+    }
+    server.Write(result.ToString());
+  });
+  ClientStreamOptions options = Options();
+  options.port = scripted.port();
+  options.require_tls = false;
+  options.sasl_mechanism = "PLAIN";
+  auto stream = MakeStream(options);
+  ASSERT_TRUE(Login(*stream).ok());
+  EXPECT_TRUE(session_seen);
+  EXPECT_EQ(stream->bound_jid(), J(kCutJid));
+}
+
+// Test that a server whose SCRAM signature is wrong is refused, and the stream
+// closed in order.
+TEST_F(ClientStreamTest, RefusesWrongServerSignature) {
+  std::unique_ptr<fake_server::SaslMechanism> scram;
+  ScriptedServer scripted(io_, [&](ScriptedServer& server, const Element* e) {
+    if (e == nullptr) {
+      server.Write(ScriptedServer::kHeader);
+      server.Write(
+          "<stream:features><mechanisms "
+          "xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</"
+          "mechanism></mechanisms></stream:features>");
+      return;
+    }
+    std::string data;
+    ASSERT_TRUE(absl::Base64Unescape(e->Text(), &data));
+    fake_server::SaslStep step;
+    if (e->Is(ns::kSasl, "auth")) {
+      scram = *fake_server::CreateSaslMechanism(
+          "SCRAM-SHA-1", [](absl::string_view) { return "cutpass"; });
+      step = scram->Start(data);
+    } else if (e->Is(ns::kSasl, "response")) {
+      step = scram->Continue(data);
+    } else {
+      return;
+    }
+    if (step.kind == fake_server::SaslStep::Kind::kChallenge) {
+      server.Write(
+          absl::StrCat("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>",
+                       absl::Base64Escape(step.data), "</challenge>"));
+      return;
+    }
+    // The proof was right (the password matches); the signature is forged.
+    ASSERT_EQ(step.kind, fake_server::SaslStep::Kind::kSuccess);
+    server.Write(
+        absl::StrCat("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>",
+                     absl::Base64Escape(absl::StrCat(
+                         "v=", absl::Base64Escape(std::string(20, 'x')))),
+                     "</success>"));
+  });
+  ClientStreamOptions options = Options();
+  options.port = scripted.port();
+  options.require_tls = false;
+  auto stream = MakeStream(options);
+  absl::Status status = Login(*stream);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnauthenticated) << status;
+  EXPECT_THAT(status.message(), HasSubstr("signature mismatch"));
+  EXPECT_TRUE(RunUntil([&] {
+    return absl::StrContains(scripted.received(), "</stream:stream>");
+  }));
 }
 
 }  // namespace

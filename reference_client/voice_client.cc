@@ -145,7 +145,7 @@ class VoiceClient::Impl {
   // Ends the session: sends an empty terminate if asked, stops its transport
   // and timers, and reports `type`.
   void EndSession(Session& s, CallEvent::Type type, const std::string& reason,
-                  bool send_terminate);
+                  bool send_terminate, bool emit = true);
 
   boost::asio::io_context& io_;
   Clock& clock_;
@@ -332,17 +332,22 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   s.accept =
       NegotiateAccept(ReadAudioPayloadTypes(*description), options_.codecs);
   sessions_[key] = std::move(owned);
-  Emit(CallEvent::Type::kIncoming, s.sid, s.remote);
-  if (Find({key, s.serial}) == nullptr) return;  // the handler ended it
 
+  // Events go out after the wire work, so a handler acting on them cannot
+  // reorder what LJ04 sends.
   if (s.accept.empty() && !Has(Fault::kNoRejectOnNoCodec)) {
     // LJ04 rejects on its own, and the reject goes out before the ack
     // (PROTOCOL.md §8.15).
     if (Has(Fault::kAckBeforeReject)) AckSessionIq(iq, false, &s);
     SendSessionMessage(s, "reject");
     if (!Has(Fault::kAckBeforeReject)) AckSessionIq(iq, false, &s);
-    return EndSession(s, CallEvent::Type::kRejected, "no codec in common",
-                      /*send_terminate=*/false);
+    const std::string sid = s.sid;
+    const std::string remote = s.remote;
+    EndSession(s, CallEvent::Type::kRejected, "no codec in common",
+               /*send_terminate=*/false, /*emit=*/false);
+    Emit(CallEvent::Type::kIncoming, sid, remote);
+    Emit(CallEvent::Type::kRejected, sid, "no codec in common");
+    return;
   }
 
   const SessionRef ref = Ref(s);
@@ -363,6 +368,7 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
       }
     });
   }
+  Emit(CallEvent::Type::kIncoming, s.sid, s.remote);
 }
 
 void VoiceClient::Impl::OnAccept(Session& s, const Element& iq,
@@ -650,8 +656,8 @@ void VoiceClient::Impl::SendAccept(Session& s) {
 }
 
 absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
-  if (!stream_.ready()) {
-    return absl::FailedPreconditionError("not logged in");
+  if (!stream_.ready() || !started_) {
+    return absl::FailedPreconditionError("not logged in and started");
   }
   if (callee.is_bare() || callee.local().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -721,7 +727,7 @@ absl::Status VoiceClient::Impl::Hangup() {
 
 void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
                                    const std::string& reason,
-                                   bool send_terminate) {
+                                   bool send_terminate, bool emit) {
   auto it = sessions_.find(s.key());
   if (it == sessions_.end() || it->second.get() != &s) return;
   if (send_terminate) SendSessionMessage(s, "terminate");
@@ -742,7 +748,7 @@ void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
       ended_.clear();
     });
   }
-  Emit(type, sid, reason);
+  if (emit) Emit(type, sid, reason);
 }
 
 // ---------------------------------------------------------------------------

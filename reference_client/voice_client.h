@@ -38,8 +38,9 @@ struct Codec {
 
 struct VoiceClientOptions {
   // Codecs this client supports (matched per PROTOCOL.md §2.2: id < 96 by id, else
-  // by case-sensitive name). Default: PCMU 0, PCMA 8, iLBC 102, ISAC 103, CN 13... see
-  // voice_client.cc.
+  // by case-sensitive name; a clockrate stated on both sides must agree). Empty means
+  // the default, in offer order: ISAC 103/16000, iLBC 102/8000, PCMU 0/8000,
+  // PCMA 8/8000, CN 13/8000 (codecs.cc).
   std::vector<Codec> codecs;
   // How an outgoing call offers transports.
   enum class Dialect { kG1, kG2 } dialect = Dialect::kG1;
@@ -58,12 +59,12 @@ struct VoiceClientOptions {
 // What happened, for tests and the in-process adapter.
 struct CallEvent {
   enum class Type {
-    kIncoming,    // initiate received
+    kIncoming,    // initiate received (`reason` holds the caller's JID)
     kRinging,     // our initiate was acked
     kAccepted,    // call accepted (either side)
     kWritable,    // the rtp channel became writable
     kTerminated,  // session over; `reason` says why
-    kRejected,
+    kRejected,    // either side rejected (for us: the user, or no common codec)
   };
   Type type;
   std::string sid;
@@ -77,12 +78,15 @@ class VoiceClient {
               ClientStream& stream, VoiceClientOptions options);
   ~VoiceClient();
 
-  // Sends presence with caps and starts handling stanzas.
+  // Sends presence with caps and starts handling stanzas (replaces the stream's
+  // stanza handler until the VoiceClient is destroyed).
   void Start();
 
-  // Places a call to `callee` (a full JID).
+  // Places a call to `callee` (a full JID). kFailedPrecondition before Start().
   absl::Status Call(const xmpp::Jid& callee);
-  // Answers / rejects the ringing incoming call; hangs up the current call.
+  // Answers / rejects the newest ringing incoming call; hangs up the newest call
+  // (kFailedPrecondition when there is none). Ending a call does not wait for the
+  // peer's ack.
   absl::Status Answer();
   absl::Status Reject();
   absl::Status Hangup();
