@@ -29,7 +29,8 @@ def talkcheck_scenario_test(
     if dialect:
         args.append("--dialect=%s" % dialect)
     if expect_failure:
-        args.append("--expect_failure=%s" % expect_failure)
+        # Bazel tokenizes args like a Bourne shell: keep the text one argument.
+        args.append("'--expect_failure=%s'" % expect_failure)
     native.sh_test(
         name = name,
         srcs = ["//scenarios:scenario_test.sh"],
