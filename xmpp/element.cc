@@ -192,9 +192,10 @@ struct WhitespaceRun {
 };
 
 // One pass over the raw text ahead of tinyxml2, for what it accepts or loses:
-// restricted constructs (reported as such rather than as parse errors), '<' in
-// attribute values, attributes run together, stray end tags, several roots, and
-// whitespace-only text. Tag names and nesting are left to tinyxml2.
+// restricted constructs (reported as such rather than as parse errors),
+// attributes run together, stray end tags, several roots, and whitespace-only
+// text. Tag names, nesting and the content of attribute values are left to
+// tinyxml2 and the decoders.
 absl::Status ScanMarkup(absl::string_view xml,
                         std::vector<WhitespaceRun>& runs) {
   struct Open {
@@ -210,7 +211,9 @@ absl::Status ScanMarkup(absl::string_view xml,
            std::memcmp(at, prefix.data(), prefix.size()) == 0;
   };
   while (p < end) {
-    const char* lt = static_cast<const char*>(std::memchr(p, '<', end - p));
+    // Most tags follow one another directly: look before calling memchr.
+    const char* lt =
+        *p == '<' ? p : static_cast<const char*>(std::memchr(p, '<', end - p));
     const char* text_end = lt != nullptr ? lt : end;
     if (text_end > p) {
       const char* q = p;
@@ -233,10 +236,24 @@ absl::Status ScanMarkup(absl::string_view xml,
     }
     if (lt == nullptr) break;
     p = lt;
-    if (starts_with(p, "<!--")) return Restricted("a comment", LineAt(xml, p));
-    if (starts_with(p, "<?")) {
+    const char kind = p + 1 < end ? p[1] : '\0';
+    if (kind == '/') {
+      if (open.empty()) {
+        return NotWellFormed("end tag without a start tag", LineAt(xml, p));
+      }
+      const char* gt = p + 2;
+      while (gt < end && *gt != '>') ++gt;
+      if (gt == end) {
+        return NotWellFormed("unterminated end tag", LineAt(xml, p));
+      }
+      open.pop_back();
+      p = gt + 1;
+      continue;
+    }
+    if (kind == '?') {
       return Restricted("a processing instruction", LineAt(xml, p));
     }
+    if (starts_with(p, "<!--")) return Restricted("a comment", LineAt(xml, p));
     if (starts_with(p, "<![CDATA[")) {
       if (open.empty()) {
         return NotWellFormed("CDATA section outside the root element",
@@ -250,20 +267,8 @@ absl::Status ScanMarkup(absl::string_view xml,
       p = xml.data() + close + 3;
       continue;
     }
-    if (starts_with(p, "<!")) {
+    if (kind == '!') {
       return Restricted("a DOCTYPE or markup declaration", LineAt(xml, p));
-    }
-    if (starts_with(p, "</")) {
-      if (open.empty()) {
-        return NotWellFormed("end tag without a start tag", LineAt(xml, p));
-      }
-      const char* gt = static_cast<const char*>(std::memchr(p, '>', end - p));
-      if (gt == nullptr) {
-        return NotWellFormed("unterminated end tag", LineAt(xml, p));
-      }
-      open.pop_back();
-      p = gt + 1;
-      continue;
     }
     // A start tag.
     if (open.empty() && elements > 0) {
@@ -285,9 +290,6 @@ absl::Status ScanMarkup(absl::string_view xml,
             static_cast<const char*>(std::memchr(q + 1, c, end - q - 1));
         if (close == nullptr) {
           return NotWellFormed("unterminated attribute value", LineAt(xml, q));
-        }
-        if (std::memchr(q + 1, '<', close - q - 1) != nullptr) {
-          return NotWellFormed("'<' in an attribute value", LineAt(xml, q));
         }
         q = close + 1;
         if (q < end && !IsXmlSpace(*q) && *q != '/' && *q != '>') {
@@ -315,17 +317,20 @@ bool IsNameByte(unsigned char c) {
 // with something on both sides.
 bool SplitQName(absl::string_view qname, absl::string_view& prefix,
                 absl::string_view& local) {
-  const void* found = std::memchr(qname.data(), ':', qname.size());
-  if (found == nullptr) {
+  // Names are short: a plain loop beats a call to memchr.
+  size_t colon = 0;
+  while (colon < qname.size() && qname[colon] != ':') ++colon;
+  if (colon == qname.size()) {
     prefix = absl::string_view();
     local = qname;
     return !qname.empty();
   }
-  const size_t colon = static_cast<const char*>(found) - qname.data();
   prefix = qname.substr(0, colon);
   local = qname.substr(colon + 1);
-  return !prefix.empty() && !local.empty() &&
-         std::memchr(local.data(), ':', local.size()) == nullptr;
+  for (char c : local) {
+    if (c == ':') return false;
+  }
+  return !prefix.empty() && !local.empty();
 }
 
 // The index of the first byte at or after `from` that decoding must look at: a
