@@ -11,6 +11,7 @@
 #include "media_sim/gice_channel.h"
 #include "reference_client/codecs.h"
 #include "reference_client/session_messages.h"
+#include "reference_client/voice_client_impl.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::reference_client {
@@ -48,122 +49,6 @@ bool IsTransportMessage(absl::string_view type) {
 }
 
 }  // namespace
-
-class VoiceClient::Impl {
- public:
-  Impl(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
-       ClientStream& stream, VoiceClientOptions options)
-      : io_(io),
-        clock_(clock),
-        bitgen_(bitgen),
-        stream_(stream),
-        options_(std::move(options)) {
-    if (options_.codecs.empty()) options_.codecs = DefaultCodecs();
-  }
-  ~Impl() { stream_.set_stanza_handler(nullptr); }
-
-  void Start();
-  absl::Status Call(const xmpp::Jid& callee);
-  absl::Status Answer();
-  absl::Status Reject();
-  absl::Status Hangup();
-  bool in_call() const { return !sessions_.empty(); }
-
-  std::function<void(const CallEvent&)> event_handler_;
-
- private:
-  struct Session {
-    uint64_t serial = 0;
-    std::string sid;
-    std::string initiator;  // exactly as on the wire
-    std::string remote;     // the peer's full JID: `to` of what we send
-    bool incoming = false;
-    enum class State { kSentInitiate, kReceivedInitiate, kAccepted };
-    State state = State::kSentInitiate;
-    // Candidates go out as G2 transport-info (true) or G1 candidates (false).
-    bool g2 = false;
-    bool transport_accepted = false;
-    bool ringing = false;
-    bool initiate_acked = false;  // incoming: our ack of the initiate is out
-    bool writable = false;
-    std::vector<PayloadType> accept;  // incoming: what we will accept
-    std::unique_ptr<media_sim::GiceChannel> channel;
-    std::vector<Candidate> sent_candidates;  // remembered for the G1 fallback
-    std::optional<Candidate> first_candidate;
-    std::unique_ptr<Timer> writable_timer;
-    std::unique_ptr<Timer> generation_timer;
-    std::unique_ptr<Timer> ring_timer;
-    std::unique_ptr<Timer> answer_timer;
-
-    SessionKey key() const { return {sid, initiator}; }
-  };
-  struct SessionRef {
-    SessionKey key;
-    uint64_t serial;
-  };
-
-  bool Has(Fault fault) const { return options_.faults.count(fault) > 0; }
-  Session* Find(const SessionRef& ref);
-  SessionRef Ref(const Session& s) const { return {s.key(), s.serial}; }
-  // The newest live session that `filter` accepts.
-  template <typename F>
-  Session* Newest(F filter);
-  void Emit(CallEvent::Type type, const std::string& sid,
-            const std::string& reason);
-
-  void SendPresence();
-  void OnStanza(const Element& stanza);
-  void OnIq(const Element& iq);
-  void AnswerDisco(const Element& iq, const Element& query);
-  void OnSessionIq(const Element& iq, const Element& session);
-  void OnInitiate(const Element& iq, const Element& session);
-  void OnAccept(Session& s, const Element& iq, const Element& session);
-  void OnTransportAccept(Session& s, const Element& iq, const Element& session);
-  void OnCandidates(Session& s, const Element& iq, const Element& session,
-                    bool g1_format);
-
-  // Acknowledges a session iq, as the ack faults allow. `initiate_of` is the
-  // session whose initiate this acks.
-  void AckSessionIq(const Element& iq, bool is_terminate,
-                    Session* initiate_of = nullptr);
-  void SendError(const Element& iq, absl::string_view type,
-                 absl::string_view condition, absl::string_view text,
-                 const Element* extra = nullptr);
-  // Sends a session message about `s`, tracked with the 15 s reply timer.
-  void SendSessionMessage(Session& s, absl::string_view type,
-                          std::vector<Element> children = {});
-  void OnSessionReply(const SessionRef& ref, const std::string& type,
-                      const absl::StatusOr<Element>& reply);
-
-  void StartTransport(Session& s);
-  void NewGeneration(Session& s);
-  void ArmGenerationTimer(Session& s);
-  void ArmWritableTimer(Session& s);
-  void SendCandidates(Session& s, const std::vector<Candidate>& candidates);
-  void OnWritable(const SessionRef& ref, bool writable);
-  void SendAccept(Session& s);
-  // Ends the session: sends an empty terminate if asked, stops its transport
-  // and timers, and reports `type`.
-  void EndSession(Session& s, CallEvent::Type type, const std::string& reason,
-                  bool send_terminate, bool emit = true);
-
-  boost::asio::io_context& io_;
-  Clock& clock_;
-  absl::BitGenRef bitgen_;
-  ClientStream& stream_;
-  VoiceClientOptions options_;
-
-  std::map<SessionKey, std::unique_ptr<Session>> sessions_;
-  // Ended sessions wait here until the current callback has unwound.
-  std::vector<std::unique_ptr<Session>> ended_;
-  std::unique_ptr<Timer> cleanup_timer_;
-  bool cleanup_pending_ = false;
-  std::vector<std::unique_ptr<Timer>> delayed_acks_;
-  uint64_t next_serial_ = 1;
-  bool started_ = false;
-  // Callbacks handed to the stream check this, since the stream may outlive us.
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-};
 
 // ---------------------------------------------------------------------------
 // Presence, disco, stanza dispatch
@@ -413,55 +298,6 @@ void VoiceClient::Impl::OnTransportAccept(Session& s, const Element& iq,
   s.transport_accepted = true;
 }
 
-void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
-                                     const Element& session, bool g1_format) {
-  std::vector<const Element*> elements;
-  if (g1_format) {
-    elements = session.FindChildren(ns::kGoogleSession, "candidate");
-  } else {
-    for (const Element* transport :
-         session.FindChildren(ns::kGoogleP2p, "transport")) {
-      for (const Element* c :
-           transport->FindChildren(ns::kGoogleP2p, "candidate")) {
-        elements.push_back(c);
-      }
-    }
-  }
-  std::vector<Candidate> candidates;
-  for (const Element* element : elements) {
-    CandidateError error;
-    absl::StatusOr<Candidate> candidate = ReadCandidate(*element, error);
-    if (!candidate.ok()) {
-      if (!error.unknown_channel.empty()) {
-        Element extra(ns::kGoogleP2p, "unknown-channel-name");
-        extra.SetAttr("name", error.unknown_channel);
-        return SendError(iq, "modify", "bad-request", error.text, &extra);
-      }
-      return SendError(iq, "modify", "bad-request", error.text);
-    }
-    candidates.push_back(*std::move(candidate));
-  }
-  AckSessionIq(iq, false);
-
-  if (g1_format && s.g2 && !s.incoming && !s.transport_accepted) {
-    // An old (G1) callee: LJ04 fakes the transport-accept, enters compatibility
-    // mode and re-sends everything it sent so far as `candidates` (§3.4).
-    if (Has(Fault::kNoFallbackToG1)) return;
-    s.g2 = false;
-    s.transport_accepted = true;
-    if (!s.sent_candidates.empty() && !Has(Fault::kNoCandidates)) {
-      SendCandidates(s, s.sent_candidates);
-    }
-  }
-  if (Has(Fault::kDropEarlyCandidates) && s.incoming && !s.initiate_acked) {
-    return;  // lost: they came before we acked the initiate
-  }
-  if (s.channel == nullptr) return;
-  for (const Candidate& candidate : candidates) {
-    if (candidate.protocol == "udp") s.channel->AddRemoteCandidate(candidate);
-  }
-}
-
 // ---------------------------------------------------------------------------
 // Sending
 
@@ -537,102 +373,6 @@ void VoiceClient::Impl::OnSessionReply(const SessionRef& ref,
              absl::StrCat("error reply to ", type, ": ",
                           condition != nullptr ? condition->name() : "?"),
              /*send_terminate=*/true);
-}
-
-// ---------------------------------------------------------------------------
-// Transport
-
-void VoiceClient::Impl::StartTransport(Session& s) {
-  if (s.channel != nullptr) return;
-  media_sim::GiceOptions gice;
-  gice.channel_name = "rtp";
-  gice.fault_no_ping_responses = Has(Fault::kNoPingResponses);
-  gice.fault_username_without_remote = Has(Fault::kUsernameWithoutRemote);
-  gice.fault_media_before_writable = Has(Fault::kMediaBeforeWritable);
-  gice.fault_media_to_stale_generation = Has(Fault::kMediaToStaleGeneration);
-  // wrong-payload-type and ssrc-change concern RTP, which the reference client
-  // does not send yet: they are accepted and do nothing until the RTP loopback
-  // exists.
-  s.channel = std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_,
-                                                       std::move(gice));
-  const SessionRef ref = Ref(s);
-  s.channel->set_writable_handler(
-      [this, ref](bool writable) { OnWritable(ref, writable); });
-  s.channel->Start();
-  NewGeneration(s);
-}
-
-void VoiceClient::Impl::NewGeneration(Session& s) {
-  absl::StatusOr<Candidate> allocated = s.channel->AllocateGeneration();
-  if (allocated.ok()) {
-    Candidate candidate = *std::move(allocated);
-    if (Has(Fault::kStaleGenerationReuse) && s.first_candidate.has_value()) {
-      candidate.generation = 0;
-      candidate.username = s.first_candidate->username;
-      candidate.password = s.first_candidate->password;
-    }
-    if (!s.first_candidate.has_value()) s.first_candidate = candidate;
-    s.sent_candidates.push_back(candidate);
-    if (!Has(Fault::kNoCandidates)) SendCandidates(s, {candidate});
-  }
-  // Another round in 20 s unless writable by then (LJ04 kAllocatePeriod).
-  if (!s.writable) ArmGenerationTimer(s);
-}
-
-void VoiceClient::Impl::ArmGenerationTimer(Session& s) {
-  const SessionRef ref = Ref(s);
-  s.generation_timer =
-      clock_.CallAfter(options_.generation_period, [this, ref] {
-        Session* s = Find(ref);
-        if (s != nullptr && !s->writable) NewGeneration(*s);
-      });
-}
-
-void VoiceClient::Impl::ArmWritableTimer(Session& s) {
-  const SessionRef ref = Ref(s);
-  s.writable_timer = clock_.CallAfter(options_.writable_timeout, [this, ref] {
-    Session* s = Find(ref);
-    if (s == nullptr || s->writable || Has(Fault::kNoTerminateOnTimeout)) {
-      return;
-    }
-    EndSession(*s, CallEvent::Type::kTerminated,
-               absl::StrCat("not writable within ",
-                            absl::FormatDuration(options_.writable_timeout)),
-               /*send_terminate=*/true);
-  });
-}
-
-void VoiceClient::Impl::SendCandidates(
-    Session& s, const std::vector<Candidate>& candidates) {
-  const bool with_password = !Has(Fault::kMissingPasswordAttr);
-  if (s.g2) {
-    Element transport(ns::kGoogleP2p, "transport");
-    for (const Candidate& c : candidates) {
-      transport.AddChild(WriteCandidate(c, ns::kGoogleP2p, with_password));
-    }
-    SendSessionMessage(s, "transport-info", {std::move(transport)});
-    return;
-  }
-  std::vector<Element> children;
-  for (const Candidate& c : candidates) {
-    children.push_back(WriteCandidate(c, ns::kGoogleSession, with_password));
-  }
-  SendSessionMessage(s, "candidates", std::move(children));
-}
-
-void VoiceClient::Impl::OnWritable(const SessionRef& ref, bool writable) {
-  Session* s = Find(ref);
-  if (s == nullptr || s->writable == writable) return;
-  s->writable = writable;
-  if (writable) {
-    s->writable_timer.reset();
-    s->generation_timer.reset();
-    Emit(CallEvent::Type::kWritable, s->sid, "rtp channel writable");
-    return;
-  }
-  // Lost writability: LJ04 re-arms the 50 s timer and allocates at once.
-  ArmWritableTimer(*s);
-  NewGeneration(*s);
 }
 
 // ---------------------------------------------------------------------------
