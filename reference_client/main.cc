@@ -46,6 +46,8 @@ ABSL_FLAG(std::string, fault, "",
 ABSL_FLAG(std::string, dialect, "g1",
           "how outgoing calls offer transports: g1 (`candidates`) or g2 "
           "(<transport/> + transport-info)");
+ABSL_FLAG(bool, list_faults, false,
+          "print the names of every --fault switch, one per line, and exit");
 ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
 ABSL_FLAG(int64_t, auto_answer_ms, 0,
           "answer incoming calls after this many ms; negative waits for an "
@@ -231,6 +233,10 @@ int Main(int argc, char** argv) {
       "lines; "
       "reads `call JID`, `hangup`, `answer`, `reject`, `quit` on stdin.");
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_list_faults)) {
+    for (Fault fault : AllFaults()) std::cout << FaultName(fault) << "\n";
+    return 0;
+  }
 
   ClientStreamOptions stream_options;
   if (absl::Status s = ParseServer(absl::GetFlag(FLAGS_server), stream_options);

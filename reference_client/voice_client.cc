@@ -161,6 +161,13 @@ void VoiceClient::Impl::OnSessionIq(const Element& iq, const Element& session) {
     return EndSession(s, CallEvent::Type::kRejected, "rejected by the peer",
                       /*send_terminate=*/false);
   }
+  if (type == "redirect") {
+    if (!awaiting_answer) {
+      return SendError(iq, "modify", "not-allowed",
+                       "message not allowed in current state");
+    }
+    return OnRedirect(s, iq, session);
+  }
   if (type == "transport-accept") return OnTransportAccept(s, iq, session);
   if (type == "info") return AckSessionIq(iq, false);
   SendError(iq, "modify", "bad-request", "unknown session message type");
@@ -269,6 +276,34 @@ void VoiceClient::Impl::OnAccept(Session& s, const Element& iq,
   s.state = Session::State::kAccepted;
   s.ring_timer.reset();
   Emit(CallEvent::Type::kAccepted, s.sid, "accepted by the peer");
+}
+
+void VoiceClient::Impl::OnRedirect(Session& s, const Element& iq,
+                                   const Element& session) {
+  // LJ04 Session::OnRedirectMessage: the callee names another JID (voicemail,
+  // another resource); the caller acks and sends its initiate there, carrying
+  // the cookie, and the session goes on with the new peer.
+  const Element* target = session.FindChild(ns::kGoogleSession, "target");
+  const std::string name =
+      target != nullptr ? target->AttrOr("name", "") : std::string();
+  absl::StatusOr<xmpp::Jid> jid = xmpp::Jid::Parse(name);
+  if (!jid.ok() || jid->is_bare() || jid->local().empty()) {
+    return SendError(iq, "modify", "bad-request",
+                     "redirect needs a target with a full JID name");
+  }
+  AckSessionIq(iq, false);
+  s.remote = jid->ToString();
+  s.ringing = false;
+  s.transport_accepted = false;
+  s.g2 = options_.dialect == VoiceClientOptions::Dialect::kG2;
+  std::vector<Element> children = InitiateChildren(s);
+  if (const Element* cookie = session.FindChild(ns::kGoogleSession, "cookie")) {
+    children.push_back(*cookie);
+  }
+  SendSessionMessage(s, "initiate", std::move(children));
+  if (!s.sent_candidates.empty() && !Has(Fault::kNoCandidates)) {
+    SendCandidates(s, s.sent_candidates);
+  }
 }
 
 void VoiceClient::Impl::OnTransportAccept(Session& s, const Element& iq,
@@ -395,6 +430,13 @@ void VoiceClient::Impl::SendAccept(Session& s) {
   Emit(CallEvent::Type::kAccepted, s.sid, "answered");
 }
 
+std::vector<Element> VoiceClient::Impl::InitiateChildren(const Session& s) {
+  std::vector<Element> children;
+  children.push_back(WritePhoneDescription(ToPayloadTypes(options_.codecs)));
+  if (s.g2) children.emplace_back(ns::kGoogleP2p, "transport");
+  return children;
+}
+
 absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
   if (!stream_.ready() || !started_) {
     return absl::FailedPreconditionError("not logged in and started");
@@ -417,10 +459,7 @@ absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
   }
   sessions_[s.key()] = std::move(owned);
 
-  std::vector<Element> children;
-  children.push_back(WritePhoneDescription(ToPayloadTypes(options_.codecs)));
-  if (s.g2) children.emplace_back(ns::kGoogleP2p, "transport");
-  SendSessionMessage(s, "initiate", std::move(children));
+  SendSessionMessage(s, "initiate", InitiateChildren(s));
   // LJ04 callers gather and send candidates at once, not after the ack.
   StartTransport(s);
   ArmWritableTimer(s);

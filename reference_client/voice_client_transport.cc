@@ -46,9 +46,12 @@ void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
   }
   AckSessionIq(iq, false);
 
-  if (g1_format && s.g2 && !s.incoming && !s.transport_accepted) {
-    // An old (G1) callee: LJ04 fakes the transport-accept, enters compatibility
-    // mode and re-sends everything it sent so far as `candidates` (§3.4).
+  // A G1 `candidates` message in a G2 session: as caller before the
+  // transport-accept, an old (G1) callee, for which LJ04 fakes the
+  // transport-accept; as callee, a caller that fell back to G1, which gabble
+  // follows (on_transport_info). Either way: compatibility mode, and everything
+  // sent so far is re-sent as `candidates` (PROTOCOL.md §3.4).
+  if (g1_format && s.g2 && (s.incoming || !s.transport_accepted)) {
     if (Has(Fault::kNoFallbackToG1)) return;
     s.g2 = false;
     s.transport_accepted = true;
