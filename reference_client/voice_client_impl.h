@@ -99,6 +99,8 @@ class VoiceClient::Impl {
   void OnInitiate(const xmpp::Element& iq, const xmpp::Element& session);
   void OnAccept(Session& s, const xmpp::Element& iq,
                 const xmpp::Element& session);
+  void OnRedirect(Session& s, const xmpp::Element& iq,
+                  const xmpp::Element& session);
   void OnTransportAccept(Session& s, const xmpp::Element& iq,
                          const xmpp::Element& session);
   void OnCandidates(Session& s, const xmpp::Element& iq,
@@ -125,6 +127,8 @@ class VoiceClient::Impl {
                       const std::vector<media_sim::Candidate>& candidates);
   void OnWritable(const SessionRef& ref, bool writable);
   void SendAccept(Session& s);
+  // Description (our codecs) and, in G2, the empty transport offer.
+  std::vector<xmpp::Element> InitiateChildren(const Session& s);
   // Ends the session: sends an empty terminate if asked, stops its transport
   // and timers, and reports `type`.
   void EndSession(Session& s, CallEvent::Type type, const std::string& reason,

@@ -291,6 +291,78 @@ TEST_F(VoiceClientTest, G2CallerFallsBackToG1) {
   EXPECT_EQ(CountSession("candidates"), 0);
 }
 
+// Test that a G2 callee follows a caller that falls back to G1: its candidates
+// are re-sent as `candidates`.
+TEST_F(VoiceClientTest, G2CalleeFollowsCallerToG1) {
+  StartClient(Options());
+  PeerSends("initiate", {Offer2005(), Element(ns::kGoogleP2p, "transport")});
+  const int info = WaitForSession("transport-info");
+  ASSERT_GE(info, 0);
+  const std::string ufrag =
+      CandidatesIn(inbox_[info])[0]->AttrOr("username", "");
+  const std::string id =
+      PeerSends("candidates", {PeerCandidate(ns::kGoogleSession)});
+  ASSERT_GE(WaitForResult(id), 0);
+  const int resent = WaitForSession("candidates");
+  ASSERT_GE(resent, 0);
+  std::vector<const Element*> cands = CandidatesIn(inbox_[resent]);
+  ASSERT_EQ(cands.size(), 1u);
+  EXPECT_EQ(cands[0]->AttrOr("username", ""), ufrag);
+  EXPECT_EQ(SessionOf(inbox_[resent])->AttrOr("initiator", ""), kPeerJid);
+}
+
+// Test that a redirect is acked and the initiate, with the cookie, goes to the
+// target, which can then accept (LJ04 Session::OnRedirectMessage).
+TEST_F(VoiceClientTest, RedirectReinitiatesToTarget) {
+  constexpr char kVoicemail[] = "peer@localhost/Talk.voicemail";
+  std::vector<Element> at_voicemail;
+  auto voicemail = server_->AttachVirtualSession(
+      J(kVoicemail), [&](const Element& s) { at_voicemail.push_back(s); });
+  ASSERT_TRUE(voicemail.ok());
+  StartClient(Options());
+  ASSERT_TRUE(voice_->Call(J(kPeerJid)).ok());
+  const int initiate = WaitForSession("initiate");
+  ASSERT_GE(initiate, 0);
+  const std::string sid = SessionOf(inbox_[initiate])->AttrOr("id", "");
+
+  Element target(ns::kGoogleSession, "target");
+  target.SetAttr("name", kVoicemail);
+  Element cookie(ns::kGoogleSession, "cookie");
+  cookie.AddChild(ns::kGoogleSession, "regarding")
+      .SetAttr("name", "peer@localhost");
+  const std::string redirect =
+      PeerSends("redirect", {target, cookie}, sid, kCutJid);
+  ASSERT_GE(WaitForResult(redirect), 0);
+  ASSERT_TRUE(RunUntil([&] {
+    int initiates = 0;
+    int candidates = 0;
+    for (const Element& s : at_voicemail) {
+      initiates += SessionType(s) == "initiate" ? 1 : 0;
+      candidates += SessionType(s) == "candidates" ? 1 : 0;
+    }
+    return initiates == 1 && candidates == 1;
+  }));
+  const Element* reinitiate = SessionOf(at_voicemail[0]);
+  EXPECT_EQ(reinitiate->AttrOr("type", ""), "initiate");
+  EXPECT_EQ(reinitiate->AttrOr("id", ""), sid);
+  EXPECT_EQ(reinitiate->AttrOr("initiator", ""), kCutJid);
+  EXPECT_NE(reinitiate->FindChild(ns::kGooglePhone, "description"), nullptr);
+  const Element* copied = reinitiate->FindChild(ns::kGoogleSession, "cookie");
+  ASSERT_NE(copied, nullptr);
+  EXPECT_NE(copied->FindChild(ns::kGoogleSession, "regarding"), nullptr);
+
+  Element ack = IqResult(at_voicemail[0]);
+  (*voicemail)->Send(ack);
+  Element accept = SessionIq(kCutJid, "accept", sid, kCutJid,
+                             {Element(ns::kGooglePhone, "description")});
+  accept.SetAttr("id", "vm1");
+  (*voicemail)->Send(accept);
+  ASSERT_TRUE(RunUntil([&] {
+    return !events_.empty() && events_.back().type == Type::kAccepted;
+  }));
+  EXPECT_TRUE(voice_->in_call());
+}
+
 // Test that an unanswered session iq ends the call after iq_timeout with an
 // empty terminate, unless no-terminate-on-timeout.
 TEST_F(VoiceClientTest, IqTimeoutTerminates) {
