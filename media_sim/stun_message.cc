@@ -242,6 +242,61 @@ bool StunMessage::HasUnknownAttribute(uint16_t attribute_type) const {
   return false;
 }
 
+const StunAttribute* StunMessage::FindUnknownAttribute(
+    uint16_t attribute_type) const {
+  for (const StunAttribute& attribute : unknown_attributes) {
+    if (attribute.type == attribute_type) return &attribute;
+  }
+  return nullptr;
+}
+
+std::string EncodeStunAddress(const ip::udp::endpoint& endpoint) {
+  return AddressValue(endpoint);
+}
+
+absl::StatusOr<ip::udp::endpoint> DecodeStunAddress(absl::string_view value) {
+  return ParseAddress("address attribute", value, "");
+}
+
+std::string EncodeStunXorAddress(const ip::udp::endpoint& endpoint,
+                                 absl::string_view transaction_id) {
+  assert(transaction_id.size() == kStunTransactionIdSize);
+  std::string value = AddressValue(endpoint);
+  // The same key layout `ParseAddress` undoes: the port against bytes 0..2 of
+  // the key, the address against bytes 0..16.
+  for (size_t i = 2; i < value.size(); ++i) {
+    const size_t at = i - 2;
+    value[i] ^= transaction_id[at < 2 ? at : at - 2];
+  }
+  return value;
+}
+
+std::string SerializeStunAttributes(
+    uint16_t type, absl::string_view transaction_id,
+    const std::vector<StunAttribute>& attributes) {
+  assert(transaction_id.size() == kStunTransactionIdSize);
+  std::string out;
+  PutU16(out, type);
+  PutU16(out, 0);  // patched below
+  out.append(transaction_id.data(), transaction_id.size());
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    const StunAttribute& attribute = attributes[i];
+    if (i + 1 < attributes.size()) {
+      PutAttribute(out, attribute.type, attribute.value);
+    } else {
+      assert(attribute.value.size() <= 0xFFFF);
+      PutU16(out, attribute.type);
+      PutU16(out, static_cast<uint16_t>(attribute.value.size()));
+      out.append(attribute.value);
+    }
+  }
+  const size_t length = out.size() - kStunHeaderSize;
+  assert(length <= 0xFFFF);
+  out[2] = static_cast<char>(length >> 8);
+  out[3] = static_cast<char>(length & 0xFF);
+  return out;
+}
+
 std::string StunMessage::Serialize() const {
   assert(transaction_id.size() == kStunTransactionIdSize);
   std::string out;

@@ -48,14 +48,41 @@ inline constexpr uint16_t kStunBindingRequest = 0x0001;
 inline constexpr uint16_t kStunBindingResponse = 0x0101;
 inline constexpr uint16_t kStunBindingErrorResponse = 0x0111;
 
-// Attribute types. Only the first three are ever sent.
+// The Google relay's pre-TURN messages (PROTOCOL.md §4.1, §5.2; libjingle 0.4
+// `stun.h`, `relayport.cc`, `relayserver.cc`).
+inline constexpr uint16_t kStunAllocateRequest = 0x0003;
+inline constexpr uint16_t kStunAllocateResponse = 0x0103;
+inline constexpr uint16_t kStunAllocateErrorResponse = 0x0113;
+inline constexpr uint16_t kStunSendRequest = 0x0004;
+inline constexpr uint16_t kStunSendResponse = 0x0104;
+inline constexpr uint16_t kStunSendErrorResponse = 0x0114;
+inline constexpr uint16_t kStunDataIndication = 0x0115;
+
+// Attribute types. `StunMessage::Serialize` writes only the first three.
 inline constexpr uint16_t kStunAttrMappedAddress = 0x0001;
 inline constexpr uint16_t kStunAttrUsername = 0x0006;
 inline constexpr uint16_t kStunAttrErrorCode = 0x0009;
 inline constexpr uint16_t kStunAttrMessageIntegrity = 0x0008;  // never in GICE
-inline constexpr uint16_t kStunAttrXorMappedAddress = 0x0020;  // parsed only
+inline constexpr uint16_t kStunAttrXorMappedAddress = 0x0020;  // see StunServer
 inline constexpr uint16_t kStunAttrRetransmitCount = 0xFF00;   // LJ13, optional
 inline constexpr uint16_t kStunAttrFingerprint = 0x8028;       // never in GICE
+
+// Relay attributes. `ParseStunMessage` keeps them raw in `unknown_attributes`
+// (read them with `FindUnknownAttribute`); relay messages are written with
+// `SerializeStunAttributes`, which keeps the caller's order.
+inline constexpr uint16_t kStunAttrLifetime = 0x000D;            // UInt32, s
+inline constexpr uint16_t kStunAttrMagicCookie = 0x000F;         // bytes
+inline constexpr uint16_t kStunAttrDestinationAddress = 0x0011;  // not XOR'd
+inline constexpr uint16_t kStunAttrSourceAddress2 = 0x0012;      // not XOR'd
+inline constexpr uint16_t kStunAttrData = 0x0013;                // bytes
+inline constexpr uint16_t kStunAttrOptions = 0x8001;             // UInt32
+// The relay's MAGIC-COOKIE value (libjingle `STUN_MAGIC_COOKIE_VALUE`, later
+// `TURN_MAGIC_COOKIE_VALUE`; libnice `TURN_MAGIC_COOKIE`). libjingle tells a
+// STUN-framed relay packet from a raw one by finding the cookie at byte 24,
+// i.e. as the value of the first attribute.
+inline constexpr absl::string_view kRelayMagicCookie = "\x72\xc6\x4b\xc6";
+// OPTIONS bit 0: lock the client's relay connection to the SEND destination.
+inline constexpr uint32_t kRelayOptionLock = 0x1;
 
 // GICE error codes and the reactions of §4.2.
 inline constexpr int kStunErrorBadRequest = 400;
@@ -143,6 +170,9 @@ struct StunMessage {
   bool has_fingerprint() const {
     return HasUnknownAttribute(kStunAttrFingerprint);
   }
+  // The first attribute of `attribute_type` in `unknown_attributes`, or null.
+  // The relay attributes (MAGIC-COOKIE, DATA, ...) are read this way.
+  const StunAttribute* FindUnknownAttribute(uint16_t attribute_type) const;
 
   // Header, then USERNAME, MAPPED-ADDRESS and ERROR-CODE (whichever are set;
   // the order of libjingle's `SendBindingResponse` /
@@ -162,6 +192,28 @@ struct StunMessage {
 // bytes, or RETRANSMIT-COUNT is not 4 bytes. Attribute values of any length are
 // accepted; padding up to the next 4-byte boundary is skipped.
 absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes);
+
+// The value of an address attribute (MAPPED-ADDRESS, DESTINATION-ADDRESS,
+// SOURCE-ADDRESS2): 8 bytes for IPv4 (family 1), 20 for IPv6 (family 2).
+std::string EncodeStunAddress(const boost::asio::ip::udp::endpoint& endpoint);
+// Its inverse. kInvalidArgument for a wrong size or family.
+absl::StatusOr<boost::asio::ip::udp::endpoint> DecodeStunAddress(
+    absl::string_view value);
+// XOR-MAPPED-ADDRESS (RFC 5389 §15.2): port and address XOR'd with header
+// bytes 4..20, i.e. `transaction_id` (the cookie, then the 12-byte id).
+std::string EncodeStunXorAddress(const boost::asio::ip::udp::endpoint& endpoint,
+                                 absl::string_view transaction_id);
+
+// A message with exactly `attributes`, in that order: what the relay needs
+// (MAGIC-COOKIE first) and `StunMessage::Serialize` does not offer. Every value
+// but the last is zero-padded to a 4-byte boundary; the last is written
+// unpadded, as libjingle 0.4 writes every byte string, because its reader skips
+// no padding and would reject a padded final DATA attribute (`ParseStunMessage`
+// reads the result as `unpadded_final_attribute`). `transaction_id` must be 16
+// bytes.
+std::string SerializeStunAttributes(
+    uint16_t type, absl::string_view transaction_id,
+    const std::vector<StunAttribute>& attributes);
 
 // Demultiplexing helpers for one UDP 5-tuple carrying both STUN and RTP/RTCP.
 // STUN: at least a header, the two top bits of the type zero, and a length
