@@ -11,7 +11,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "harness/matcher.h"
+#include "harness/media_loopback.h"
 #include "harness/peer.h"
 #include "harness/variables.h"
 #include "xmpp/namespaces.h"
@@ -270,10 +272,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
         peer_->behaviour().Apply(step.peer_behaviour().behaviour());
         return StepDone(PASS, "");
       case Step::kMedia:
-        return StepError(
-            "media steps need the RTP loopback of media_sim, which is not "
-            "built "
-            "yet");
+        return StartMedia(step.media());
       case Step::KIND_NOT_SET:
         break;
     }
@@ -551,6 +550,110 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     return out;
   }
 
+  // --- Media
+  // ------------------------------------------------------------------
+
+  void StartMedia(const MediaStep& media) {
+    media_sim::GiceChannel* channel = peer_->channel("rtp");
+    if (channel == nullptr) {
+      return StepError(
+          "a media step needs the peer's candidates on channel rtp: send "
+          "${candidates:rtp} first");
+    }
+    absl::StatusOr<std::string> text = vars_.Substitute(media.codec(), false);
+    if (!text.ok()) return StepError(std::string(text.status().message()));
+    absl::StatusOr<media_sim::RtpCodec> codec = ParseMediaCodec(*text);
+    if (!codec.ok()) return StepError(std::string(codec.status().message()));
+    loopback_ = std::make_unique<MediaLoopback>(
+        clock_, *channel, *codec, absl::Uniform<uint32_t>(bitgen_));
+    loopback_->Start();
+    step_timer_ = clock_.CallAfter(Ms(media.within().ms()),
+                                   [this] { FinishMedia(/*timed_out=*/true); });
+    PollMedia();
+  }
+
+  // Ends the step early once enough packets went each way.
+  void PollMedia() {
+    media_poll_ = clock_.CallAfter(absl::Milliseconds(100), [this] {
+      const uint64_t wanted =
+          scenario_.steps(pc_).media().min_packets_each_way();
+      if (loopback_->sent() >= wanted &&
+          loopback_->received().packets >= wanted) {
+        return FinishMedia(/*timed_out=*/false);
+      }
+      PollMedia();
+    });
+  }
+
+  void FinishMedia(bool timed_out) {
+    const MediaStep& media = scenario_.steps(pc_).media();
+    MediaReport report = loopback_->Report();
+    loopback_.reset();
+    media_poll_.reset();
+    step_timer_.reset();
+    *current_->mutable_media() = report;
+
+    std::vector<std::string> problems;
+    const uint64_t wanted = media.min_packets_each_way();
+    if (report.packets_sent() < wanted) {
+      problems.push_back(absl::StrCat(
+          "the peer could send only ", report.packets_sent(), " of ", wanted,
+          " packets: its pair with the client was not writable for ",
+          report.send_refused_not_writable(), " frames"));
+    }
+    if (report.packets_received() < wanted) {
+      problems.push_back(absl::StrCat(
+          "only ", report.packets_received(), " of ", wanted,
+          " RTP packets arrived from the client",
+          timed_out ? absl::StrCat(" within ", Pretty(Ms(media.within().ms())))
+                    : ""));
+    }
+    if (media.max_loss_percent() < 100 &&
+        report.loss_percent() > media.max_loss_percent()) {
+      problems.push_back(absl::StrFormat("loss %.2f%% over the limit of %.2f%%",
+                                         report.loss_percent(),
+                                         media.max_loss_percent()));
+    }
+    if (media.max_jitter_ms() > 0 &&
+        report.jitter_ms() > media.max_jitter_ms()) {
+      problems.push_back(
+          absl::StrFormat("jitter %.2f ms over the limit of %.2f ms",
+                          report.jitter_ms(), media.max_jitter_ms()));
+    }
+    if (report.wrong_payload_type() > 0) {
+      problems.push_back(
+          absl::StrCat(report.wrong_payload_type(),
+                       " packets with a payload type other than ",
+                       report.payload_type(), " (", report.codec(), ")"));
+    }
+    if (report.ssrc_changes() > 0) {
+      problems.push_back(absl::StrCat("the client changed its SSRC ",
+                                      report.ssrc_changes(), " times"));
+    }
+    if (report.malformed() > 0) {
+      problems.push_back(
+          absl::StrCat(report.malformed(), " malformed RTP packets"));
+    }
+    if (report.bad_timestamp_steps() > 0) {
+      problems.push_back(
+          absl::StrCat(report.bad_timestamp_steps(),
+                       " timestamp steps that are not whole frames"));
+    }
+    for (const auto& [name, count] : report.findings()) {
+      if (count > 0) {
+        problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
+      }
+    }
+    const std::string figures = absl::StrFormat(
+        "%s: %d packets sent, %d received, loss %.2f%%, jitter %.2f ms, "
+        "%.1f pps, rtt %.2f ms",
+        report.codec(), report.packets_sent(), report.packets_received(),
+        report.loss_percent(), report.jitter_ms(), report.packets_per_second(),
+        report.rtt_ms());
+    if (problems.empty()) return StepDone(PASS, figures);
+    StepFailed(absl::StrJoin(problems, "; "), figures);
+  }
+
   // --- Verdicts
   // --------------------------------------------------------------------
 
@@ -634,6 +737,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void Teardown() {
+    media_poll_.reset();
+    loopback_.reset();  // before the peer and its channels
     if (observer_id_ != 0) {
       server_.router().RemoveObserver(observer_id_);
       observer_id_ = 0;
@@ -677,6 +782,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   std::unique_ptr<Timer> ready_timer_;
   std::unique_ptr<Timer> deadline_timer_;
   std::unique_ptr<Timer> step_timer_;
+  std::unique_ptr<Timer> media_poll_;
+  std::unique_ptr<MediaLoopback> loopback_;
   ScenarioResult result_;
 };
 
