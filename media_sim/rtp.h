@@ -1,16 +1,17 @@
-// RTP (RFC 3550) for the loopback that proves media flows: packets, a paced sender per
-// codec, and a receiver that checks and measures what the client under test sends.
+// RTP (RFC 3550) for the loopback that proves media flows: packets, a paced
+// sender per codec, and a receiver that checks and measures what the client
+// under test sends.
 //
-// Every check is a named finding the harness can assert on and report: wrong payload
-// type, SSRC change, sequence gaps (loss), duplicates, reordering, timestamp steps that
-// do not fit the codec, malformed packets (shorter than the header, CSRC count or
-// extension past the end, bad version), interarrival jitter (RFC 3550 A.8), packet rate.
+// Every check is a named finding the harness can assert on and report: wrong
+// payload type, SSRC change, sequence gaps (loss), duplicates, reordering,
+// timestamp steps that do not fit the codec, malformed packets (shorter than
+// the header, CSRC count or extension past the end, bad version), interarrival
+// jitter (RFC 3550 A.8), packet rate.
 #ifndef TALKCHECK_MEDIA_SIM_RTP_H_
 #define TALKCHECK_MEDIA_SIM_RTP_H_
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,8 @@
 
 namespace talkcheck::media_sim {
 
-// What a codec means on the wire (PROTOCOL.md §2): clock rate, frame duration and the
-// payload size of one frame.
+// What a codec means on the wire (PROTOCOL.md §2): clock rate, frame duration
+// and the payload size of one frame.
 struct RtpCodec {
   std::string name;  // "PCMU", "PCMA", "iLBC", "ISAC", "G722", "CN", ...
   int payload_type = 0;
@@ -32,10 +33,19 @@ struct RtpCodec {
   uint32_t timestamp_step() const;
 };
 
-// The codec for `name` and `payload_type` with libjingle's clock rates and frame sizes
-// (PCMU/PCMA 8 kHz 20 ms 160 bytes, iLBC 8 kHz 30 ms 50 bytes, ISAC 16 kHz 30 ms,
-// G722 16 kHz (RTP clock 8000, RFC 3551) 20 ms 160 bytes, ...). kNotFound otherwise.
-absl::StatusOr<RtpCodec> CodecByName(absl::string_view name, int payload_type);
+// The codec for `name` and `payload_type` with libjingle's clock rates and
+// frame sizes (PCMU/PCMA 8 kHz 20 ms 160 bytes, iLBC 8 kHz 30 ms 50 bytes, ISAC
+// 16 kHz 30 ms, G722 16 kHz (RTP clock 8000, RFC 3551) 20 ms 160 bytes, ...).
+// kNotFound otherwise. Names match case-insensitively and come back in Google's
+// spelling; an empty name looks up a static payload type (0, 3, 4, 8, 9, 13).
+// `clock_rate` is the offer's `clockrate` attribute when it has one (0: none):
+// it picks between the rates of one name (speex 16000/8000, ISAC 16000/32000,
+// CN 8000/16000/32000); without it the payload type picks libjingle's usual one
+// (speex 98 = 8000, ISAC 104 = 32000, CN 105/126 = 16000/32000), else the
+// first. The table and its sources are in rtp.cc. kInvalidArgument for a
+// payload type outside 0..127.
+absl::StatusOr<RtpCodec> CodecByName(absl::string_view name, int payload_type,
+                                     int clock_rate = 0);
 
 struct RtpPacket {
   uint8_t payload_type = 0;
@@ -49,22 +59,28 @@ struct RtpPacket {
   std::string Serialize() const;
 };
 
-// kInvalidArgument with the reason: shorter than 12 bytes, version != 2, CSRC list or
-// header extension past the end, padding longer than the packet.
+// kInvalidArgument with the reason: shorter than 12 bytes, version != 2, CSRC
+// list or header extension past the end, padding longer than the packet.
 absl::StatusOr<RtpPacket> ParseRtpPacket(absl::string_view data);
 
 // Findings and figures about one direction of one call.
 struct RtpStats {
-  uint64_t packets = 0;
+  uint64_t packets = 0;  // well-formed packets, duplicates included
+  // Their payload octets: no header, extension or padding (RFC 3550 6.4.1).
   uint64_t bytes = 0;
   uint64_t malformed = 0;
   uint64_t wrong_payload_type = 0;  // not the expected payload type
-  uint64_t ssrc_changes = 0;
-  uint64_t lost = 0;        // sequence numbers never received (so far)
+  uint64_t ssrc_changes = 0;  // each one re-syncs sequence and jitter state
+  uint64_t lost = 0;          // sequence numbers never received (so far)
   uint64_t duplicates = 0;
-  uint64_t reordered = 0;   // arrived after a later sequence number
-  uint64_t bad_timestamp_steps = 0;  // not a multiple of the codec's step
-  double jitter_ms = 0;     // RFC 3550 A.8 estimate, in milliseconds
+  // Arrived after a later sequence number (filling a gap, or before the first).
+  uint64_t reordered = 0;
+  // Between a packet that advances the highest sequence number and the previous
+  // highest, both of the expected type: not a positive multiple of the codec's
+  // step.
+  uint64_t bad_timestamp_steps = 0;
+  double jitter_ms = 0;  // RFC 3550 A.8 estimate, in milliseconds
+  // (packets - 1) / (last_arrival - first_arrival); 0 until two arrivals apart.
   double packets_per_second = 0;
   absl::Duration first_arrival;
   absl::Duration last_arrival;
@@ -72,31 +88,57 @@ struct RtpStats {
   double loss_percent() const;
 };
 
-// Checks a stream against the negotiated codec. Feed every packet with its arrival time.
+// Checks a stream against the negotiated codec. Feed every packet with its
+// arrival time.
+//
+// Sequence numbers are extended across wraps at 65535: a number up to 32767
+// ahead of the highest so far is new (the numbers skipped count as lost until
+// they turn up, then as reordered), one up to 32768 behind is late or a
+// duplicate. A packet with another SSRC counts as a change and starts the
+// sequence, timestamp and transit state afresh; counts and the jitter estimate
+// carry on. Jitter is updated for every well-formed packet of the current SSRC,
+// in arrival order (RFC 3550 A.8), at the expected codec's clock rate.
 class RtpReceiver {
  public:
   explicit RtpReceiver(RtpCodec expected);
   // Returns the parsed packet (for echo), or nullopt when it was malformed.
-  std::optional<RtpPacket> OnPacket(absl::string_view data, absl::Duration arrival);
+  std::optional<RtpPacket> OnPacket(absl::string_view data,
+                                    absl::Duration arrival);
   const RtpStats& stats() const { return stats_; }
 
  private:
+  // Starts a new stream: `packet` is its first packet.
+  void Resync(const RtpPacket& packet, absl::Duration arrival);
+  bool Seen(uint64_t extended) const;
+  void MarkSeen(uint64_t extended);
+  void UpdateJitter(const RtpPacket& packet, absl::Duration arrival);
+
   RtpCodec codec_;
+  uint32_t timestamp_step_;
   RtpStats stats_;
-  // Implementation state (see rtp.cc).
+  // Implementation state (see rtp.cc). Extended sequence numbers count wraps in
+  // the bits above 16 and start at 2^16 + first sequence, so late packets never
+  // go below 0.
   bool started_ = false;
   uint32_t ssrc_ = 0;
-  uint16_t highest_sequence_ = 0;
-  uint64_t extended_highest_ = 0;
-  std::set<uint64_t> missing_;  // extended sequence numbers not yet seen
-  std::set<uint64_t> recent_;   // recently seen, to tell duplicates
+  uint64_t extended_base_ = 0;  // lowest extended sequence number of the stream
+  uint64_t extended_highest_ = 0;  // highest one so far
+  // One bit per extended sequence number in (extended_highest_ - 2^16,
+  // extended_highest_]: received or not. Covers every number a 16-bit sequence
+  // can reach from the highest, so duplicates and gap fills are always told
+  // apart.
+  std::vector<uint64_t> seen_;
+  uint32_t highest_timestamp_ = 0;  // of the packet with extended_highest_
+  bool highest_expected_type_ = false;
+  // Previous packet by arrival (RFC 3550 A.8): its arrival and RTP timestamp.
+  absl::Duration last_arrival_;
   uint32_t last_timestamp_ = 0;
-  absl::Duration last_transit_;
-  double jitter_ = 0;
+  double jitter_ = 0;  // in RTP timestamp units
 };
 
-// Makes the packets of one stream: stable SSRC, consecutive sequence numbers, timestamps
-// stepping by the codec's frame. Pacing is the caller's (one packet per codec.frame).
+// Makes the packets of one stream: stable SSRC, consecutive sequence numbers,
+// timestamps stepping by the codec's frame. Pacing is the caller's (one packet
+// per codec.frame).
 class RtpSender {
  public:
   RtpSender(RtpCodec codec, uint32_t ssrc, uint16_t first_sequence,

@@ -12,6 +12,9 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libboost-dev libssl-dev openssl
   # Real third-party XMPP client driven by tests/ (run with /usr/bin/python3).
   python3-slixmpp
+  # Real RTP peers and analysers for media_sim (tests/gstreamer_rtp_test,
+  # tests/tshark_rtp_test): gst-launch-1.0 with the PCMU payloader, and tshark.
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good tshark
 )
 
 missing=()
@@ -31,5 +34,9 @@ fi
 
 echo "setup.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+# wireshark-common (tshark) asks whether non-root users may capture: answer no
+# up front (the tests run tshark as root).
+echo "wireshark-common wireshark-common/install-setuid boolean false" |
+  debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
