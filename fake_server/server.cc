@@ -41,7 +41,10 @@ FakeServer::FakeServer(ServerConfig config, asio::io_context& io, Clock& clock,
       bitgen_(seed),
       router_(config_, clock) {}
 
-FakeServer::~FakeServer() { Stop(); }
+FakeServer::~FakeServer() {
+  Stop();
+  *alive_ = false;
+}
 
 absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Create(
     ServerConfig config, asio::io_context& io, Clock& clock, uint64_t seed) {
@@ -95,9 +98,12 @@ absl::Status FakeServer::Listen(const std::string& address) {
 }
 
 void FakeServer::DoAccept(tcp::acceptor& acceptor) {
-  acceptor.async_accept([this, &acceptor](const boost::system::error_code& ec,
-                                          tcp::socket socket) {
-    if (stopped_) return;
+  // The handler may run after the server is gone (an aborted accept drained by
+  // a later io.run()): it checks the shared flag before touching `this`.
+  acceptor.async_accept([this, alive = alive_, &acceptor](
+                            const boost::system::error_code& ec,
+                            tcp::socket socket) {
+    if (!*alive || stopped_) return;
     if (!ec) {
       connections_.erase(
           std::remove_if(connections_.begin(), connections_.end(),

@@ -1,7 +1,7 @@
-// The fake XMPP server: listeners on loopback (IPv4 and IPv6), one `C2sStream` per TCP
-// connection, a `Router`, and the attachment points the harness uses in-process:
-// virtual sessions (logged-in resources with no socket, e.g. the simulated Google Talk
-// peer) and observers of every routed stanza.
+// The fake XMPP server: listeners on loopback (IPv4 and IPv6), one `C2sStream`
+// per TCP connection, a `Router`, and the attachment points the harness uses
+// in-process: virtual sessions (logged-in resources with no socket, e.g. the
+// simulated Google Talk peer) and observers of every routed stanza.
 //
 // Example:
 //   boost::asio::io_context io;
@@ -9,22 +9,21 @@
 //   absl::StatusOr<std::unique_ptr<FakeServer>> server =
 //       FakeServer::Create(config, io, clock);
 //   std::cout << (*server)->endpoints()[0];  // "127.0.0.1:40411"
-//   auto peer = (*server)->AttachVirtualSession(peer_jid, [](const Element& s) {...});
-//   io.run();
+//   auto peer = (*server)->AttachVirtualSession(peer_jid, [](const Element& s)
+//   {...}); io.run();
 #ifndef TALKCHECK_FAKE_SERVER_SERVER_H_
 #define TALKCHECK_FAKE_SERVER_SERVER_H_
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/ssl/context.hpp>
 
 #include "absl/status/statusor.h"
 #include "base/clock.h"
@@ -37,8 +36,9 @@ namespace talkcheck::fake_server {
 
 class TcpConnection;
 
-// A logged-in resource with no socket. Stanzas it sends are routed like a client's;
-// stanzas addressed to it reach its handler synchronously. Destroying it logs it out.
+// A logged-in resource with no socket. Stanzas it sends are routed like a
+// client's; stanzas addressed to it reach its handler synchronously. Destroying
+// it logs it out.
 class VirtualSession : public Endpoint {
  public:
   using Handler = std::function<void(const xmpp::Element&)>;
@@ -63,8 +63,9 @@ class VirtualSession : public Endpoint {
 
 class FakeServer {
  public:
-  // Validates `config`, makes the TLS identity (unless TLS is off) and starts listening
-  // on every configured address. Runs on `io`'s thread; does not own `io` or `clock`.
+  // Validates `config`, makes the TLS identity (unless TLS is off) and starts
+  // listening on every configured address. Runs on `io`'s thread; does not own
+  // `io` or `clock`.
   static absl::StatusOr<std::unique_ptr<FakeServer>> Create(
       ServerConfig config, boost::asio::io_context& io, Clock& clock,
       uint64_t seed = std::random_device{}());
@@ -79,8 +80,8 @@ class FakeServer {
   Router& router() { return router_; }
   size_t connection_count() const { return connections_.size(); }
 
-  // Logs in a resource with no socket. kNotFound for an unknown account (add it first
-  // with router().AddAccount()), kAlreadyExists for a resource in use.
+  // Logs in a resource with no socket. kNotFound for an unknown account (add it
+  // first with router().AddAccount()), kAlreadyExists for a resource in use.
   absl::StatusOr<std::unique_ptr<VirtualSession>> AttachVirtualSession(
       const xmpp::Jid& jid, VirtualSession::Handler handler);
 
@@ -102,6 +103,8 @@ class FakeServer {
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<std::weak_ptr<TcpConnection>> connections_;
   bool stopped_ = false;
+  // Shared with pending accept handlers, which may outlive the server.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace talkcheck::fake_server
