@@ -30,6 +30,8 @@
 #include "harness/report_writer.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
+#include "media_sim/relay_server.h"
+#include "media_sim/stun_server.h"
 #include "reference_client/faults.h"
 
 ABSL_FLAG(std::string, client, "reference",
@@ -62,6 +64,14 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, tls, "required",
           "STARTTLS on the fake server: required, optional or off");
 ABSL_FLAG(bool, quiet, false, "Print only the summary line");
+ABSL_FLAG(int, stun_port, 0,
+          "UDP port of media_sim's STUN server on 127.0.0.1, announced by "
+          "google:jingleinfo (0: a free port)");
+ABSL_FLAG(int, relay_http_port, 0,
+          "TCP port of the relay's HTTP create_session endpoint on 127.0.0.1 "
+          "(0: a free port; libjingle clients always ask port 80)");
+ABSL_FLAG(int, relay_udp_port, 0,
+          "UDP port of the relay on 127.0.0.1 (0: a free port)");
 
 namespace talkcheck::harness {
 namespace {
@@ -163,6 +173,38 @@ int Run(const std::vector<std::string>& files) {
     std::cerr << "talkcheck: --tls must be required, optional or off\n";
     return kExitError;
   }
+  // STUN and relay servers, announced through google:jingleinfo (PROTOCOL.md
+  // §5).
+  media_sim::StunServerOptions stun_options;
+  stun_options.port = static_cast<uint16_t>(absl::GetFlag(FLAGS_stun_port));
+  absl::StatusOr<std::unique_ptr<media_sim::StunServer>> stun =
+      media_sim::StunServer::Create(io, stun_options);
+  if (!stun.ok()) {
+    std::cerr << "talkcheck: STUN server: " << stun.status().message() << "\n";
+    return kExitError;
+  }
+  std::mt19937_64 relay_bitgen(runner_options.seed ^ 0x7e1a);
+  media_sim::RelayServerOptions relay_options;
+  relay_options.http_port =
+      static_cast<uint16_t>(absl::GetFlag(FLAGS_relay_http_port));
+  relay_options.udp_port =
+      static_cast<uint16_t>(absl::GetFlag(FLAGS_relay_udp_port));
+  relay_options.stun_server = (*stun)->local_endpoint();
+  absl::StatusOr<std::unique_ptr<media_sim::RelayServer>> relay =
+      media_sim::RelayServer::Create(io, clock, relay_bitgen, relay_options);
+  if (!relay.ok()) {
+    std::cerr << "talkcheck: relay: " << relay.status().message() << "\n";
+    return kExitError;
+  }
+  fake_server::JingleInfo& info = *config.mutable_jingle_info();
+  fake_server::StunServer& stun_entry = *info.add_stun();
+  stun_entry.set_host("127.0.0.1");
+  stun_entry.set_udp((*stun)->local_endpoint().port());
+  info.set_relay_token(relay_options.token);
+  fake_server::RelayServer& relay_entry = *info.add_relay();
+  relay_entry.set_host("127.0.0.1");
+  relay_entry.set_udp((*relay)->udp_endpoint().port());
+
   absl::StatusOr<std::unique_ptr<fake_server::FakeServer>> server =
       fake_server::FakeServer::Create(config, io, clock, runner_options.seed);
   if (!server.ok()) {
