@@ -15,9 +15,17 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "xmpp/scram_sha1.h"
 
 namespace talkcheck::fake_server {
 namespace {
+
+using xmpp::scram::ConstantTimeEquals;
+using xmpp::scram::DecodeSaslName;
+using xmpp::scram::HmacSha1;
+using xmpp::scram::SaltedPassword;
+using xmpp::scram::Sha1;
+using xmpp::scram::Xor;
 
 // RFC 6120 §6.5 failure conditions.
 constexpr char kMalformedRequest[] = "malformed-request";
@@ -67,11 +75,6 @@ std::string DefaultNonce() {
   return bytes ? absl::Base64Escape(*bytes) : std::string();
 }
 
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  return a.size() == b.size() &&
-         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 // Whether `authzid` names the account `authcid` logs in as. The mechanism does
 // not know the server's domain, so an empty authzid, the authcid itself and
 // "<authcid>@<some domain>" pass; the localpart compares ignoring ASCII case
@@ -90,67 +93,8 @@ bool AuthzidMatches(absl::string_view authzid, absl::string_view authcid) {
   return absl::EqualsIgnoreCase(local, authcid);
 }
 
-// --- SCRAM-SHA-1 crypto (RFC 5802 §3). Empty results mean OpenSSL failed. ---
-
-std::string HmacSha1(absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-           out, &size) == nullptr) {
-    return std::string();
-  }
-  return std::string(reinterpret_cast<const char*>(out), size);
-}
-
-std::string Sha1(absl::string_view data) {
-  unsigned char out[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
-}
-
-std::string SaltedPassword(absl::string_view password, absl::string_view salt,
-                           int iterations) {
-  std::string out(SHA_DIGEST_LENGTH, '\0');
-  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                        reinterpret_cast<const unsigned char*>(salt.data()),
-                        static_cast<int>(salt.size()), iterations, EVP_sha1(),
-                        static_cast<int>(out.size()),
-                        reinterpret_cast<unsigned char*>(out.data())) != 1) {
-    return std::string();
-  }
-  return out;
-}
-
 // --- SCRAM message syntax (RFC 5802 §7). ---
 
-// saslname: ',' and '=' travel as "=2C" and "=3D"; any other '=' is an error,
-// as is an empty name or a NUL.
-std::optional<std::string> DecodeSaslName(absl::string_view in) {
-  if (in.empty()) return std::nullopt;
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '\0') return std::nullopt;
-    if (c != '=') {
-      out.push_back(c);
-      continue;
-    }
-    absl::string_view escape = in.substr(i + 1, 2);
-    if (escape == "2C") {
-      out.push_back(',');
-    } else if (escape == "3D") {
-      out.push_back('=');
-    } else {
-      return std::nullopt;
-    }
-    i += 2;
-  }
-  return out;
-}
-
-// printable = %x21-2B / %x2D-7E: visible ASCII except ','.
 bool IsValidNonce(absl::string_view nonce) {
   if (nonce.empty()) return false;
   for (char c : nonce) {
@@ -371,10 +315,8 @@ SaslStep ScramSha1Mechanism::OnClientFinal(absl::string_view message) {
       signature.size() != SHA_DIGEST_LENGTH) {
     return Fail(kTemporaryAuthFailure, "SCRAM computation failed");
   }
-  std::string recovered_client_key(SHA_DIGEST_LENGTH, '\0');
-  for (size_t i = 0; i < recovered_client_key.size(); ++i) {
-    recovered_client_key[i] = static_cast<char>(proof[i] ^ signature[i]);
-  }
+  // ClientKey = ClientProof XOR ClientSignature (RFC 5802 §3).
+  const std::string recovered_client_key = Xor(proof, signature);
   const bool proof_ok =
       ConstantTimeEquals(Sha1(recovered_client_key), stored_key);
   if (!proof_ok || !password_.has_value()) {

@@ -14,63 +14,17 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "xmpp/scram_sha1.h"
 
 namespace talkcheck::reference_client {
 namespace {
 
-std::string HmacSha1(absl::string_view key, absl::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-           out, &size) == nullptr) {
-    return std::string();
-  }
-  return std::string(reinterpret_cast<const char*>(out), size);
-}
-
-std::string Sha1(absl::string_view data) {
-  unsigned char out[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof(out));
-}
-
-// Hi() of RFC 5802 §2.2 is PBKDF2 with HMAC-SHA-1 and a one-block output.
-std::string SaltedPassword(absl::string_view password, absl::string_view salt,
-                           int iterations) {
-  std::string out(SHA_DIGEST_LENGTH, '\0');
-  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                        reinterpret_cast<const unsigned char*>(salt.data()),
-                        static_cast<int>(salt.size()), iterations, EVP_sha1(),
-                        static_cast<int>(out.size()),
-                        reinterpret_cast<unsigned char*>(out.data())) != 1) {
-    return std::string();
-  }
-  return out;
-}
-
-std::string Xor(absl::string_view a, absl::string_view b) {
-  std::string out(a.size(), '\0');
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    out[i] = static_cast<char>(a[i] ^ b[i]);
-  }
-  return out;
-}
-
-// saslname (RFC 5802 §5.1): ',' and '=' travel as "=2C" and "=3D".
-std::string EncodeSaslName(absl::string_view name) {
-  std::string out;
-  for (char c : name) {
-    if (c == ',') {
-      out += "=2C";
-    } else if (c == '=') {
-      out += "=3D";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+using xmpp::scram::ConstantTimeEquals;
+using xmpp::scram::EncodeSaslName;
+using xmpp::scram::HmacSha1;
+using xmpp::scram::SaltedPassword;
+using xmpp::scram::Sha1;
+using xmpp::scram::Xor;
 
 std::optional<absl::string_view> AttributeValue(absl::string_view field,
                                                 char name) {
@@ -162,9 +116,7 @@ absl::Status ScramSha1Client::VerifyServerFinal(
         "server-final-message is not v=base64: '", server_final, "'"));
   }
   if (server_signature_.empty() ||
-      signature.size() != server_signature_.size() ||
-      CRYPTO_memcmp(signature.data(), server_signature_.data(),
-                    signature.size()) != 0) {
+      !ConstantTimeEquals(signature, server_signature_)) {
     return absl::UnauthenticatedError(
         "server signature mismatch: the server does not know the password");
   }
