@@ -491,9 +491,16 @@ void Router::Resource::Dispatch::RouteIq(const Jid& sender, Element iq) {
       return;
     }
   } else {
-    const bool bad_shape = iq.Attr("id") == nullptr ||
-                           !(is_request || type == "result") ||
-                           (is_request && iq.Children().size() != 1);
+    // The payload count is checked only where the server answers: an iq routed
+    // to a client passes with several children, as Google's servers passed the
+    // hybrid <jingle> + <session> initiates of libjingle >= 0.5 (PROTOCOL.md
+    // §8.16); judging them is the scenario's job, not the server's.
+    const bool routed_to_client =
+        has_to && to.ok() && to->domain() == r_.domain() &&
+        !to->local().empty() && !to->is_bare() && r_.resources_.contains(*to);
+    const bool bad_shape =
+        iq.Attr("id") == nullptr || !(is_request || type == "result") ||
+        (is_request && !routed_to_client && iq.Children().size() != 1);
     if (bad_shape) {
       DeliverTo(sender,
                 ErrorReply(iq, sender, reply_from, "modify", "bad-request"));

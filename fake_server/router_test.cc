@@ -574,7 +574,7 @@ TEST_F(RouterTest, MalformedIqIsBadRequest) {
   FakeEndpoint& cut = Connect(kCut);
   for (const char* iq : {
            "<iq type='get' id='e1'/>",
-           "<iq type='set' id='e2' to='peer@localhost/Talk.v64EC3F606D'/>",
+           "<iq type='set' id='e2' to='localhost'/>",
            "<iq type='get' id='e3'><ping xmlns='urn:xmpp:ping'/>"
            "<ping xmlns='urn:xmpp:ping'/></iq>",
            "<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>",
@@ -588,6 +588,20 @@ TEST_F(RouterTest, MalformedIqIsBadRequest) {
     EXPECT_EQ(AttrOf(*reply.FindChild(ns::kClient, "error"), "type"), "modify");
   }
   EXPECT_THAT(peer.received, IsEmpty());
+}
+
+// Verifies that an iq with two payloads still reaches a client: libjingle >= 0.5
+// sends hybrid <jingle> + <session> initiates (PROTOCOL.md §8.16).
+TEST_F(RouterTest, RoutesHybridIqToClient) {
+  FakeEndpoint& peer = Connect(kPeer);
+  FakeEndpoint& cut = Connect(kCut);
+  Send(cut,
+       "<iq type='set' id='h1' to='peer@localhost/Talk.v64EC3F606D'>"
+       "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='1'/>"
+       "<session xmlns='http://www.google.com/session' type='initiate' id='1'/>"
+       "</iq>");
+  ASSERT_EQ(peer.received.size(), 1u);
+  EXPECT_EQ(peer.received[0].Children().size(), 2u);
 }
 
 // Verifies that non-stanzas and stanzas from unbound senders are left alone.
