@@ -212,6 +212,9 @@ void SimulatedPeer::LearnRemoteCandidates(const Element& container) {
     int generation = 0;
     if (absl::SimpleAtoi(child->AttrOr("generation", "0"), &generation))
       candidate.generation = generation;
+    // Kept for a channel made later: the client may announce its candidates
+    // before the scenario makes the peer's (${candidates:NAME}).
+    remote_candidates_[candidate.name].push_back(candidate);
     if (media_sim::GiceChannel* gice = channel(candidate.name)) {
       gice->AddRemoteCandidate(candidate);
       if (behaviour_.answer_pings) gice->Start();
@@ -236,11 +239,16 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
     gice = created.get();
     channels_[name] = std::move(created);
     next = true;
+    for (const media_sim::Candidate& remote : remote_candidates_[name]) {
+      gice->AddRemoteCandidate(remote);
+    }
   }
   if (next) {
     absl::StatusOr<media_sim::Candidate> allocated = gice->AllocateGeneration();
     if (!allocated.ok()) return allocated.status();
   }
+  if (behaviour_.answer_pings && !remote_candidates_[name].empty())
+    gice->Start();
   std::string xml;
   for (const media_sim::Candidate& c : gice->local_candidates()) {
     if (c.generation != gice->generation()) continue;

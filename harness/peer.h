@@ -19,6 +19,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -102,6 +103,8 @@ class SimulatedPeer {
   std::deque<Received> inbox_;
   std::set<std::string> known_sessions_;
   std::map<std::string, std::unique_ptr<media_sim::GiceChannel>> channels_;
+  // Every candidate the client announced, by channel name.
+  std::map<std::string, std::vector<media_sim::Candidate>> remote_candidates_;
 };
 
 }  // namespace talkcheck::harness
