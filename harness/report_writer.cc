@@ -63,6 +63,11 @@ std::string TextSummary(const RunReport& report) {
     absl::StrAppendFormat(&out, "%-5s %-40s %8.3fs  (%s)\n",
                           VerdictName(scenario.verdict()), scenario.name(),
                           scenario.duration_us() / 1e6, scenario.file());
+    // The media figures of each call, passed or not.
+    for (const StepResult& step : scenario.steps()) {
+      if (step.has_media() && !step.message().empty())
+        absl::StrAppend(&out, "      media ", step.message(), "\n");
+    }
   }
   for (const ScenarioResult& scenario : report.scenarios()) {
     if (scenario.verdict() == PASS) continue;
