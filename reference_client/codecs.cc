@@ -1,5 +1,7 @@
 #include "reference_client/codecs.h"
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "xmpp/namespaces.h"
@@ -98,6 +100,48 @@ std::vector<PayloadType> ToPayloadTypes(const std::vector<Codec>& codecs) {
     types.push_back({codec.id, codec.name, codec.clockrate, 0, 0});
   }
   return types;
+}
+
+std::vector<Codec> ToCodecs(const std::vector<PayloadType>& types) {
+  std::vector<Codec> codecs;
+  for (const PayloadType& type : types) {
+    codecs.push_back({type.id, type.name, type.clockrate});
+  }
+  return codecs;
+}
+
+media_sim::RtpCodec ChooseSendCodec(const std::vector<PayloadType>& remote,
+                                    const std::vector<Codec>& ours) {
+  for (const PayloadType& type : remote) {
+    for (const Codec& codec : ours) {
+      if (!Matches(type, codec)) continue;
+      const int clockrate =
+          type.clockrate > 0 ? type.clockrate : codec.clockrate;
+      // A static id may come with a spelling media_sim does not know; ours,
+      // or the id alone, then names it.
+      for (const std::string& name : {type.name, codec.name, std::string()}) {
+        absl::StatusOr<media_sim::RtpCodec> rtp =
+            media_sim::CodecByName(name, type.id, clockrate);
+        if (rtp.ok()) return *std::move(rtp);
+      }
+      break;  // matched, but media_sim cannot time it: try the next entry
+    }
+  }
+  return *media_sim::CodecByName("PCMU", 0, 8000);
+}
+
+int UnnegotiatedPayloadType(
+    const std::vector<std::vector<PayloadType>>& lists) {
+  std::set<int> used;
+  for (const std::vector<PayloadType>& list : lists) {
+    for (const PayloadType& type : list) used.insert(type.id);
+  }
+  for (int id = 127; id >= 96; --id) {
+    if (used.count(id) == 0) return id;
+  }
+  // Every dynamic id is taken: a static one no codec has (RFC 3551 table 4
+  // leaves 1 and 2 unassigned).
+  return used.count(1) == 0 ? 1 : 2;
 }
 
 }  // namespace talkcheck::reference_client

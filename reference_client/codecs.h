@@ -7,19 +7,23 @@
 // ISAC/16000 and PCMU/8000. Matching is LJ04's GIPS rule: ids below 96 match by
 // id, others by case-sensitive name, and a clockrate stated on both sides must
 // agree. The accept copies each matched offer entry (id, name spelling, rates)
-// in offer order.
+// in offer order. Each side then sends with the first codec of the *other*
+// side's list that it supports: the caller with the accept's, the callee with
+// the initiate's.
 //
 // Example:
 //   std::vector<PayloadType> offer = ReadAudioPayloadTypes(*description);
 //   std::vector<PayloadType> accept = NegotiateAccept(offer, DefaultCodecs());
 //   if (accept.empty()) { /* reject */ }
 //   session.AddChild(WritePhoneDescription(accept));
+//   media_sim::RtpCodec send = ChooseSendCodec(offer, DefaultCodecs());
 #ifndef TALKCHECK_REFERENCE_CLIENT_CODECS_H_
 #define TALKCHECK_REFERENCE_CLIENT_CODECS_H_
 
 #include <string>
 #include <vector>
 
+#include "media_sim/rtp.h"
 #include "reference_client/voice_client.h"
 #include "xmpp/element.h"
 
@@ -61,6 +65,22 @@ xmpp::Element WritePhoneDescription(const std::vector<PayloadType>& types);
 
 // Our codecs as payload types for an initiate.
 std::vector<PayloadType> ToPayloadTypes(const std::vector<Codec>& codecs);
+
+// The codecs a peer supports, read from the list it sent: to work out what it
+// sends with, ChooseSendCodec(what we sent, ToCodecs(what it sent)).
+std::vector<Codec> ToCodecs(const std::vector<PayloadType>& types);
+
+// LJ04's send codec (PROTOCOL.md §2.2, VoiceChannel::SetSendCodec_w): the first
+// entry of the `remote` list that `ours` supports, with the remote's payload
+// id, as media_sim's codec (CodecByName with the remote's name, else ours, and
+// the remote's clockrate, else ours). Entries media_sim does not know are
+// passed over; when nothing is left, LJ04's fallback PCMU/8000 (id 0).
+media_sim::RtpCodec ChooseSendCodec(const std::vector<PayloadType>& remote,
+                                    const std::vector<Codec>& ours);
+
+// A payload type in none of `lists` (the wrong-payload-type fault): the
+// highest free dynamic id, 127 unless taken.
+int UnnegotiatedPayloadType(const std::vector<std::vector<PayloadType>>& lists);
 
 }  // namespace talkcheck::reference_client
 

@@ -6,6 +6,7 @@
 //   reference_client --server=127.0.0.1:5222 --jid=cut@localhost/Talk.ref
 //       --password=cutpass [--fault=no-ack,late-ack] [--dialect=g2]
 //       [--call=peer@localhost/Talk.v104] [--auto_answer_ms=-1]
+//       [--media=echo|generate|off]
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "base/asio_clock.h"
 #include "reference_client/client_stream.h"
@@ -46,6 +48,10 @@ ABSL_FLAG(std::string, fault, "",
 ABSL_FLAG(std::string, dialect, "g1",
           "how outgoing calls offer transports: g1 (`candidates`) or g2 "
           "(<transport/> + transport-info)");
+ABSL_FLAG(std::string, media, "echo",
+          "RTP once a call is up: echo (each packet carries the newest payload "
+          "received, for the peer's round-trip time), generate (own pattern) "
+          "or off (send none)");
 ABSL_FLAG(bool, list_faults, false,
           "print the names of every --fault switch, one per line, and exit");
 ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
@@ -144,6 +150,7 @@ class Program {
     voice_->set_event_handler([this](const CallEvent& event) {
       Print(absl::StrCat("event ", EventName(event.type), " sid=", event.sid,
                          " reason=", event.reason));
+      if (event.media.has_value()) PrintMedia(event.sid, *event.media);
     });
     voice_->Start();
     StartInput();
@@ -212,6 +219,19 @@ class Program {
 
   static void Print(const std::string& line) { std::cout << line << std::endl; }
 
+  // One line of a finished call's RTP figures.
+  static void PrintMedia(const std::string& sid, const CallMediaStats& media) {
+    const media_sim::RtpStats& in = media.received;
+    Print(absl::StrCat(
+        "media sid=", sid, " send=", media.send_codec.name, "/",
+        media.sent_payload_type, " sent=", media.packets_sent,
+        " echoed=", media.echoed, " receive=", media.receive_codec.name, "/",
+        media.receive_codec.payload_type, " received=", in.packets,
+        " lost=", in.lost, " wrong_payload_type=", in.wrong_payload_type,
+        " ssrc_changes=", in.ssrc_changes,
+        " jitter_ms=", absl::StrFormat("%.2f", in.jitter_ms)));
+  }
+
   asio::io_context io_;
   AsioClock clock_;
   absl::BitGen bitgen_;
@@ -272,6 +292,18 @@ int Main(int argc, char** argv) {
     voice_options.dialect = VoiceClientOptions::Dialect::kG2;
   } else {
     std::cerr << "--dialect must be g1 or g2, not '" << dialect << "'"
+              << std::endl;
+    return 2;
+  }
+  const std::string media = absl::GetFlag(FLAGS_media);
+  if (media == "echo") {
+    voice_options.media_mode = VoiceClientOptions::MediaMode::kEcho;
+  } else if (media == "generate") {
+    voice_options.media_mode = VoiceClientOptions::MediaMode::kGenerate;
+  } else if (media == "off") {
+    voice_options.media_mode = VoiceClientOptions::MediaMode::kOff;
+  } else {
+    std::cerr << "--media must be echo, generate or off, not '" << media << "'"
               << std::endl;
     return 2;
   }

@@ -221,8 +221,8 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   s.state = Session::State::kReceivedInitiate;
   s.g2 = p2p != nullptr;
   s.transport_accepted = s.g2;
-  s.accept =
-      NegotiateAccept(ReadAudioPayloadTypes(*description), options_.codecs);
+  s.remote_codecs = ReadAudioPayloadTypes(*description);
+  s.accept = NegotiateAccept(s.remote_codecs, options_.codecs);
   sessions_[key] = std::move(owned);
 
   // Events go out after the wire work, so a handler acting on them cannot
@@ -265,8 +265,12 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
 
 void VoiceClient::Impl::OnAccept(Session& s, const Element& iq,
                                  const Element& session) {
-  if (session.FindChild(ns::kGooglePhone, "description") == nullptr &&
-      session.FindChild(ns::kGoogleVideo, "description") == nullptr) {
+  const Element* description =
+      session.FindChild(ns::kGooglePhone, "description");
+  if (description == nullptr) {
+    description = session.FindChild(ns::kGoogleVideo, "description");
+  }
+  if (description == nullptr) {
     return SendError(iq, "modify", "bad-request",
                      absl::StrCat("element '", ns::kGoogleSession,
                                   ":session' missing required child '",
@@ -275,6 +279,8 @@ void VoiceClient::Impl::OnAccept(Session& s, const Element& iq,
   AckSessionIq(iq, false);
   s.state = Session::State::kAccepted;
   s.ring_timer.reset();
+  s.remote_codecs = ReadAudioPayloadTypes(*description);
+  StartMedia(s);
   Emit(CallEvent::Type::kAccepted, s.sid, "accepted by the peer");
 }
 
@@ -416,17 +422,19 @@ void VoiceClient::Impl::OnSessionReply(const SessionRef& ref,
 void VoiceClient::Impl::SendAccept(Session& s) {
   s.answer_timer.reset();
   s.state = Session::State::kAccepted;
+  // What the peer's send codec is chosen from, so without a description too.
+  s.local_codecs = s.accept;
+  if (Has(Fault::kRenumberedCodecIds)) {
+    // Our own numbering instead of the offer's: every id shifted by one.
+    for (PayloadType& type : s.local_codecs)
+      type.id = type.id < 127 ? type.id + 1 : 96;
+  }
   std::vector<Element> children;
   if (!Has(Fault::kAcceptWithoutDescription)) {
-    std::vector<PayloadType> accept = s.accept;
-    if (Has(Fault::kRenumberedCodecIds)) {
-      // Our own numbering instead of the offer's: every id shifted by one.
-      for (PayloadType& type : accept)
-        type.id = type.id < 127 ? type.id + 1 : 96;
-    }
-    children.push_back(WritePhoneDescription(accept));
+    children.push_back(WritePhoneDescription(s.local_codecs));
   }
   SendSessionMessage(s, "accept", std::move(children));
+  StartMedia(s);
   Emit(CallEvent::Type::kAccepted, s.sid, "answered");
 }
 
@@ -454,6 +462,7 @@ absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
   s.incoming = false;
   s.state = Session::State::kSentInitiate;
   s.g2 = options_.dialect == VoiceClientOptions::Dialect::kG2;
+  s.local_codecs = ToPayloadTypes(options_.codecs);
   if (sessions_.count(s.key()) > 0) {
     return absl::AlreadyExistsError("session id collision; call again");
   }
@@ -516,7 +525,17 @@ void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
   owned->generation_timer.reset();
   owned->ring_timer.reset();
   owned->answer_timer.reset();
-  if (owned->channel != nullptr) owned->channel->Stop();
+  // No RTP once the call is over; the channel lingers until the cleanup.
+  std::optional<CallMediaStats> media;
+  if (owned->media != nullptr) {
+    owned->media->SetSending(false);
+    media = owned->media->stats();
+  }
+  owned->media.reset();
+  if (owned->channel != nullptr) {
+    owned->channel->Stop();
+    owned->channel->set_packet_handler(nullptr);
+  }
   const std::string sid = owned->sid;
   ended_.push_back(std::move(owned));
   if (!cleanup_pending_) {
@@ -527,7 +546,7 @@ void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
       ended_.clear();
     });
   }
-  if (emit) Emit(type, sid, reason);
+  if (emit) Emit(type, sid, reason, std::move(media));
 }
 
 // ---------------------------------------------------------------------------
@@ -551,11 +570,12 @@ VoiceClient::Impl::Session* VoiceClient::Impl::Newest(F filter) {
 }
 
 void VoiceClient::Impl::Emit(CallEvent::Type type, const std::string& sid,
-                             const std::string& reason) {
+                             const std::string& reason,
+                             std::optional<CallMediaStats> media) {
   if (!event_handler_) return;
   // The handler may replace itself or end sessions: run a copy.
   auto handler = event_handler_;
-  handler(CallEvent{type, sid, reason});
+  handler(CallEvent{type, sid, reason, std::move(media)});
 }
 
 // ---------------------------------------------------------------------------
@@ -580,5 +600,9 @@ void VoiceClient::set_event_handler(
   impl_->event_handler_ = std::move(handler);
 }
 bool VoiceClient::in_call() const { return impl_->in_call(); }
+std::optional<CallMediaStats> VoiceClient::media_stats(
+    absl::string_view sid) const {
+  return impl_->media_stats(sid);
+}
 
 }  // namespace talkcheck::reference_client

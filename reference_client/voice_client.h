@@ -1,29 +1,39 @@
-// The reference client: a small, correct Google Talk voice client (PROTOCOL.md §9's
-// libjingle 0.4 behaviour), the default client under test.
+// The reference client: a small, correct Google Talk voice client (PROTOCOL.md
+// §9's libjingle 0.4 behaviour), the default client under test.
 //
-// On top of a logged-in `ClientStream` it advertises voice caps (legacy XEP-0115,
-// ext="voice-v1") and answers the matching disco#info; answers incoming calls (ack the
-// initiate, G2 transport-accept, candidates before accept, accept with the supported
-// subset keeping the offered ids and name spelling, or reject *before* the ack when no
-// codec is common); places calls (G1 or G2, falling back to G1 when `candidates`
-// arrive); starts a new candidate generation every 20 s while not writable; keeps
-// libjingle's timers (15 s for every session iq reply, 50 s for writability counted
-// from the initiate, 180 s of ringing); and terminates cleanly (acking the peer's
+// On top of a logged-in `ClientStream` it advertises voice caps (legacy
+// XEP-0115, ext="voice-v1") and answers the matching disco#info; answers
+// incoming calls (ack the initiate, G2 transport-accept, candidates before
+// accept, accept with the supported subset keeping the offered ids and name
+// spelling, or reject *before* the ack when no codec is common); places calls
+// (G1 or G2, falling back to G1 when `candidates` arrive); starts a new
+// candidate generation every 20 s while not writable; keeps libjingle's timers
+// (15 s for every session iq reply, 50 s for writability counted from the
+// initiate, 180 s of ringing); and terminates cleanly (acking the peer's
 // terminate). Each `Fault` switches on exactly one misbehaviour.
+//
+// Media (call_media.h): once a call is accepted and its rtp channel is
+// writable, the client sends RTP on the best writable connection with LJ04's
+// send codec (PROTOCOL.md §2.2, §4.3), by default echoing the peer's payloads
+// so that the harness can measure the round-trip time, and checks the peer's
+// stream against the codec the peer should send with. It stops while the
+// channel is not writable and when the call ends.
 #ifndef TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_H_
 #define TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_H_
 
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "reference_client/call_media.h"
 #include "reference_client/client_stream.h"
 #include "reference_client/faults.h"
 #include "xmpp/jid.h"
@@ -37,15 +47,15 @@ struct Codec {
 };
 
 struct VoiceClientOptions {
-  // Codecs this client supports (matched per PROTOCOL.md §2.2: id < 96 by id, else
-  // by case-sensitive name; a clockrate stated on both sides must agree). Empty means
-  // the default, in offer order: ISAC 103/16000, iLBC 102/8000, PCMU 0/8000,
-  // PCMA 8/8000, CN 13/8000 (codecs.cc).
+  // Codecs this client supports (matched per PROTOCOL.md §2.2: id < 96 by id,
+  // else by case-sensitive name; a clockrate stated on both sides must agree).
+  // Empty means the default, in offer order: ISAC 103/16000, iLBC 102/8000,
+  // PCMU 0/8000, PCMA 8/8000, CN 13/8000 (codecs.cc).
   std::vector<Codec> codecs;
   // How an outgoing call offers transports.
   enum class Dialect { kG1, kG2 } dialect = Dialect::kG1;
-  // Incoming calls: accept after this long (the user "answers"); InfiniteDuration
-  // waits for Answer().
+  // Incoming calls: accept after this long (the user "answers");
+  // InfiniteDuration waits for Answer().
   absl::Duration auto_answer_after = absl::ZeroDuration();
   // libjingle timers (PROTOCOL.md §6).
   absl::Duration iq_timeout = absl::Seconds(15);
@@ -53,6 +63,10 @@ struct VoiceClientOptions {
   absl::Duration ring_timeout = absl::Seconds(180);
   absl::Duration generation_period = absl::Seconds(20);
   std::string caps_ver = "1.0.0.104";
+  // What goes in the RTP the client sends once a call is up: the payload of
+  // the newest packet received (the harness's round-trip measurement), its
+  // own pattern, or no RTP at all (the peer's is still checked).
+  enum class MediaMode { kEcho, kGenerate, kOff } media_mode = MediaMode::kEcho;
   FaultSet faults;
 };
 
@@ -69,6 +83,8 @@ struct CallEvent {
   Type type;
   std::string sid;
   std::string reason;
+  // kTerminated and kRejected of a call that had media: its final figures.
+  std::optional<CallMediaStats> media;
 };
 
 class VoiceClient {
@@ -84,15 +100,18 @@ class VoiceClient {
 
   // Places a call to `callee` (a full JID). kFailedPrecondition before Start().
   absl::Status Call(const xmpp::Jid& callee);
-  // Answers / rejects the newest ringing incoming call; hangs up the newest call
-  // (kFailedPrecondition when there is none). Ending a call does not wait for the
-  // peer's ack.
+  // Answers / rejects the newest ringing incoming call; hangs up the newest
+  // call (kFailedPrecondition when there is none). Ending a call does not wait
+  // for the peer's ack.
   absl::Status Answer();
   absl::Status Reject();
   absl::Status Hangup();
 
   void set_event_handler(std::function<void(const CallEvent&)> handler);
   bool in_call() const;
+  // The media figures of the live call `sid`; nullopt when there is no such
+  // call or it has not been accepted yet.
+  std::optional<CallMediaStats> media_stats(absl::string_view sid) const;
 
  private:
   class Impl;

@@ -1,7 +1,7 @@
 // The voice client's state and its members, shared by voice_client.cc
 // (presence, disco, session signalling, call control) and
 // voice_client_transport.cc (GICE channel, candidates and their generations,
-// writability). Private to the target.
+// writability, RTP). Private to the target.
 #ifndef TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_IMPL_H_
 #define TALKCHECK_REFERENCE_CLIENT_VOICE_CLIENT_IMPL_H_
 
@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "media_sim/candidate.h"
 #include "media_sim/gice_channel.h"
+#include "reference_client/call_media.h"
 #include "reference_client/client_stream.h"
 #include "reference_client/codecs.h"
 #include "reference_client/session_messages.h"
@@ -47,6 +48,7 @@ class VoiceClient::Impl {
   absl::Status Reject();
   absl::Status Hangup();
   bool in_call() const { return !sessions_.empty(); }
+  std::optional<CallMediaStats> media_stats(absl::string_view sid) const;
 
   std::function<void(const CallEvent&)> event_handler_;
 
@@ -66,7 +68,14 @@ class VoiceClient::Impl {
     bool initiate_acked = false;  // incoming: our ack of the initiate is out
     bool writable = false;
     std::vector<PayloadType> accept;  // incoming: what we will accept
+    // The peer's list: incoming, the initiate's; outgoing, the accept's.
+    std::vector<PayloadType> remote_codecs;
+    // Ours as sent: outgoing, the initiate's; incoming, the accept's.
+    std::vector<PayloadType> local_codecs;
     std::unique_ptr<media_sim::GiceChannel> channel;
+    // From the accept on (receiving only in MediaMode::kOff). Declared after
+    // `channel`, which it sends on, so that it goes first.
+    std::unique_ptr<CallMedia> media;
     std::vector<media_sim::Candidate>
         sent_candidates;  // remembered for the G1 fallback
     std::optional<media_sim::Candidate> first_candidate;
@@ -89,7 +98,8 @@ class VoiceClient::Impl {
   template <typename F>
   Session* Newest(F filter);
   void Emit(CallEvent::Type type, const std::string& sid,
-            const std::string& reason);
+            const std::string& reason,
+            std::optional<CallMediaStats> media = std::nullopt);
 
   void SendPresence();
   void OnStanza(const xmpp::Element& stanza);
@@ -126,6 +136,11 @@ class VoiceClient::Impl {
   void SendCandidates(Session& s,
                       const std::vector<media_sim::Candidate>& candidates);
   void OnWritable(const SessionRef& ref, bool writable);
+  // Creates the call's media once it is accepted (codecs of PROTOCOL.md §2.2)
+  // and turns sending on or off with writability.
+  void StartMedia(Session& s);
+  void UpdateMedia(Session& s);
+  void OnMediaPacket(const SessionRef& ref, absl::string_view packet);
   void SendAccept(Session& s);
   // Description (our codecs) and, in G2, the empty transport offer.
   std::vector<xmpp::Element> InitiateChildren(const Session& s);

@@ -1,11 +1,15 @@
 // The transport half of the voice client: its GICE channel, the candidates it
-// sends (G1 or G2 format) and receives, generations and the writability timer.
+// sends (G1 or G2 format) and receives, generations and the writability timer,
+// and the RTP that flows on the channel once the call is up.
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "media_sim/candidate.h"
 #include "media_sim/gice_channel.h"
+#include "media_sim/rtp.h"
+#include "reference_client/call_media.h"
+#include "reference_client/codecs.h"
 #include "reference_client/session_messages.h"
 #include "reference_client/voice_client_impl.h"
 #include "xmpp/namespaces.h"
@@ -15,6 +19,14 @@ namespace talkcheck::reference_client {
 namespace ns = xmpp::ns;
 using media_sim::Candidate;
 using xmpp::Element;
+using MediaMode = VoiceClientOptions::MediaMode;
+
+namespace {
+
+// ssrc-change: the packets sent before the client switches to a new SSRC.
+constexpr uint64_t kSsrcChangeAfterPackets = 50;
+
+}  // namespace
 
 void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
                                      const Element& session, bool g1_format) {
@@ -79,14 +91,17 @@ void VoiceClient::Impl::StartTransport(Session& s) {
   gice.fault_username_without_remote = Has(Fault::kUsernameWithoutRemote);
   gice.fault_media_before_writable = Has(Fault::kMediaBeforeWritable);
   gice.fault_media_to_stale_generation = Has(Fault::kMediaToStaleGeneration);
-  // wrong-payload-type and ssrc-change concern RTP, which the reference client
-  // does not send yet: they are accepted and do nothing until the RTP loopback
-  // exists.
+  // wrong-payload-type and ssrc-change are the RTP's (StartMedia).
   s.channel = std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_,
                                                        std::move(gice));
   const SessionRef ref = Ref(s);
   s.channel->set_writable_handler(
       [this, ref](bool writable) { OnWritable(ref, writable); });
+  s.channel->set_packet_handler(
+      [this, ref](absl::string_view packet,
+                  const boost::asio::ip::udp::endpoint&) {
+        OnMediaPacket(ref, packet);
+      });
   s.channel->Start();
   NewGeneration(s);
 }
@@ -153,6 +168,7 @@ void VoiceClient::Impl::OnWritable(const SessionRef& ref, bool writable) {
   Session* s = Find(ref);
   if (s == nullptr || s->writable == writable) return;
   s->writable = writable;
+  UpdateMedia(*s);
   if (writable) {
     s->writable_timer.reset();
     s->generation_timer.reset();
@@ -162,6 +178,64 @@ void VoiceClient::Impl::OnWritable(const SessionRef& ref, bool writable) {
   // Lost writability: LJ04 re-arms the 50 s timer and allocates at once.
   ArmWritableTimer(*s);
   NewGeneration(*s);
+}
+
+// ---------------------------------------------------------------------------
+// RTP
+
+void VoiceClient::Impl::StartMedia(Session& s) {
+  if (s.media != nullptr) return;
+  // LJ04 (PROTOCOL.md §2.2): each side sends with the first codec of the other
+  // side's list that it supports. So we send from the peer's list, and the
+  // peer, supporting what it sent, from ours as we sent it.
+  media_sim::RtpCodec send = ChooseSendCodec(s.remote_codecs, options_.codecs);
+  media_sim::RtpCodec receive =
+      ChooseSendCodec(s.local_codecs, ToCodecs(s.remote_codecs));
+  CallMediaOptions media;
+  media.echo = options_.media_mode == MediaMode::kEcho;
+  if (Has(Fault::kWrongPayloadType)) {
+    // A payload type in neither list nor our own codecs (127 unless taken),
+    // rather than the id of an offered-but-not-chosen codec, which the peer
+    // could still decode: nothing maps it to a codec.
+    media.payload_type = UnnegotiatedPayloadType(
+        {s.local_codecs, s.remote_codecs, ToPayloadTypes(options_.codecs)});
+  }
+  if (Has(Fault::kSsrcChange)) {
+    media.ssrc_change_after = kSsrcChangeAfterPackets;
+  }
+  media_sim::GiceChannel* channel = s.channel.get();
+  s.media = std::make_unique<CallMedia>(
+      clock_, bitgen_, std::move(send), std::move(receive), media,
+      [channel](absl::string_view packet) {
+        // The channel picks the best writable connection (PROTOCOL.md §4.3)
+        // and refuses while there is none.
+        return channel != nullptr && channel->SendPacket(packet);
+      });
+  UpdateMedia(s);
+}
+
+void VoiceClient::Impl::UpdateMedia(Session& s) {
+  if (s.media == nullptr) return;
+  // media-before-writable: the channel then sends on an unchecked pair, so
+  // the RTP must not wait for writability either.
+  const bool may_send = s.writable || Has(Fault::kMediaBeforeWritable);
+  s.media->SetSending(options_.media_mode != MediaMode::kOff &&
+                      s.state == Session::State::kAccepted && may_send);
+}
+
+void VoiceClient::Impl::OnMediaPacket(const SessionRef& ref,
+                                      absl::string_view packet) {
+  Session* s = Find(ref);
+  // Before the accept there is nothing to check against yet.
+  if (s != nullptr && s->media != nullptr) s->media->OnPacket(packet);
+}
+
+std::optional<CallMediaStats> VoiceClient::Impl::media_stats(
+    absl::string_view sid) const {
+  for (const auto& [key, s] : sessions_) {
+    if (key.id == sid && s->media != nullptr) return s->media->stats();
+  }
+  return std::nullopt;
 }
 
 }  // namespace talkcheck::reference_client
