@@ -115,6 +115,8 @@ MediaReport MediaLoopback::Report() const {
   report.set_bad_timestamp_steps(in.bad_timestamp_steps);
   report.set_echoed(echoed_);
   if (echoed_ > 0) report.set_rtt_ms(rtt_sum_ms_ / echoed_);
+  // Findings only: the runner fails the step for each nonzero one, so plain
+  // traffic counts (datagrams_received, requests_received, ...) stay out.
   const media_sim::GiceStats& gice = channel_.stats();
   auto& findings = *report.mutable_findings();
   findings["bad_username_requests"] = gice.bad_username_requests;
@@ -124,6 +126,13 @@ MediaReport MediaLoopback::Report() const {
       gice.responses_with_wrong_username;
   findings["malformed_stun"] = gice.malformed_stun;
   findings["media_from_unreadable"] = gice.media_from_unreadable;
+  findings["oversized_datagrams"] = gice.oversized_datagrams;
+  findings["truncated_stun"] = gice.truncated_stun;
+  findings["oversized_stun"] = gice.oversized_stun;
+  findings["stun_attribute_overrun"] = gice.stun_attribute_overrun;
+  findings["unknown_stun_attributes"] = gice.unknown_stun_attributes;
+  findings["integrity_or_fingerprint"] = gice.integrity_or_fingerprint;
+  findings["flood_datagrams"] = gice.flood_datagrams;
   return report;
 }
 

@@ -28,6 +28,8 @@ constexpr absl::Duration kMaximumRtt = absl::Seconds(3);
 constexpr int kRttRatio = 3;  // rtt = (3 * rtt + sample) / 4
 constexpr size_t kUfragLength = 16;
 constexpr size_t kMaxDatagram = 65536;
+constexpr size_t kMessageIntegritySize = 20;
+constexpr absl::Duration kFloodWindow = absl::Seconds(1);
 // LJ04's reason phrases; the codec pads them with spaces to a multiple of 4.
 constexpr char kReasonBadRequest[] = "BAD REQUEST";
 constexpr char kReasonStaleCredentials[] = "STALE CREDENTIALS";
@@ -104,6 +106,11 @@ struct GiceChannel::Impl {
   void StartRead(size_t port);
   void OnDatagram(size_t port, absl::string_view data,
                   const udp::endpoint& from);
+  void CountRate();
+  void CountParseError(StunParseError error);
+  // Counts GICE's forbidden attributes; false when libjingle 0.4 would not
+  // have parsed the message, which is then dropped.
+  bool AcceptAttributes(const StunMessage& message);
   void OnRequest(size_t port, const StunMessage& request,
                  const udp::endpoint& from);
   void OnResponse(size_t port, const StunMessage& response,
@@ -152,6 +159,9 @@ struct GiceChannel::Impl {
   std::unique_ptr<Timer> ping_timer;
   Connection* best = nullptr;  // the best writable connection
   bool was_writable = false;
+  // The current flood-count window: its start and the datagrams in it.
+  absl::Duration rate_window_start = -absl::InfiniteDuration();
+  uint64_t rate_window_count = 0;
 };
 
 absl::StatusOr<Candidate> GiceChannel::Impl::AllocateGeneration() {
@@ -259,19 +269,31 @@ void GiceChannel::Impl::StartRead(size_t index) {
       });
 }
 
+// Whatever the client sends lands here: every kind of damage is counted under
+// its own name and dropped, and nothing a datagram holds can make the channel
+// do more than answer it once.
 void GiceChannel::Impl::OnDatagram(size_t port, absl::string_view data,
                                    const udp::endpoint& from) {
+  GiceStats& stats = owner.stats_;
+  ++stats.datagrams_received;
+  CountRate();
+  if (data.size() > options.max_datagram_bytes) {
+    ++stats.oversized_datagrams;
+    return;
+  }
   // STUN and RTP share the 5-tuple: STUN types have the two top bits clear, RTP
   // and RTCP have version 2 there (the LJ05+ check; LJ04 only tried to parse).
   if (data.empty() || (static_cast<uint8_t>(data[0]) & 0xC0) != 0) {
     OnMedia(port, data, from);
     return;
   }
-  absl::StatusOr<StunMessage> message = ParseStunMessage(data);
+  StunParseError error = StunParseError::kNone;
+  absl::StatusOr<StunMessage> message = ParseStunMessage(data, &error);
   if (!message.ok()) {
-    ++owner.stats_.malformed_stun;
+    CountParseError(error);
     return;
   }
+  if (!AcceptAttributes(*message)) return;
   switch (message->type) {
     case kStunBindingRequest:
       OnRequest(port, *message, from);
@@ -283,6 +305,64 @@ void GiceChannel::Impl::OnDatagram(size_t port, absl::string_view data,
     default:
       break;  // Allocate, Send, ...: not for a GICE channel
   }
+}
+
+// Fixed windows of kFloodWindow on the channel's clock.
+void GiceChannel::Impl::CountRate() {
+  if (options.max_datagrams_per_second == 0) return;
+  const absl::Duration now = clock.Now();
+  if (now - rate_window_start >= kFloodWindow) {
+    rate_window_start = now;
+    rate_window_count = 0;
+  }
+  if (++rate_window_count > options.max_datagrams_per_second) {
+    ++owner.stats_.flood_datagrams;
+  }
+}
+
+void GiceChannel::Impl::CountParseError(StunParseError error) {
+  GiceStats& stats = owner.stats_;
+  switch (error) {
+    case StunParseError::kTruncated:
+      ++stats.truncated_stun;
+      return;
+    case StunParseError::kTrailingBytes:
+      ++stats.oversized_stun;
+      return;
+    case StunParseError::kAttributeOverrun:
+      ++stats.stun_attribute_overrun;
+      return;
+    case StunParseError::kNone:
+    case StunParseError::kBadAttributeValue:
+      break;
+  }
+  ++stats.malformed_stun;
+}
+
+// libjingle 0.4 parses strictly (PROTOCOL.md §4.1): an attribute type outside
+// its table fails the whole message, and MESSAGE-INTEGRITY must be 20 bytes.
+// The codec is liberal and keeps such attributes, so the strictness is here.
+bool GiceChannel::Impl::AcceptAttributes(const StunMessage& message) {
+  bool integrity_or_fingerprint = false;
+  bool unknown = message.xor_mapped_address.has_value() ||
+                 message.retransmit_count.has_value();
+  bool drop = unknown;
+  for (const StunAttribute& attribute : message.unknown_attributes) {
+    if (attribute.type == kStunAttrMessageIntegrity) {
+      integrity_or_fingerprint = true;
+      drop |= attribute.value.size() != kMessageIntegritySize;
+    } else if (attribute.type == kStunAttrFingerprint) {
+      integrity_or_fingerprint = true;
+      drop = true;
+    } else if (!IsLibjingle04Attribute(attribute.type)) {
+      unknown = true;
+      drop = true;
+    }
+  }
+  GiceStats& stats = owner.stats_;
+  if (integrity_or_fingerprint) ++stats.integrity_or_fingerprint;
+  if (unknown) ++stats.unknown_stun_attributes;
+  return !drop;
 }
 
 void GiceChannel::Impl::OnRequest(size_t port, const StunMessage& request,

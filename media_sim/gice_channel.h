@@ -1,30 +1,37 @@
 // One GICE channel of one endpoint: Google's pre-standard ICE (PROTOCOL.md §4).
 //
-// The channel owns a UDP socket per local candidate it allocates (each allocation round
-// is a new `generation` with fresh ufrags), pairs every local candidate with every
-// remote candidate of the newest remote generation, and runs libjingle's connectivity
-// checks: RFC 3489-framed Binding requests (16-byte transaction id, no cookie unless
-// asked, no MESSAGE-INTEGRITY or FINGERPRINT) with USERNAME = remote ufrag ‖ local ufrag,
-// answered with USERNAME echoed and MAPPED-ADDRESS; 430 for unknown remote ufrags, 400
-// for a USERNAME that does not start with ours. A connection becomes readable on a valid
-// request (lost after 30 s without one) and writable on a response (write-timeout after
-// 15 s without one). Pings are paced one per tick: 50 ms while the channel is
-// unwritable, 480 ms once writable, the best connection at least every 900 ms. Media
-// goes only over the best writable connection, and is accepted only from readable ones.
+// The channel owns a UDP socket per local candidate it allocates (each
+// allocation round is a new `generation` with fresh ufrags), pairs every local
+// candidate with every remote candidate of the newest remote generation, and
+// runs libjingle's connectivity checks: RFC 3489-framed Binding requests
+// (16-byte transaction id, no cookie unless asked, no MESSAGE-INTEGRITY or
+// FINGERPRINT) with USERNAME = remote ufrag ‖ local ufrag, answered with
+// USERNAME echoed and MAPPED-ADDRESS; 430 for unknown remote ufrags, 400 for a
+// USERNAME that does not start with ours. A connection becomes readable on a
+// valid request (lost after 30 s without one) and writable on a response
+// (write-timeout after 15 s without one). Pings are paced one per tick: 50 ms
+// while the channel is unwritable, 480 ms once writable, the best connection at
+// least every 900 ms. Media goes only over the best writable connection, and is
+// accepted only from readable ones.
 //
-// Used by the reference client and by the simulated peer. Single-threaded on the
-// io_context that runs `clock`.
+// Everything a channel reads comes from the client under test: oversized,
+// truncated or otherwise damaged STUN, attributes libjingle 0.4 would choke on,
+// media from addresses that never completed a check and floods are counted by
+// kind in GiceStats and dropped, costing at most one reply per datagram.
+//
+// Used by the reference client and by the simulated peer. Single-threaded on
+// the io_context that runs `clock`.
 #ifndef TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
 #define TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/udp.hpp>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/statusor.h"
@@ -43,38 +50,87 @@ struct GiceOptions {
   absl::Duration best_ping_interval = absl::Milliseconds(900);
   absl::Duration read_timeout = absl::Seconds(30);
   absl::Duration write_timeout = absl::Seconds(15);
-  // RFC 5389 magic cookie + 12-byte id (Google from mid-2011) instead of 16 bytes.
+  // RFC 5389 magic cookie + 12-byte id (Google from mid-2011) instead of 16
+  // bytes.
   bool use_magic_cookie = false;
+  // Larger datagrams (STUN or RTP) are counted as `oversized_datagrams` and
+  // dropped unread. 1500: nothing GICE or voice RTP sends comes near it.
+  size_t max_datagram_bytes = 1500;
+  // Datagrams beyond this many in one second of `clock` (all sources, all
+  // ports) are counted as `flood_datagrams`; they are still handled, so a
+  // flood does not cost the valid pings inside it. 0 turns the count off.
+  uint64_t max_datagrams_per_second = 1000;
 
   // Misbehaviours for both-ways proofs (reference client --fault=...).
-  bool fault_no_ping_responses = false;     // never answer Binding requests
+  bool fault_no_ping_responses = false;        // never answer Binding requests
   bool fault_username_without_remote = false;  // USERNAME = local ufrag only
-  bool fault_media_before_writable = false;    // SendPacket works while unwritable
-  bool fault_media_to_stale_generation = false;  // keep sending on an old-generation pair
+  // SendPacket works while unwritable.
+  bool fault_media_before_writable = false;
+  // Keep sending on an old-generation pair.
+  bool fault_media_to_stale_generation = false;
 };
 
-// What one side observed about the other side's checks; every counter is a named
-// finding the harness can assert on.
+// What one side observed about the other side's checks. Except for the
+// plain traffic counts (`datagrams_received`, `requests_*`, `responses_*`,
+// `error_responses_sent`, `media_*` but `media_from_unreadable`), every counter
+// is a named finding against the peer that the harness asserts is zero.
+//
+// Every datagram counts in `datagrams_received`, then in exactly one of:
+// oversized_datagrams; truncated_stun, oversized_stun, stun_attribute_overrun
+// or malformed_stun (unparseable); the libjingle 0.4 drops
+// (unknown_stun_attributes and/or integrity_or_fingerprint); requests_received
+// or responses_received (which may add a USERNAME, MAPPED-ADDRESS or
+// ERROR-CODE finding, or integrity_or_fingerprint for a 20-byte
+// MESSAGE-INTEGRITY); media_received or media_from_unreadable; or nothing, for
+// STUN types a GICE channel ignores (Allocate, Send, ...). `flood_datagrams`
+// cuts across them.
 struct GiceStats {
   uint64_t requests_received = 0;
   uint64_t responses_received = 0;
   uint64_t requests_sent = 0;
   uint64_t responses_sent = 0;
-  uint64_t error_responses_sent = 0;        // 400 / 430
-  uint64_t bad_username_requests = 0;       // USERNAME not "our ufrag ‖ known remote"
+  uint64_t error_responses_sent = 0;  // 400 / 430
+  // USERNAME not "our ufrag ‖ known remote".
+  uint64_t bad_username_requests = 0;
   uint64_t responses_without_mapped_address = 0;
-  uint64_t responses_with_wrong_username = 0;  // not echoing our request's USERNAME
-  uint64_t malformed_stun = 0;              // truncated, bad lengths, ...
-  uint64_t media_from_unreadable = 0;       // RTP from an address that never pinged
+  // Not echoing our request's USERNAME.
+  uint64_t responses_with_wrong_username = 0;
+  // Structural damage the kinds below do not name: an address attribute of
+  // the wrong size or family, ERROR-CODE shorter than 4 bytes, an error
+  // response without ERROR-CODE.
+  uint64_t malformed_stun = 0;
+  uint64_t media_from_unreadable = 0;  // RTP from an address that never pinged
   uint64_t media_received = 0;
   uint64_t media_sent = 0;
+
+  // Every datagram read from any of the channel's sockets (not a finding).
+  uint64_t datagrams_received = 0;
+  // Larger than GiceOptions::max_datagram_bytes; dropped before parsing.
+  uint64_t oversized_datagrams = 0;
+  // STUN (two top bits clear) shorter than the 20-byte header, or whose length
+  // field promises more than the datagram holds.
+  uint64_t truncated_stun = 0;
+  // STUN whose length field promises less than the datagram holds.
+  uint64_t oversized_stun = 0;
+  // STUN with an attribute header, value or padding running past the end.
+  uint64_t stun_attribute_overrun = 0;
+  // Messages with an attribute type libjingle 0.4 does not know (PRIORITY,
+  // XOR-MAPPED-ADDRESS, SOFTWARE, RETRANSMIT-COUNT, ...; FINGERPRINT is counted
+  // below instead). Dropped unanswered, as LJ04's strict parser does.
+  uint64_t unknown_stun_attributes = 0;
+  // Messages with MESSAGE-INTEGRITY or FINGERPRINT, which GICE never sends.
+  // FINGERPRINT, or MESSAGE-INTEGRITY of other than 20 bytes, drops the
+  // message (LJ04 cannot parse it); a 20-byte MESSAGE-INTEGRITY is ignored and
+  // the message handled, as LJ04 does.
+  uint64_t integrity_or_fingerprint = 0;
+  // Datagrams beyond GiceOptions::max_datagrams_per_second.
+  uint64_t flood_datagrams = 0;
 };
 
 class GiceChannel {
  public:
-  using PacketHandler =
-      std::function<void(absl::string_view packet,
-                         const boost::asio::ip::udp::endpoint& from)>;
+  using PacketHandler = std::function<void(
+      absl::string_view packet, const boost::asio::ip::udp::endpoint& from)>;
 
   // Does not own `io`, `clock` or `bitgen`; all must outlive the channel.
   GiceChannel(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
@@ -86,12 +142,14 @@ class GiceChannel {
   absl::StatusOr<Candidate> AllocateGeneration();
   int generation() const;  // of the newest local round; -1 before the first
 
-  // Remembers a remote candidate (matching channel name only; others are ignored and
-  // return false). A newer generation discards older remote candidates for new
-  // pairings (PROTOCOL.md §3.3). Duplicates (IsEquivalent) are ignored.
+  // Remembers a remote candidate (matching channel name only; others are
+  // ignored and return false). A newer generation discards older remote
+  // candidates for new pairings (PROTOCOL.md §3.3). Duplicates (IsEquivalent)
+  // are ignored.
   bool AddRemoteCandidate(const Candidate& candidate);
 
-  // Starts pinging (idempotent). Checks begin only once there is a remote candidate.
+  // Starts pinging (idempotent). Checks begin only once there is a remote
+  // candidate.
   void Start();
   void Stop();
 
@@ -100,11 +158,13 @@ class GiceChannel {
   // The best writable connection's remote address, if any.
   const boost::asio::ip::udp::endpoint* best_remote() const;
 
-  // Sends a non-STUN packet (RTP/RTCP) on the best writable connection. Returns false
-  // (and sends nothing) when the channel is not writable.
+  // Sends a non-STUN packet (RTP/RTCP) on the best writable connection. Returns
+  // false (and sends nothing) when the channel is not writable.
   bool SendPacket(absl::string_view packet);
 
-  void set_packet_handler(PacketHandler handler) { on_packet_ = std::move(handler); }
+  void set_packet_handler(PacketHandler handler) {
+    on_packet_ = std::move(handler);
+  }
   void set_writable_handler(std::function<void(bool)> handler) {
     on_writable_ = std::move(handler);
   }

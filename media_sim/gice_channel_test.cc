@@ -364,19 +364,143 @@ TEST_F(GiceChannelTest, PeerReflexiveRequestMakesMediaAcceptableFor30s) {
   EXPECT_EQ(channel->stats().media_from_unreadable, 2u);
 }
 
-// Verifies that broken STUN is counted and nothing else happens.
-TEST_F(GiceChannelTest, CountsMalformedStun) {
+// Verifies that broken STUN is counted under the name of its damage, and
+// nothing else happens.
+TEST_F(GiceChannelTest, CountsMalformedStunByKind) {
   auto channel = MakeChannel();
   RawPeer raw(io_);
   const udp::endpoint to = Endpoint(channel->local_candidates()[0]);
-  std::string truncated = RawRequest(std::string(32, 'A')).Serialize();
-  truncated.resize(30);
-  raw.SendTo(truncated, to);
+  const std::string request = RawRequest(std::string(32, 'A')).Serialize();
+  // Truncated: the length field says 36 bytes follow the header.
+  raw.SendTo(request.substr(0, 30), to);
   raw.SendTo(std::string("\x00\x01", 2), to);
+  raw.SendTo(request.substr(0, 19), to);
+  // Trailing bytes: the length field says fewer bytes than follow.
+  raw.SendTo(request + std::string(8, '\0'), to);
+  // Attribute overruns: USERNAME claims 200 bytes; a 2-byte attribute header.
+  std::string overrun = request;
+  overrun[kStunHeaderSize + 3] = static_cast<char>(200);
+  raw.SendTo(overrun, to);
+  std::string short_header =
+      request.substr(0, kStunHeaderSize) + std::string("\x00\x06", 2);
+  short_header[3] = 2;
+  raw.SendTo(short_header, to);
+  // Other damage: a 4-byte MAPPED-ADDRESS.
+  raw.SendTo(SerializeStunAttributes(
+                 kStunBindingRequest, kRawTid,
+                 {{kStunAttrMappedAddress, std::string("\0\x01\0\x01", 4)}}),
+             to);
   Poll();
-  EXPECT_EQ(channel->stats().malformed_stun, 2u);
+  const GiceStats& stats = channel->stats();
+  EXPECT_EQ(stats.datagrams_received, 7u);
+  EXPECT_EQ(stats.truncated_stun, 3u);
+  EXPECT_EQ(stats.oversized_stun, 1u);
+  EXPECT_EQ(stats.stun_attribute_overrun, 2u);
+  EXPECT_EQ(stats.malformed_stun, 1u);
+  EXPECT_EQ(stats.requests_received, 0u);
+  EXPECT_TRUE(raw.received.empty());
+}
+
+// Verifies GiceOptions::max_datagram_bytes: a request of exactly the limit is
+// answered, one a word longer is counted and dropped unread.
+TEST_F(GiceChannelTest, DropsDatagramsOverMaxDatagramBytes) {
+  EXPECT_EQ(GiceOptions{}.max_datagram_bytes, 1500u);
+  GiceOptions options;
+  options.max_datagram_bytes = 1000;
+  auto channel = MakeChannel(options);
+  RawPeer raw(io_);
+  const udp::endpoint to = Endpoint(channel->local_candidates()[0]);
+  const std::string at_limit = RawRequest(std::string(976, 'A')).Serialize();
+  const std::string over_limit = RawRequest(std::string(980, 'A')).Serialize();
+  ASSERT_EQ(at_limit.size(), 1000u);
+  ASSERT_EQ(over_limit.size(), 1004u);
+  raw.SendTo(over_limit, to);
+  raw.SendTo(Rtp() + std::string(1000, 'x'), to);
+  Poll();
+  EXPECT_EQ(channel->stats().oversized_datagrams, 2u);
+  EXPECT_EQ(channel->stats().media_from_unreadable, 0u);
+  EXPECT_TRUE(raw.received.empty());
+  raw.SendTo(at_limit, to);
+  Poll();
+  EXPECT_EQ(channel->stats().oversized_datagrams, 2u);
+  EXPECT_EQ(channel->stats().bad_username_requests, 1u);  // answered with 400
+  EXPECT_EQ(raw.received.size(), 1u);
+}
+
+// Verifies libjingle 0.4's strictness: a request with an attribute LJ04 does
+// not know is dropped unanswered and counted; FINGERPRINT and a badly sized
+// MESSAGE-INTEGRITY are dropped as integrity_or_fingerprint; a 20-byte
+// MESSAGE-INTEGRITY and LJ04-known types such as PASSWORD are answered.
+TEST_F(GiceChannelTest, DropsUnknownAttributesAndCountsIntegrity) {
+  auto channel = MakeChannel();
+  RawPeer raw(io_);
+  ASSERT_TRUE(channel->AddRemoteCandidate(raw.candidate()));
+  const Candidate local = channel->local_candidates()[0];
+  const udp::endpoint to = Endpoint(local);
+  const StunAttribute username{kStunAttrUsername, local.username + kRawUfrag};
+  auto with = [&](const StunAttribute& extra) {
+    return SerializeStunAttributes(kStunBindingRequest, kRawTid,
+                                   {username, extra});
+  };
+  const StunAttribute priority{0x0024, std::string("\x6e\x00\x01\xff", 4)};
+  const StunAttribute software{0x8022, "talk"};
+  const StunAttribute retransmit{kStunAttrRetransmitCount,
+                                 std::string("\0\0\0\x01", 4)};
+  const StunAttribute xor_mapped{kStunAttrXorMappedAddress,
+                                 EncodeStunXorAddress(raw.endpoint(), kRawTid)};
+  for (const StunAttribute& extra :
+       {priority, software, retransmit, xor_mapped}) {
+    raw.SendTo(with(extra), to);
+  }
+  Poll();
+  EXPECT_EQ(channel->stats().unknown_stun_attributes, 4u);
+  EXPECT_EQ(channel->stats().integrity_or_fingerprint, 0u);
   EXPECT_EQ(channel->stats().requests_received, 0u);
   EXPECT_TRUE(raw.received.empty());
+  EXPECT_FALSE(channel->readable());
+
+  raw.SendTo(with({kStunAttrFingerprint, "\x12\x34\x56\x78"}), to);
+  raw.SendTo(with({kStunAttrMessageIntegrity, std::string(16, 'm')}), to);
+  Poll();
+  EXPECT_EQ(channel->stats().integrity_or_fingerprint, 2u);
+  EXPECT_EQ(channel->stats().unknown_stun_attributes, 4u);
+  EXPECT_TRUE(raw.received.empty());
+
+  raw.SendTo(with({kStunAttrMessageIntegrity, std::string(20, 'm')}), to);
+  raw.SendTo(with({0x0007, "PASSWORD"}), to);  // LJ04 knows PASSWORD
+  Poll();
+  EXPECT_EQ(channel->stats().integrity_or_fingerprint, 3u);
+  EXPECT_EQ(channel->stats().unknown_stun_attributes, 4u);
+  EXPECT_EQ(channel->stats().responses_sent, 2u);
+  EXPECT_EQ(raw.received.size(), 2u);
+  EXPECT_TRUE(channel->readable());
+  EXPECT_EQ(channel->stats().datagrams_received, 8u);
+}
+
+// Verifies flood_datagrams: datagrams beyond max_datagrams_per_second in one
+// second of the channel's clock, still handled; 0 turns the count off.
+TEST_F(GiceChannelTest, CountsDatagramsOverTheRateAsFlood) {
+  for (const uint64_t limit : {uint64_t{10}, uint64_t{0}}) {
+    SCOPED_TRACE(limit);
+    GiceOptions options;
+    options.max_datagrams_per_second = limit;
+    auto channel = MakeChannel(options);
+    RawPeer raw(io_);
+    const udp::endpoint to = Endpoint(channel->local_candidates()[0]);
+    for (int i = 0; i < 15; ++i) raw.SendTo(Rtp(), to);
+    Poll();
+    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 5u);
+    EXPECT_EQ(channel->stats().media_from_unreadable, 15u);  // all handled
+    clock_.AdvanceBy(absl::Milliseconds(999));
+    raw.SendTo(Rtp(), to);
+    Poll();
+    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 6u);
+    clock_.AdvanceBy(absl::Milliseconds(1));  // a new window
+    for (int i = 0; i < 10; ++i) raw.SendTo(Rtp(), to);
+    Poll();
+    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 6u);
+  }
+  EXPECT_EQ(GiceOptions{}.max_datagrams_per_second, 1000u);
 }
 
 // Verifies libjingle's pacing while unwritable: one request per 50 ms, each a

@@ -158,13 +158,16 @@ absl::Status DecodeAttribute(uint16_t type, absl::string_view value,
 }
 
 // Walks the attributes after the header. Sets `unpadded_final_attribute` when
-// the last value ends exactly at the datagram's end without its padding.
-absl::Status ParseAttributes(absl::string_view bytes, StunMessage& message) {
+// the last value ends exactly at the datagram's end without its padding. On
+// failure, `error` says which kind of damage it was.
+absl::Status ParseAttributes(absl::string_view bytes, StunMessage& message,
+                             StunParseError& error) {
   const absl::string_view header = bytes.substr(0, kStunHeaderSize);
   size_t pos = kStunHeaderSize;
   while (pos < bytes.size()) {
     const size_t left = bytes.size() - pos;
     if (left < 4) {
+      error = StunParseError::kAttributeOverrun;
       return absl::InvalidArgumentError(absl::StrFormat(
           "truncated attribute header at offset %d (%d bytes left)", pos,
           left));
@@ -172,6 +175,7 @@ absl::Status ParseAttributes(absl::string_view bytes, StunMessage& message) {
     const uint16_t type = ReadU16(bytes, pos);
     const size_t length = ReadU16(bytes, pos + 2);
     if (length > left - 4) {
+      error = StunParseError::kAttributeOverrun;
       return absl::InvalidArgumentError(
           absl::StrFormat("attribute 0x%04x at offset %d: length %d runs past "
                           "the end (%d bytes left)",
@@ -180,6 +184,7 @@ absl::Status ParseAttributes(absl::string_view bytes, StunMessage& message) {
     const absl::string_view value = bytes.substr(pos + 4, length);
     if (absl::Status status = DecodeAttribute(type, value, header, message);
         !status.ok()) {
+      error = StunParseError::kBadAttributeValue;
       return status;
     }
     const size_t value_end = pos + 4 + length;
@@ -190,6 +195,7 @@ absl::Status ParseAttributes(absl::string_view bytes, StunMessage& message) {
       message.unpadded_final_attribute = true;
       pos = value_end;
     } else {
+      error = StunParseError::kAttributeOverrun;
       return absl::InvalidArgumentError(absl::StrFormat(
           "padding of attribute 0x%04x at offset %d runs past the end", type,
           pos));
@@ -323,13 +329,25 @@ std::string StunMessage::Serialize() const {
 }
 
 absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes) {
+  return ParseStunMessage(bytes, nullptr);
+}
+
+absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes,
+                                             StunParseError* error) {
+  StunParseError ignored;
+  StunParseError& kind = error != nullptr ? *error : ignored;
+  kind = StunParseError::kNone;
   if (bytes.size() < kStunHeaderSize) {
+    kind = StunParseError::kTruncated;
     return absl::InvalidArgumentError(absl::StrFormat(
         "STUN message of %d bytes is shorter than the 20-byte header",
         bytes.size()));
   }
   const size_t length = ReadU16(bytes, 2);
   if (length != bytes.size() - kStunHeaderSize) {
+    kind = length > bytes.size() - kStunHeaderSize
+               ? StunParseError::kTruncated
+               : StunParseError::kTrailingBytes;
     return absl::InvalidArgumentError(absl::StrFormat(
         "length field %d does not match the %d bytes after the header", length,
         bytes.size() - kStunHeaderSize));
@@ -337,7 +355,7 @@ absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes) {
   StunMessage message;
   message.type = ReadU16(bytes, 0);
   message.transaction_id = std::string(bytes.substr(4, kStunTransactionIdSize));
-  absl::Status status = ParseAttributes(bytes, message);
+  absl::Status status = ParseAttributes(bytes, message, kind);
   if (length % 4 != 0 && !status.ok()) {
     // The walk could not explain the odd length by an unpadded final attribute.
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -345,6 +363,12 @@ absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes) {
   }
   if (!status.ok()) return status;
   return message;
+}
+
+bool IsLibjingle04Attribute(uint16_t attribute_type) {
+  return (attribute_type >= kStunAttrMappedAddress &&
+          attribute_type <= kStunAttrData) ||
+         attribute_type == kStunAttrOptions;
 }
 
 bool IsStunPacket(absl::string_view bytes) {

@@ -193,6 +193,35 @@ struct StunMessage {
 // accepted; padding up to the next 4-byte boundary is skipped.
 absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes);
 
+// Why `ParseStunMessage` rejected a datagram, for callers that count findings
+// by kind (GiceChannel's GiceStats).
+enum class StunParseError {
+  kNone = 0,
+  // Shorter than the 20-byte header, or a length field that promises more
+  // bytes than the datagram holds.
+  kTruncated,
+  // A length field that promises fewer bytes than the datagram holds: bytes
+  // after the message.
+  kTrailingBytes,
+  // An attribute's header, value or padding runs past the end of the message.
+  kAttributeOverrun,
+  // A modelled attribute with an impossible value: an address of the wrong
+  // size or family, ERROR-CODE shorter than 4 bytes, RETRANSMIT-COUNT not 4.
+  kBadAttributeValue,
+};
+
+// The same parse; on failure it also stores the kind of damage in `*error`
+// (kNone on success). `error` may be null.
+absl::StatusOr<StunMessage> ParseStunMessage(absl::string_view bytes,
+                                             StunParseError* error);
+
+// True for the attribute types libjingle 0.4's strict parser knows: 0x0001
+// (MAPPED-ADDRESS) to 0x0013 (DATA), MESSAGE-INTEGRITY among them, and OPTIONS
+// 0x8001 (LJ04 `stun.h StunAttributeType`). A message with any other type
+// (XOR-MAPPED-ADDRESS, PRIORITY, SOFTWARE, FINGERPRINT, RETRANSMIT-COUNT, ...)
+// fails to parse there and is dropped (PROTOCOL.md §4.1).
+bool IsLibjingle04Attribute(uint16_t attribute_type);
+
 // The value of an address attribute (MAPPED-ADDRESS, DESTINATION-ADDRESS,
 // SOURCE-ADDRESS2): 8 bytes for IPv4 (family 1), 20 for IPv6 (family 2).
 std::string EncodeStunAddress(const boost::asio::ip::udp::endpoint& endpoint);
