@@ -1,8 +1,7 @@
 #include "base/asio_clock.h"
 
-#include <utility>
-
 #include <boost/asio/steady_timer.hpp>
+#include <utility>
 
 namespace talkcheck {
 namespace {
@@ -13,13 +12,14 @@ class AsioTimer : public Timer {
             absl::AnyInvocable<void()> callback)
       : state_(std::make_shared<State>(io, std::move(callback))) {
     state_->timer.expires_after(absl::ToChronoNanoseconds(delay));
-    // The handler holds the state, not the Timer, so a cancelled handle may be destroyed
-    // while the wait is still queued in the io_context.
-    state_->timer.async_wait([state = state_](const boost::system::error_code& ec) {
-      if (ec || state->cancelled) return;
-      state->cancelled = true;
-      state->callback();
-    });
+    // The handler holds the state, not the Timer, so a cancelled handle may be
+    // destroyed while the wait is still queued in the io_context.
+    state_->timer.async_wait(
+        [state = state_](const boost::system::error_code& ec) {
+          if (ec || state->cancelled) return;
+          state->cancelled = true;
+          state->callback();
+        });
   }
   ~AsioTimer() override { Cancel(); }
 
@@ -27,7 +27,8 @@ class AsioTimer : public Timer {
     if (state_->cancelled) return;
     state_->cancelled = true;
     state_->timer.cancel();
-    state_->callback = nullptr;  // release captures now, not when the wait unwinds
+    state_->callback =
+        nullptr;  // release captures now, not when the wait unwinds
   }
 
  private:
@@ -50,8 +51,8 @@ absl::Duration AsioClock::Now() const {
   return absl::FromChrono(std::chrono::steady_clock::now() - epoch_);
 }
 
-std::unique_ptr<Timer> AsioClock::CallAfter(absl::Duration delay,
-                                            absl::AnyInvocable<void()> callback) {
+std::unique_ptr<Timer> AsioClock::CallAfter(
+    absl::Duration delay, absl::AnyInvocable<void()> callback) {
   return std::make_unique<AsioTimer>(io_, delay, std::move(callback));
 }
 

@@ -2,25 +2,24 @@
 #ifndef TALKCHECK_BASE_ASIO_CLOCK_H_
 #define TALKCHECK_BASE_ASIO_CLOCK_H_
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
-
-#include <boost/asio/io_context.hpp>
 
 #include "base/clock.h"
 
 namespace talkcheck {
 
-// Callbacks run on whichever thread runs the io_context. Does not own the io_context,
-// which must outlive the clock and every timer it made.
+// Callbacks run on whichever thread runs the io_context. Does not own the
+// io_context, which must outlive the clock and every timer it made.
 class AsioClock : public Clock {
  public:
   explicit AsioClock(boost::asio::io_context& io);
 
   // Clock implementation.
   absl::Duration Now() const override;
-  std::unique_ptr<Timer> CallAfter(absl::Duration delay,
-                                   absl::AnyInvocable<void()> callback) override;
+  std::unique_ptr<Timer> CallAfter(
+      absl::Duration delay, absl::AnyInvocable<void()> callback) override;
 
  private:
   boost::asio::io_context& io_;

@@ -36,7 +36,8 @@ bool VirtualClock::RunNext() {
   if (queue_->empty()) return false;
   auto it = queue_->begin();
   if (it->first.first > now_) now_ = it->first.first;
-  // Take the callback out first: running it may schedule or cancel other timers.
+  // Take the callback out first: running it may schedule or cancel other
+  // timers.
   absl::AnyInvocable<void()> callback = std::move(it->second);
   queue_->erase(it);
   callback();
@@ -50,7 +51,8 @@ void VirtualClock::AdvanceBy(absl::Duration delta) {
 }
 
 absl::Duration VirtualClock::NextDeadline() const {
-  return queue_->empty() ? absl::InfiniteDuration() : queue_->begin()->first.first;
+  return queue_->empty() ? absl::InfiniteDuration()
+                         : queue_->begin()->first.first;
 }
 
 }  // namespace talkcheck

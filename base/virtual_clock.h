@@ -1,10 +1,11 @@
-// A `Clock` whose time moves only when told to: the clock of deterministic tests and of
-// timeout fuzzing.
+// A `Clock` whose time moves only when told to: the clock of deterministic
+// tests and of timeout fuzzing.
 //
-// Time starts at zero and never ticks by itself. `RunNext()` jumps to the earliest
-// pending deadline and runs that callback; a driver loop alternates "run everything that
-// is runnable now" (e.g. `io_context::poll()`) with `RunNext()`. Timers with equal
-// deadlines run in the order they were created, so runs are repeatable.
+// Time starts at zero and never ticks by itself. `RunNext()` jumps to the
+// earliest pending deadline and runs that callback; a driver loop alternates
+// "run everything that is runnable now" (e.g. `io_context::poll()`) with
+// `RunNext()`. Timers with equal deadlines run in the order they were created,
+// so runs are repeatable.
 #ifndef TALKCHECK_BASE_VIRTUAL_CLOCK_H_
 #define TALKCHECK_BASE_VIRTUAL_CLOCK_H_
 
@@ -17,7 +18,8 @@
 
 namespace talkcheck {
 
-// Single-threaded. Timers may outlive the clock (their Cancel() becomes a no-op).
+// Single-threaded. Timers may outlive the clock (their Cancel() becomes a
+// no-op).
 class VirtualClock : public Clock {
  public:
   VirtualClock();
@@ -25,18 +27,21 @@ class VirtualClock : public Clock {
 
   // Clock implementation.
   absl::Duration Now() const override { return now_; }
-  std::unique_ptr<Timer> CallAfter(absl::Duration delay,
-                                   absl::AnyInvocable<void()> callback) override;
+  std::unique_ptr<Timer> CallAfter(
+      absl::Duration delay, absl::AnyInvocable<void()> callback) override;
 
-  // Moves time to the earliest pending deadline (if later than now) and runs that one
-  // callback. Returns false, leaving time alone, when nothing is pending.
+  // Moves time to the earliest pending deadline (if later than now) and runs
+  // that one callback. Returns false, leaving time alone, when nothing is
+  // pending.
   bool RunNext();
 
-  // Runs, in deadline order, every callback due at or before `now() + delta` (including
-  // ones those callbacks schedule within the window), then sets the time to that point.
+  // Runs, in deadline order, every callback due at or before `now() + delta`
+  // (including ones those callbacks schedule within the window), then sets the
+  // time to that point.
   void AdvanceBy(absl::Duration delta);
 
-  // The earliest pending deadline, or absl::InfiniteDuration() when none is pending.
+  // The earliest pending deadline, or absl::InfiniteDuration() when none is
+  // pending.
   absl::Duration NextDeadline() const;
 
   // Visible for testing: how many callbacks are scheduled and not cancelled.

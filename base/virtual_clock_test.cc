@@ -1,15 +1,15 @@
 #include "base/virtual_clock.h"
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace talkcheck {
 namespace {
 
-// Verifies that time only moves when the test moves it, and callbacks run in deadline
-// order with ties broken by creation order.
+// Verifies that time only moves when the test moves it, and callbacks run in
+// deadline order with ties broken by creation order.
 TEST(VirtualClockTest, RunsCallbacksInDeadlineOrder) {
   VirtualClock clock;
   std::vector<std::string> ran;
@@ -31,13 +31,15 @@ TEST(VirtualClockTest, CancelledTimersDoNotRun) {
   auto kept = clock.CallAfter(absl::Seconds(1), [&] { ++runs; });
   auto cancelled = clock.CallAfter(absl::Seconds(1), [&] { runs += 100; });
   cancelled->Cancel();
-  clock.CallAfter(absl::Seconds(1), [&] { runs += 1000; });  // handle dropped at once
+  clock.CallAfter(absl::Seconds(1),
+                  [&] { runs += 1000; });  // handle dropped at once
   clock.AdvanceBy(absl::Seconds(2));
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(clock.pending_count(), 0u);
 }
 
-// Verifies that callbacks scheduled inside the window of AdvanceBy still run in it.
+// Verifies that callbacks scheduled inside the window of AdvanceBy still run in
+// it.
 TEST(VirtualClockTest, AdvanceRunsNestedTimersInsideWindow) {
   VirtualClock clock;
   std::unique_ptr<Timer> second;

@@ -1,16 +1,18 @@
-// The server side of one client-to-server XMPP stream (RFC 6120), without any I/O.
+// The server side of one client-to-server XMPP stream (RFC 6120), without any
+// I/O.
 //
-// Bytes from the client go in through `OnBytes()`; everything the server says goes out
-// through the `Transport` the stream was given (a TCP/TLS connection, or an in-memory
-// pipe for in-process clients). The stream runs the negotiation
+// Bytes from the client go in through `OnBytes()`; everything the server says
+// goes out through the `Transport` the stream was given (a TCP/TLS connection,
+// or an in-memory pipe for in-process clients). The stream runs the negotiation
 //
-//   header → features → [STARTTLS → header → features] → SASL (SCRAM-SHA-1, PLAIN)
-//   → header → features → bind (client-chosen or server-made resource) → [session]
+//   header → features → [STARTTLS → header → features]
+//   → SASL (SCRAM-SHA-1, PLAIN) → header → features
+//   → bind (client-chosen or server-made resource) → [session]
 //
-// and then checks each stanza (namespace, `from`) before handing it to the `Router`.
-// Every violation ends the stream with the RFC's stream error and nothing else: other
-// streams are unaffected. Limits (stanza size, authentication time, idle time) come from
-// the server configuration.
+// and then checks each stanza (namespace, `from`) before handing it to the
+// `Router`. Every violation ends the stream with the RFC's stream error and
+// nothing else: other streams are unaffected. Limits (stanza size,
+// authentication time, idle time) come from the server configuration.
 #ifndef TALKCHECK_FAKE_SERVER_C2S_STREAM_H_
 #define TALKCHECK_FAKE_SERVER_C2S_STREAM_H_
 
@@ -40,18 +42,20 @@ class C2sStream : public Endpoint {
     virtual ~Transport() = default;
     // Queues bytes for the client, in order.
     virtual void Write(std::string bytes) = 0;
-    // After everything queued so far is written, switches the connection to TLS (server
-    // side) and then calls OnTlsEstablished(), or OnTransportClosed() on failure.
+    // After everything queued so far is written, switches the connection to TLS
+    // (server side) and then calls OnTlsEstablished(), or OnTransportClosed()
+    // on failure.
     virtual void StartTls() = 0;
     // Whether StartTls() can work (a TLS context exists).
     virtual bool CanStartTls() const = 0;
-    // After everything queued so far is written, closes the connection; the transport
-    // then calls OnTransportClosed().
+    // After everything queued so far is written, closes the connection; the
+    // transport then calls OnTransportClosed().
     virtual void Close() = 0;
   };
 
-  // None of the references are owned; all must outlive the stream. `bitgen` makes
-  // stream ids, server-made resources and SCRAM nonces (seeded → repeatable runs).
+  // None of the references are owned; all must outlive the stream. `bitgen`
+  // makes stream ids, server-made resources and SCRAM nonces (seeded →
+  // repeatable runs).
   C2sStream(const ServerConfig& config, Router& router, Clock& clock,
             Transport& transport, absl::BitGenRef bitgen);
   ~C2sStream() override;
@@ -60,8 +64,8 @@ class C2sStream : public Endpoint {
 
   // Arms the authentication and idle timers. Call once, before any OnBytes().
   void Start();
-  // Instead of Start(): answers at once with a stream error (e.g. resource-constraint
-  // for a connection over the limit) and closes.
+  // Instead of Start(): answers at once with a stream error (e.g.
+  // resource-constraint for a connection over the limit) and closes.
   void RejectAtStart(xmpp::StreamCondition condition, absl::string_view text);
 
   void OnBytes(absl::string_view data);
@@ -84,7 +88,7 @@ class C2sStream : public Endpoint {
     kAwaitHeader,   // waiting for the client's stream header
     kOpen,          // negotiating or exchanging stanzas
     kTlsHandshake,  // <proceed/> sent; bytes belong to the TLS layer
-    kClosed,        // a stream error or close was sent, or the transport is gone
+    kClosed,  // a stream error or close was sent, or the transport is gone
   };
 
   void HandleHeader(const xmpp::Element& header);
@@ -103,7 +107,8 @@ class C2sStream : public Endpoint {
   void FailStream(xmpp::StreamCondition condition, absl::string_view text);
   void FailStream(const absl::Status& status);
   void CloseStream();
-  // Stops the timers and gives the resource back: the stream carries no more stanzas.
+  // Stops the timers and gives the resource back: the stream carries no more
+  // stanzas.
   void EndSession();
   void ArmIdleTimer();
   std::string RandomToken(int length);

@@ -590,8 +590,8 @@ TEST_F(RouterTest, MalformedIqIsBadRequest) {
   EXPECT_THAT(peer.received, IsEmpty());
 }
 
-// Verifies that an iq with two payloads still reaches a client: libjingle >= 0.5
-// sends hybrid <jingle> + <session> initiates (PROTOCOL.md §8.16).
+// Verifies that an iq with two payloads still reaches a client: libjingle >=
+// 0.5 sends hybrid <jingle> + <session> initiates (PROTOCOL.md §8.16).
 TEST_F(RouterTest, RoutesHybridIqToClient) {
   FakeEndpoint& peer = Connect(kPeer);
   FakeEndpoint& cut = Connect(kCut);

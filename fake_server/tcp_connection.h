@@ -1,21 +1,21 @@
-// One client connection over TCP, upgraded in place to TLS on STARTTLS: the Asio side of
-// a `C2sStream`.
+// One client connection over TCP, upgraded in place to TLS on STARTTLS: the
+// Asio side of a `C2sStream`.
 //
-// Lifetime follows the Beast examples: every pending asynchronous operation holds a
-// shared_ptr to the connection, so it lives exactly as long as it has I/O in flight.
-// Writes go through a queue with one write in flight. Single-threaded: all handlers run
-// on the io_context thread that runs the server.
+// Lifetime follows the Beast examples: every pending asynchronous operation
+// holds a shared_ptr to the connection, so it lives exactly as long as it has
+// I/O in flight. Writes go through a queue with one write in flight.
+// Single-threaded: all handlers run on the io_context thread that runs the
+// server.
 #ifndef TALKCHECK_FAKE_SERVER_TCP_CONNECTION_H_
 #define TALKCHECK_FAKE_SERVER_TCP_CONNECTION_H_
 
 #include <array>
-#include <deque>
-#include <memory>
-#include <string>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <deque>
+#include <memory>
+#include <string>
 
 #include "fake_server/c2s_stream.h"
 
@@ -31,7 +31,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
                 const ServerConfig& config, Router& router, Clock& clock,
                 absl::BitGenRef bitgen);
 
-  // Starts reading; with `reject` set, answers with that stream error and closes.
+  // Starts reading; with `reject` set, answers with that stream error and
+  // closes.
   void Start();
   void Reject(xmpp::StreamCondition condition, absl::string_view text);
   // Closes the socket now (server shutdown).
@@ -49,8 +50,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
   void DoHandshake();
-  // Half-closes after the last write and drains the client's input for a moment, so
-  // the stream error it was just sent is not destroyed by a TCP reset.
+  // Half-closes after the last write and drains the client's input for a
+  // moment, so the stream error it was just sent is not destroyed by a TCP
+  // reset.
   void GracefulClose();
   void Shutdown();
 
@@ -65,7 +67,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   std::deque<std::string> write_queue_;
   bool writing_ = false;
   bool reading_ = false;
-  bool tls_pending_ = false;    // StartTls() asked; handshake after the queue drains
+  bool tls_pending_ =
+      false;  // StartTls() asked; handshake after the queue drains
   bool close_pending_ = false;  // Close() asked; close after the queue drains
   bool draining_ = false;       // half-closed, discarding input until EOF
   bool shut_down_ = false;

@@ -2,11 +2,11 @@
 //
 // Two kinds exist: the bundled reference client, linked in and run on the
 // harness's own io_context (`MakeReferenceClient`), and any other client as a
-// separate process started from a command template (`MakeExternalClient`). Control steps
-// (`call`, `hangup`, `answer`, `reject`) reach the reference client through its
-// API and an external client as one line on its standard input ("call JID",
-// "hangup", ...), which is the documented control protocol for clients that
-// want to support it.
+// separate process started from a command template (`MakeExternalClient`).
+// Control steps (`call`, `hangup`, `answer`, `reject`) reach the reference
+// client through its API and an external client as one line on its standard
+// input ("call JID", "hangup", ...), which is the documented control protocol
+// for clients that want to support it.
 #ifndef TALKCHECK_HARNESS_CLIENT_UNDER_TEST_H_
 #define TALKCHECK_HARNESS_CLIENT_UNDER_TEST_H_
 

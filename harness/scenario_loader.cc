@@ -1031,10 +1031,9 @@ void Loader::LoadSend(SourceFile& f, const XMLElement* e, Step& step) {
 }
 
 void Loader::LoadExpect(SourceFile& f, const XMLElement* e, Step& step) {
-  CheckAttributes(
-      f, e,
-      {"within", "fuzz", "exact", "next", "after", "label", "optional",
-       "on-timeout"});
+  CheckAttributes(f, e,
+                  {"within", "fuzz", "exact", "next", "after", "label",
+                   "optional", "on-timeout"});
   LoadCommon(f, e, /*timed=*/true, /*nested=*/false, step);
   LoadExpectBody(f, e, /*nested=*/false, *step.mutable_expect());
 }
@@ -1050,9 +1049,9 @@ void Loader::LoadExpectBody(SourceFile& f, const XMLElement* e, bool nested,
     if (const char* after = e->Attribute("after")) {
       // Only an earlier step can have matched before this one runs.
       if (labels_.count(after) == 0) {
-        AttributeError(f, e, "after",
-                       absl::StrCat("after names no earlier step label \"",
-                                    after, "\""));
+        AttributeError(
+            f, e, "after",
+            absl::StrCat("after names no earlier step label \"", after, "\""));
       } else {
         expect.set_after(after);
       }

@@ -14,7 +14,8 @@ struct Candidate {
   uint16_t port = 0;
   double preference = 1.0;  // [0, 1]; local 1.0, stun 0.9, relay 0.5
   std::string username;     // the ufrag: <= 16 base64 characters
-  std::string password;     // 16 base64 characters (GICE does not use it in checks)
+  std::string
+      password;  // 16 base64 characters (GICE does not use it in checks)
   std::string protocol = "udp";
   std::string type = "local";  // local | stun | relay
   std::string network = "0";

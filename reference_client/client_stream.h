@@ -1,21 +1,23 @@
-// The client side of an XMPP c2s stream: TCP, STARTTLS, SASL (SCRAM-SHA-1 or PLAIN),
-// resource binding and RFC 3921 session, then stanzas both ways. The transport of the
-// reference client.
+// The client side of an XMPP c2s stream: TCP, STARTTLS, SASL (SCRAM-SHA-1 or
+// PLAIN), resource binding and RFC 3921 session, then stanzas both ways. The
+// transport of the reference client.
 //
 // Example:
 //   ClientStream stream(io, clock, options);
 //   stream.set_stanza_handler([](const xmpp::Element& s) { ... });
-//   stream.Connect([&](absl::Status ready) { if (ready.ok()) stream.Send(presence); });
-//   stream.SendIq(iq, absl::Seconds(15), [](absl::StatusOr<xmpp::Element> reply) {...});
+//   stream.Connect([&](absl::Status ready) {
+//     if (ready.ok()) stream.Send(presence);
+//   });
+//   stream.SendIq(iq, absl::Seconds(15),
+//                 [](absl::StatusOr<xmpp::Element> reply) { ... });
 #ifndef TALKCHECK_REFERENCE_CLIENT_CLIENT_STREAM_H_
 #define TALKCHECK_REFERENCE_CLIENT_CLIENT_STREAM_H_
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
@@ -47,27 +49,32 @@ class ClientStream {
   using IqCallback = std::function<void(absl::StatusOr<xmpp::Element>)>;
 
   // Does not own `io`, `clock` or `bitgen`. Runs on `io`'s thread.
-  ClientStream(boost::asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
-               ClientStreamOptions options);
+  ClientStream(boost::asio::io_context& io, Clock& clock,
+               absl::BitGenRef bitgen, ClientStreamOptions options);
   ~ClientStream();
 
-  // Connects and negotiates; `on_ready` runs once: OK when bound (and the session
-  // established), or the reason it failed (kUnauthenticated for SASL failure,
-  // kDeadlineExceeded for the login timeout, kUnavailable for connection errors).
+  // Connects and negotiates; `on_ready` runs once: OK when bound (and the
+  // session established), or the reason it failed (kUnauthenticated for SASL
+  // failure, kDeadlineExceeded for the login timeout, kUnavailable for
+  // connection errors).
   void Connect(std::function<void(absl::Status)> on_ready);
 
-  // Sends a stanza (no-op when not connected). Adds an `id` to iqs that lack one.
+  // Sends a stanza (no-op when not connected). Adds an `id` to iqs that lack
+  // one.
   void Send(const xmpp::Element& stanza);
 
-  // Sends an iq get/set (assigning an id) and calls `callback` once: with the result or
-  // error stanza (from the iq's `to`, RFC 6120 §8.2.3), or kDeadlineExceeded after
-  // `timeout`, or kUnavailable if the stream closes first. Returns the id used.
-  std::string SendIq(xmpp::Element iq, absl::Duration timeout, IqCallback callback);
+  // Sends an iq get/set (assigning an id) and calls `callback` once: with the
+  // result or error stanza (from the iq's `to`, RFC 6120 §8.2.3), or
+  // kDeadlineExceeded after `timeout`, or kUnavailable if the stream closes
+  // first. Returns the id used.
+  std::string SendIq(xmpp::Element iq, absl::Duration timeout,
+                     IqCallback callback);
 
   // Stanzas that are not replies to SendIq().
   void set_stanza_handler(StanzaHandler handler);
-  // The stream ended after Connect() succeeded (error text in the status, OK for a
-  // clean close by either side, Close() included). Not called after destruction.
+  // The stream ended after Connect() succeeded (error text in the status, OK
+  // for a clean close by either side, Close() included). Not called after
+  // destruction.
   void set_closed_handler(std::function<void(absl::Status)> handler);
 
   bool ready() const;
@@ -75,10 +82,10 @@ class ClientStream {
   // A fresh stanza id ("tc" + counter + random suffix).
   std::string NextId();
 
-  // Sends </stream:stream> and closes the connection once the server answers in kind
-  // (or after 2 s). Pending iqs fail with kUnavailable. Destroying the stream right
-  // after Close() still lets the close finish; destroying it otherwise closes the
-  // socket at once.
+  // Sends </stream:stream> and closes the connection once the server answers in
+  // kind (or after 2 s). Pending iqs fail with kUnavailable. Destroying the
+  // stream right after Close() still lets the close finish; destroying it
+  // otherwise closes the socket at once.
   void Close();
 
  private:

@@ -1,13 +1,15 @@
 // The stanza model: an XML element tree with namespaces resolved.
 //
-// Parsing goes through tinyxml2, then every element and attribute gets its namespace URI
-// (default namespaces inherited, prefixes resolved against the enclosing scope, the
-// stream header's `jabber:client` implied). Matching and routing compare (namespace,
-// local name) pairs and never strings of XML, so `<c xmlns="...caps"/>` and
+// Parsing goes through tinyxml2, then every element and attribute gets its
+// namespace URI (default namespaces inherited, prefixes resolved against the
+// enclosing scope, the stream header's `jabber:client` implied). Matching and
+// routing compare (namespace, local name) pairs and never strings of XML, so
+// `<c xmlns="...caps"/>` and
 // `<caps:c xmlns:caps="...caps"/>` are the same element.
 //
-// Serialisation writes the minimal form: default-namespace declarations only where an
-// element's namespace differs from its parent's, prefixes only for namespaced attributes
+// Serialisation writes the minimal form: default-namespace declarations only
+// where an element's namespace differs from its parent's, prefixes only for
+// namespaced attributes
 // (`xml:lang`), character data and attribute values escaped.
 //
 // Example:
@@ -31,15 +33,17 @@
 
 namespace talkcheck::xmpp {
 
-// One attribute after resolution. Unprefixed attributes are in no namespace (ns empty).
+// One attribute after resolution. Unprefixed attributes are in no namespace (ns
+// empty).
 struct Attribute {
   std::string ns;
   std::string name;   // local name
   std::string value;  // unescaped
 };
 
-// An element with its namespace resolved, its attributes, and its children (elements and
-// character data, in document order). A value type: copies are deep.
+// An element with its namespace resolved, its attributes, and its children
+// (elements and character data, in document order). A value type: copies are
+// deep.
 class Element {
  public:
   Element(absl::string_view ns, absl::string_view name);
@@ -75,38 +79,43 @@ class Element {
   // The first element child, or nullptr.
   const Element* FirstChild() const;
 
-  // Appends and returns a reference to the stored child (valid until the child is
-  // removed or this element is destroyed).
+  // Appends and returns a reference to the stored child (valid until the child
+  // is removed or this element is destroyed).
   Element& AddChild(Element child);
   Element& AddChild(absl::string_view ns, absl::string_view name);
-  // Removes `child` (a pointer obtained from this element). Returns false if not a child.
+  // Removes `child` (a pointer obtained from this element). Returns false if
+  // not a child.
   bool RemoveChild(const Element* child);
   void ClearChildren();  // removes element children and text
 
-  // Character data directly inside this element (not its descendants), concatenated.
+  // Character data directly inside this element (not its descendants),
+  // concatenated.
   std::string Text() const;
   void AddText(absl::string_view text);
   // Replaces all direct character data with `text`, keeping element children.
   void SetText(absl::string_view text);
 
-  // The line of the start tag in the parsed text (1-based), or 0 if built in code.
+  // The line of the start tag in the parsed text (1-based), or 0 if built in
+  // code.
   int line() const { return line_; }
   void set_line(int line) { line_ = line; }
 
-  // Serialises the element. `parent_ns` is the default namespace already in scope where
-  // the text will be placed (jabber:client inside a client stream). Elements in the
-  // streams namespace are written with the `stream:` prefix the stream header declares.
+  // Serialises the element. `parent_ns` is the default namespace already in
+  // scope where the text will be placed (jabber:client inside a client stream).
+  // Elements in the streams namespace are written with the `stream:` prefix the
+  // stream header declares.
   std::string ToString(absl::string_view parent_ns = ns::kClient) const;
   // Appends to `out` (for writers that batch).
-  void AppendTo(std::string& out, absl::string_view parent_ns = ns::kClient) const;
+  void AppendTo(std::string& out,
+                absl::string_view parent_ns = ns::kClient) const;
 
  private:
-  // Builds elements from tinyxml2's tree (element.cc); writes the members directly so a
-  // parse costs no lookups or re-validation.
+  // Builds elements from tinyxml2's tree (element.cc); writes the members
+  // directly so a parse costs no lookups or re-validation.
   friend class ElementParser;
 
-  // A child is either an element or a run of character data. Adjacent runs are kept
-  // merged and never empty, so equal trees have equal node lists.
+  // A child is either an element or a run of character data. Adjacent runs are
+  // kept merged and never empty, so equal trees have equal node lists.
   struct Node {
     std::unique_ptr<Element> element;  // null for text
     std::string text;
@@ -119,18 +128,19 @@ class Element {
   int line_ = 0;
 };
 
-// The namespace bindings in force where a fragment of XML is parsed: the default
-// namespace (prefix "") and prefixed ones.
+// The namespace bindings in force where a fragment of XML is parsed: the
+// default namespace (prefix "") and prefixed ones.
 class NamespaceScope {
  public:
   // An empty scope: no default namespace, only the predefined `xml` prefix.
   NamespaceScope();
 
-  // The scope inside a client stream: default `jabber:client`, prefix `stream` bound to
-  // the streams namespace.
+  // The scope inside a client stream: default `jabber:client`, prefix `stream`
+  // bound to the streams namespace.
   static NamespaceScope ClientStream();
 
-  // The URI bound to `prefix` ("" is the default namespace), or nullptr when unbound.
+  // The URI bound to `prefix` ("" is the default namespace), or nullptr when
+  // unbound.
   const std::string* Lookup(absl::string_view prefix) const;
   void Bind(absl::string_view prefix, absl::string_view uri);
 
@@ -140,18 +150,20 @@ class NamespaceScope {
   std::map<std::string, std::string, std::less<>> bindings_;
 };
 
-// Parses one complete element (a stanza, or any fragment with a single root) with the
-// bindings of `scope` in force. Returns a stream error status (see stream_error.h):
-// not-well-formed for malformed XML, bad-namespace-prefix for an undeclared prefix,
-// restricted-xml for comments, processing instructions, DTDs and entity references other
-// than the five predefined ones and character references.
+// Parses one complete element (a stanza, or any fragment with a single root)
+// with the bindings of `scope` in force. Returns a stream error status (see
+// stream_error.h): not-well-formed for malformed XML, bad-namespace-prefix for
+// an undeclared prefix, restricted-xml for comments, processing instructions,
+// DTDs and entity references other than the five predefined ones and character
+// references.
 absl::StatusOr<Element> ParseElement(
     absl::string_view xml,
     const NamespaceScope& scope = NamespaceScope::ClientStream());
 
-// Escapes character data (`&`, `<`, `>`, and CR, which a parser would turn into LF) or
-// an attribute value (also `"`, tab and LF, which a parser would turn into spaces; `'` is
-// left as is because values are written in double quotes) for XML output.
+// Escapes character data (`&`, `<`, `>`, and CR, which a parser would turn into
+// LF) or an attribute value (also `"`, tab and LF, which a parser would turn
+// into spaces; `'` is left as is because values are written in double quotes)
+// for XML output.
 std::string EscapeText(absl::string_view text);
 std::string EscapeAttribute(absl::string_view value);
 

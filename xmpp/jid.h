@@ -1,10 +1,11 @@
 // Jabber identifiers per RFC 7622: `[localpart@]domainpart[/resourcepart]`.
 //
-// Parsing validates each part (non-empty where present, at most 1023 bytes, valid UTF-8,
-// no forbidden characters in the localpart, a plausible domain label syntax) and
-// normalises: the domainpart is case-folded (ASCII; a trailing dot is removed) and the
-// localpart case-folded as the UsernameCaseMapped profile does for ASCII; the
-// resourcepart is kept byte for byte. Comparisons use the normalised form.
+// Parsing validates each part (non-empty where present, at most 1023 bytes,
+// valid UTF-8, no forbidden characters in the localpart, a plausible domain
+// label syntax) and normalises: the domainpart is case-folded (ASCII; a
+// trailing dot is removed) and the localpart case-folded as the
+// UsernameCaseMapped profile does for ASCII; the resourcepart is kept byte for
+// byte. Comparisons use the normalised form.
 //
 // Example:
 //   absl::StatusOr<Jid> jid = Jid::Parse("Romeo@Example.NET/Orchard");

@@ -31,7 +31,8 @@ inline constexpr char kGooglePhone[] = "http://www.google.com/session/phone";
 inline constexpr char kGoogleVideo[] = "http://www.google.com/session/video";
 inline constexpr char kGoogleP2p[] = "http://www.google.com/transport/p2p";
 inline constexpr char kJingleInfo[] = "google:jingleinfo";
-inline constexpr char kGoogleCapsNode[] = "http://www.google.com/xmpp/client/caps";
+inline constexpr char kGoogleCapsNode[] =
+    "http://www.google.com/xmpp/client/caps";
 inline constexpr char kGoogleVoiceV1[] =
     "http://www.google.com/xmpp/protocol/voice/v1";
 inline constexpr char kGoogleVideoV1[] =
