@@ -55,19 +55,6 @@ constexpr char kPcmuCaps[] =
     "application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMU,"
     "payload=0";
 
-// `name` in PATH (or /usr/bin, Bazel's test PATH may be minimal), or "".
-std::string FindProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs =
-      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
-  dirs.push_back("/usr/bin");
-  for (const std::string& dir : dirs) {
-    const std::string candidate = absl::StrCat(dir, "/", name);
-    if (std::ifstream(candidate).good()) return candidate;
-  }
-  return "";
-}
-
 // Whether something listens on UDP `port` on 127.0.0.1 (or any address), from
 // /proc/net/udp: the way to know udpsrc is ready without parsing its output.
 bool UdpPortBound(uint16_t port) {
@@ -89,30 +76,6 @@ uint16_t FreeUdpPort() {
   udp::socket socket(io, udp::endpoint(asio::ip::address_v4::loopback(), 0));
   return socket.local_endpoint().port();
 }
-
-// Runs `argv` on its own thread under kProcessTimeout.
-class BackgroundProcess {
- public:
-  explicit BackgroundProcess(std::vector<std::string> argv)
-      : thread_([this, argv = std::move(argv)] {
-          result_ = RunProcess(argv, kProcessTimeout);
-          done_ = true;
-        }) {}
-  ~BackgroundProcess() {
-    if (thread_.joinable()) thread_.join();
-  }
-  bool done() const { return done_; }
-  // Waits for the process (bounded by its own timeout).
-  const absl::StatusOr<ProcessResult>& Wait() {
-    if (thread_.joinable()) thread_.join();
-    return result_;
-  }
-
- private:
-  absl::StatusOr<ProcessResult> result_ = absl::UnknownError("not run");
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 class GStreamerRtpTest : public ::testing::Test {
  protected:
@@ -164,7 +127,8 @@ TEST_F(GStreamerRtpTest, ReceiverChecksGStreamerPcmuStream) {
                          "!",
                          "udpsink",
                          "host=127.0.0.1",
-                         absl::StrCat("port=", port)});
+                         absl::StrCat("port=", port)},
+                        kProcessTimeout);
 
   RtpReceiver receiver(*CodecByName("PCMU", 0));
   std::vector<RtpPacket> packets;
@@ -244,7 +208,8 @@ TEST_F(GStreamerRtpTest, GStreamerDecodesSenderStream) {
       {gst_launch_, "udpsrc", "address=127.0.0.1", absl::StrCat("port=", port),
        absl::StrCat("num-buffers=", kBuffers), absl::StrCat("caps=", kPcmuCaps),
        "!", "rtppcmudepay", "!", "mulawdec", "!", "filesink",
-       absl::StrCat("location=", decoded)});
+       absl::StrCat("location=", decoded)},
+      kProcessTimeout);
   // udpsrc binds while the pipeline starts; wait for the port (bounded), not a
   // fixed time.
   const absl::Time ready_by = absl::Now() + absl::Seconds(10);

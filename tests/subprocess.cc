@@ -11,8 +11,10 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 extern char** environ;
 
@@ -120,6 +122,34 @@ std::string RunfilePath(absl::string_view workspace_relative) {
   return absl::StrCat(srcdir != nullptr ? srcdir : ".", "/",
                       workspace != nullptr ? workspace : "talkcheck", "/",
                       workspace_relative);
+}
+
+std::string FindProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs =
+      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
+  dirs.push_back("/usr/bin");
+  for (const std::string& dir : dirs) {
+    const std::string candidate = absl::StrCat(dir, "/", name);
+    if (std::ifstream(candidate).good()) return candidate;
+  }
+  return "";
+}
+
+BackgroundProcess::BackgroundProcess(std::vector<std::string> argv,
+                                     absl::Duration timeout)
+    : thread_([this, argv = std::move(argv), timeout] {
+        result_ = RunProcess(argv, timeout);
+        done_ = true;
+      }) {}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (thread_.joinable()) thread_.join();
+}
+
+const absl::StatusOr<ProcessResult>& BackgroundProcess::Wait() {
+  if (thread_.joinable()) thread_.join();
+  return result_;
 }
 
 }  // namespace talkcheck::integration

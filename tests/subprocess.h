@@ -3,7 +3,9 @@
 #ifndef TALKCHECK_TESTS_SUBPROCESS_H_
 #define TALKCHECK_TESTS_SUBPROCESS_H_
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +35,25 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
 // (e.g. "tests/slixmpp_client.py"), from Bazel's TEST_SRCDIR and
 // TEST_WORKSPACE.
 std::string RunfilePath(absl::string_view workspace_relative);
+
+// `name` in PATH (or /usr/bin: Bazel's test PATH may be minimal), or "".
+std::string FindProgram(const std::string& name);
+
+// Runs RunProcess(argv, timeout) on its own thread, for a program that must run
+// while the test does something else (a receiver while the test sends).
+class BackgroundProcess {
+ public:
+  BackgroundProcess(std::vector<std::string> argv, absl::Duration timeout);
+  ~BackgroundProcess();  // waits for the process (bounded by `timeout`)
+  bool done() const { return done_; }
+  // Waits for the process (bounded by its timeout) and returns its result.
+  const absl::StatusOr<ProcessResult>& Wait();
+
+ private:
+  absl::StatusOr<ProcessResult> result_ = absl::UnknownError("not run");
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
 
 }  // namespace talkcheck::integration
 

@@ -76,18 +76,6 @@ constexpr absl::Duration kProcessTimeout = absl::Seconds(25);
 constexpr double kJitterToleranceMs = 0.1;
 constexpr double kJitterToleranceRatio = 0.10;
 
-std::string FindProgram(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs =
-      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
-  dirs.push_back("/usr/bin");
-  for (const std::string& dir : dirs) {
-    const std::string candidate = absl::StrCat(dir, "/", name);
-    if (std::ifstream(candidate).good()) return candidate;
-  }
-  return "";
-}
-
 std::string TempPath(absl::string_view name) {
   const char* tmpdir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(tmpdir != nullptr ? tmpdir : "/tmp", "/", name);
@@ -211,29 +199,6 @@ absl::StatusOr<TsharkStream> ParseRtpStreams(absl::string_view output,
   return absl::NotFoundError(absl::StrCat("no row for SSRC ", ssrc_text));
 }
 
-// Runs `argv` on its own thread under kProcessTimeout.
-class BackgroundProcess {
- public:
-  explicit BackgroundProcess(std::vector<std::string> argv)
-      : thread_([this, argv = std::move(argv)] {
-          result_ = RunProcess(argv, kProcessTimeout);
-          done_ = true;
-        }) {}
-  ~BackgroundProcess() {
-    if (thread_.joinable()) thread_.join();
-  }
-  bool done() const { return done_; }
-  const absl::StatusOr<ProcessResult>& Wait() {
-    if (thread_.joinable()) thread_.join();
-    return result_;
-  }
-
- private:
-  absl::StatusOr<ProcessResult> result_ = absl::UnknownError("not run");
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
-
 class TsharkRtpTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -296,7 +261,8 @@ TEST_F(TsharkRtpTest, CountsAndJitterAgreeWithTshark) {
        absl::StrFormat("udp and src port %d and dst port %d", source_port,
                        port),
        "-c", absl::StrCat(kSent), "-a", "duration:20", "-F", "pcap", "-w",
-       live_pcap});
+       live_pcap},
+      kProcessTimeout);
   // dumpcap writes the file header once the interface is open and filtering:
   // from then on our packets are captured. Bounded wait on an external process.
   const absl::Time ready_by = absl::Now() + absl::Seconds(10);
