@@ -9,6 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "media_sim/byte_order.h"
 
 namespace talkcheck::media_sim {
 namespace {
@@ -70,26 +71,6 @@ constexpr CodecRow kCodecs[] = {
     {"CN", 105, 16000, 16000, 20, 1},
     {"CN", 126, 32000, 32000, 20, 1},
 };
-
-uint16_t ReadU16(absl::string_view bytes, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(bytes[at]) << 8 |
-                               static_cast<uint8_t>(bytes[at + 1]));
-}
-
-uint32_t ReadU32(absl::string_view bytes, size_t at) {
-  return static_cast<uint32_t>(ReadU16(bytes, at)) << 16 |
-         ReadU16(bytes, at + 2);
-}
-
-void PutU16(std::string& out, uint16_t value) {
-  out.push_back(static_cast<char>(value >> 8));
-  out.push_back(static_cast<char>(value & 0xFF));
-}
-
-void PutU32(std::string& out, uint32_t value) {
-  PutU16(out, static_cast<uint16_t>(value >> 16));
-  PutU16(out, static_cast<uint16_t>(value & 0xFFFF));
-}
 
 RtpCodec FromRow(const CodecRow& row, int payload_type) {
   RtpCodec codec;

@@ -7,6 +7,7 @@
 #include "absl/random/distributions.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "media_sim/byte_order.h"
 
 namespace talkcheck::media_sim {
 namespace {
@@ -17,26 +18,6 @@ constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr uint8_t kFamilyIpv4 = 1;
 constexpr uint8_t kFamilyIpv6 = 2;
-
-uint16_t ReadU16(absl::string_view bytes, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(bytes[at]) << 8 |
-                               static_cast<uint8_t>(bytes[at + 1]));
-}
-
-uint32_t ReadU32(absl::string_view bytes, size_t at) {
-  return static_cast<uint32_t>(ReadU16(bytes, at)) << 16 |
-         ReadU16(bytes, at + 2);
-}
-
-void PutU16(std::string& out, uint16_t value) {
-  out.push_back(static_cast<char>(value >> 8));
-  out.push_back(static_cast<char>(value & 0xFF));
-}
-
-void PutU32(std::string& out, uint32_t value) {
-  PutU16(out, static_cast<uint16_t>(value >> 16));
-  PutU16(out, static_cast<uint16_t>(value & 0xFFFF));
-}
 
 // Type, true length, value, then zero padding to the 4-byte boundary.
 void PutAttribute(std::string& out, uint16_t type, absl::string_view value) {
