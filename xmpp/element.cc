@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "xmpp/stream_error.h"
+#include "xmpp/utf8.h"
 
 namespace talkcheck::xmpp {
 namespace {
@@ -119,43 +120,18 @@ void AppendUtf8(uint32_t cp, std::string& out) {
 // tinyxml2 does not check encodings, and ParseElement is also fed text that
 // never went through the framer.
 bool IsValidUtf8(absl::string_view s) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
-  const unsigned char* const end = p + s.size();
-  while (p < end) {
+  size_t i = 0;
+  while (i < s.size()) {
     // Stanzas are mostly ASCII: skip it eight bytes at a time.
-    while (end - p >= 8) {
+    while (s.size() - i >= 8) {
       uint64_t word;
-      std::memcpy(&word, p, sizeof(word));
+      std::memcpy(&word, s.data() + i, sizeof(word));
       if (word & 0x8080808080808080ULL) break;
-      p += 8;
+      i += 8;
     }
-    if (p == end) break;
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int length;
+    if (i == s.size()) break;
     uint32_t cp;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      length = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (end - p < length) return false;
-    for (int k = 1; k < length; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += length;
+    if (!NextCodePoint(s, i, cp)) return false;
   }
   return true;
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "xmpp/utf8.h"
 
 namespace talkcheck::xmpp {
 namespace {
@@ -18,37 +19,6 @@ namespace {
 constexpr size_t kMaxPartBytes = 1023;
 // RFC 1035 §2.3.4, for the ASCII labels it governs.
 constexpr size_t kMaxLabelBytes = 63;
-
-// Decodes the code point at s[i] (strict UTF-8: no overlong forms, surrogates
-// or values past U+10FFFF) and advances `i`; false on an invalid sequence.
-bool NextCodePoint(absl::string_view s, size_t& i, uint32_t& cp) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) {
-    cp = c;
-    ++i;
-    return true;
-  }
-  size_t length;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    length = 2, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    length = 3, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    length = 4, cp = c & 0x07, min = 0x10000;
-  } else {
-    return false;
-  }
-  if (s.size() - i < length) return false;
-  for (size_t k = 1; k < length; ++k) {
-    const unsigned char b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return false;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-  i += length;
-  return true;
-}
 
 // C0, DEL and C1 controls (Unicode general category Cc), which PRECIS disallows
 // in every part.
