@@ -130,6 +130,10 @@ bool IsValidUtf8(absl::string_view s) {
       i += 8;
     }
     if (i == s.size()) break;
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
     uint32_t cp;
     if (!NextCodePoint(s, i, cp)) return false;
   }
