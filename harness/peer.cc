@@ -234,6 +234,7 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
     media_sim::GiceOptions options;
     options.channel_name = name;
     options.fault_no_ping_responses = !behaviour_.answer_pings;
+    options.network = network_;
     auto created =
         std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_, options);
     gice = created.get();

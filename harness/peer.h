@@ -8,7 +8,8 @@
 // answers libjingle's "unknown session" error for session messages about
 // sessions it does not know, and runs GICE on the candidates it announced
 // (media_sim), answering the client's pings. Candidates are generated on demand
-// (`${candidates:rtp}` in a scenario) from real UDP sockets on 127.0.0.1.
+// (`${candidates:rtp}` in a scenario) from real UDP sockets on 127.0.0.1, or
+// from an in-memory network (set_network) on the virtual clock.
 #ifndef TALKCHECK_HARNESS_PEER_H_
 #define TALKCHECK_HARNESS_PEER_H_
 
@@ -84,6 +85,11 @@ class SimulatedPeer {
   // for it.
   media_sim::GiceChannel* channel(const std::string& name);
 
+  // Where the GICE channels made from now on get their sockets (not owned;
+  // must outlive the peer). Null, the default: real UDP on the io_context.
+  // Set before the first ${candidates:...} for a run with no socket.
+  void set_network(media_sim::DatagramNetwork* network) { network_ = network; }
+
  private:
   void OnStanza(const xmpp::Element& stanza);
   bool HandleSessionIq(const xmpp::Element& iq, const xmpp::Element& session);
@@ -102,6 +108,7 @@ class SimulatedPeer {
   std::unique_ptr<fake_server::VirtualSession> session_;
   std::deque<Received> inbox_;
   std::set<std::string> known_sessions_;
+  media_sim::DatagramNetwork* network_ = nullptr;
   std::map<std::string, std::unique_ptr<media_sim::GiceChannel>> channels_;
   // Every candidate the client announced, by channel name.
   std::map<std::string, std::vector<media_sim::Candidate>> remote_candidates_;

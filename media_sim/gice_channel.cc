@@ -1,8 +1,6 @@
 #include "media_sim/gice_channel.h"
 
 #include <algorithm>
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/error.hpp>
 #include <map>
 #include <optional>
 #include <utility>
@@ -27,7 +25,6 @@ constexpr absl::Duration kMinimumRtt = absl::Milliseconds(100);
 constexpr absl::Duration kMaximumRtt = absl::Seconds(3);
 constexpr int kRttRatio = 3;  // rtt = (3 * rtt + sample) / 4
 constexpr size_t kUfragLength = 16;
-constexpr size_t kMaxDatagram = 65536;
 constexpr size_t kMessageIntegritySize = 20;
 constexpr absl::Duration kFloodWindow = absl::Seconds(1);
 // LJ04's reason phrases; the codec pads them with spaces to a multiple of 4.
@@ -45,18 +42,11 @@ bool IsRetryableError(int code) {
 }  // namespace
 
 struct GiceChannel::Impl {
-  // One local candidate: its socket and the receive buffer of its single
-  // pending read.
+  // One local candidate and its socket.
   struct Port {
-    explicit Port(asio::io_context& io) : socket(io) {}
     Candidate candidate;
     bool is_v4 = true;
-    udp::socket socket;
-    // Shared with the pending read's handler, so a read completing after the
-    // port is gone never writes into freed memory.
-    std::shared_ptr<std::vector<char>> buffer =
-        std::make_shared<std::vector<char>>(kMaxDatagram);
-    std::shared_ptr<udp::endpoint> sender = std::make_shared<udp::endpoint>();
+    std::unique_ptr<DatagramSocket> socket;
   };
 
   // One local port paired with one remote candidate (libjingle's Connection).
@@ -86,16 +76,19 @@ struct GiceChannel::Impl {
   Impl(GiceChannel& owner, asio::io_context& io, Clock& clock,
        absl::BitGenRef bitgen, GiceOptions options)
       : owner(owner),
-        io(io),
         clock(clock),
         bitgen(bitgen),
-        options(std::move(options)) {}
+        options(std::move(options)),
+        owned_network(this->options.network == nullptr
+                          ? std::make_unique<UdpNetwork>(io)
+                          : nullptr),
+        network(this->options.network != nullptr ? *this->options.network
+                                                 : *owned_network) {}
 
   ~Impl() {
     *alive = false;
     ping_timer.reset();
-    boost::system::error_code ignored;
-    for (std::unique_ptr<Port>& port : ports) port->socket.close(ignored);
+    ports.clear();  // closes the sockets
   }
 
   absl::StatusOr<Candidate> AllocateGeneration();
@@ -103,7 +96,6 @@ struct GiceChannel::Impl {
   Connection* CreateConnection(size_t port, const Candidate& remote,
                                const udp::endpoint& endpoint);
 
-  void StartRead(size_t port);
   void OnDatagram(size_t port, absl::string_view data,
                   const udp::endpoint& from);
   void CountRate();
@@ -140,10 +132,13 @@ struct GiceChannel::Impl {
   }
 
   GiceChannel& owner;
-  asio::io_context& io;
   Clock& clock;
   absl::BitGenRef bitgen;
   const GiceOptions options;
+  // Set when options.network is null; declared before `ports`, whose sockets
+  // it made.
+  const std::unique_ptr<UdpNetwork> owned_network;
+  DatagramNetwork& network;
   // Cleared on destruction; every asynchronous handler checks it first.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
@@ -172,15 +167,12 @@ absl::StatusOr<Candidate> GiceChannel::Impl::AllocateGeneration() {
     return absl::InvalidArgumentError(absl::StrCat(
         "bind_address \"", options.bind_address, "\": ", ec.message()));
   }
-  auto port = std::make_unique<Port>(io);
-  port->socket.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
-  if (!ec) port->socket.bind(udp::endpoint(address, 0), ec);
-  udp::endpoint local;
-  if (!ec) local = port->socket.local_endpoint(ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("UDP bind on ", options.bind_address, ": ", ec.message()));
-  }
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> socket =
+      network.Bind(options.bind_address);
+  if (!socket.ok()) return socket.status();
+  auto port = std::make_unique<Port>();
+  port->socket = *std::move(socket);
+  const udp::endpoint local = port->socket->local_endpoint();
   port->is_v4 = address.is_v4();
   Candidate& candidate = port->candidate;
   candidate.name = options.channel_name;
@@ -197,7 +189,11 @@ absl::StatusOr<Candidate> GiceChannel::Impl::AllocateGeneration() {
   const size_t index = ports.size();
   ports.push_back(std::move(port));
   local_candidates.push_back(candidate);
-  StartRead(index);
+  ports[index]->socket->SetReceiveHandler(
+      [this, index, alive = alive](absl::string_view data,
+                                   const udp::endpoint& from) {
+        if (*alive) OnDatagram(index, data, from);
+      });
   for (const Candidate& remote : remote_candidates) {
     boost::system::error_code parse_ec;
     const udp::endpoint endpoint(
@@ -252,21 +248,6 @@ GiceChannel::Impl::Connection* GiceChannel::Impl::CreateConnection(
   connection->remote_endpoint = endpoint;
   connections.push_back(std::move(connection));
   return connections.back().get();
-}
-
-void GiceChannel::Impl::StartRead(size_t index) {
-  Port& port = *ports[index];
-  port.socket.async_receive_from(
-      asio::buffer(*port.buffer), *port.sender,
-      [this, index, alive = alive, buffer = port.buffer, sender = port.sender](
-          const boost::system::error_code& ec, size_t size) {
-        if (!*alive || ec == asio::error::operation_aborted) return;
-        if (!ec) {
-          OnDatagram(index, absl::string_view(buffer->data(), size), *sender);
-          if (!*alive) return;  // a handler destroyed the channel
-        }
-        StartRead(index);
-      });
 }
 
 // Whatever the client sends lands here: every kind of damage is counted under
@@ -516,10 +497,8 @@ void GiceChannel::Impl::SendError(size_t port, const StunMessage& request,
 
 bool GiceChannel::Impl::Send(size_t port, absl::string_view data,
                              const udp::endpoint& to) {
-  boost::system::error_code ec;
-  ports[port]->socket.send_to(asio::buffer(data.data(), data.size()), to, 0,
-                              ec);
-  return !ec;
+  ports[port]->socket->SendTo(data, to);
+  return true;
 }
 
 void GiceChannel::Impl::MaybeSchedulePing() {

@@ -20,7 +20,8 @@
 // kind in GiceStats and dropped, costing at most one reply per datagram.
 //
 // Used by the reference client and by the simulated peer. Single-threaded on
-// the io_context that runs `clock`.
+// the io_context that runs `clock`. Sockets come from a DatagramNetwork: real
+// UDP by default, or an InMemoryNetwork for runs with no socket at all.
 #ifndef TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
 #define TALKCHECK_MEDIA_SIM_GICE_CHANNEL_H_
 
@@ -39,12 +40,16 @@
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "media_sim/candidate.h"
+#include "media_sim/datagram_network.h"
 
 namespace talkcheck::media_sim {
 
 struct GiceOptions {
   std::string channel_name = "rtp";
   std::string bind_address = "127.0.0.1";  // every socket binds here, port 0
+  // Where the sockets come from; not owned, must outlive the channel. Null:
+  // real UDP sockets on the channel's io_context.
+  DatagramNetwork* network = nullptr;
   absl::Duration unwritable_ping_interval = absl::Milliseconds(50);
   absl::Duration writable_ping_interval = absl::Milliseconds(480);
   absl::Duration best_ping_interval = absl::Milliseconds(900);
@@ -137,7 +142,7 @@ class GiceChannel {
               GiceOptions options);
   ~GiceChannel();
 
-  // Starts a new allocation round: one UDP socket on bind_address with a fresh
+  // Starts a new allocation round: one socket on bind_address with a fresh
   // 16-character ufrag and password, generation = number of rounds so far.
   absl::StatusOr<Candidate> AllocateGeneration();
   int generation() const;  // of the newest local round; -1 before the first

@@ -38,6 +38,10 @@
 #include "reference_client/faults.h"
 #include "xmpp/jid.h"
 
+namespace talkcheck::media_sim {
+class DatagramNetwork;  // media_sim/datagram_network.h
+}  // namespace talkcheck::media_sim
+
 namespace talkcheck::reference_client {
 
 struct Codec {
@@ -67,6 +71,9 @@ struct VoiceClientOptions {
   // the newest packet received (the harness's round-trip measurement), its
   // own pattern, or no RTP at all (the peer's is still checked).
   enum class MediaMode { kEcho, kGenerate, kOff } media_mode = MediaMode::kEcho;
+  // Where the client's GICE sockets come from (not owned; must outlive the
+  // client). Null: real UDP sockets on the client's io_context.
+  media_sim::DatagramNetwork* network = nullptr;
   FaultSet faults;
 };
 

@@ -87,6 +87,7 @@ void VoiceClient::Impl::StartTransport(Session& s) {
   if (s.channel != nullptr) return;
   media_sim::GiceOptions gice;
   gice.channel_name = "rtp";
+  gice.network = options_.network;
   gice.fault_no_ping_responses = Has(Fault::kNoPingResponses);
   gice.fault_username_without_remote = Has(Fault::kUsernameWithoutRemote);
   gice.fault_media_before_writable = Has(Fault::kMediaBeforeWritable);

@@ -1,0 +1,223 @@
+#include "media_sim/datagram_network.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace talkcheck::media_sim {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+
+constexpr size_t kMaxDatagram = 65536;
+constexpr uint32_t kFirstInMemoryPort = 20000;
+constexpr uint32_t kLastPort = 65535;
+
+absl::StatusOr<asio::ip::address> ParseAddress(const std::string& address) {
+  boost::system::error_code ec;
+  asio::ip::address parsed = asio::ip::make_address(address, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("address \"", address, "\": ", ec.message()));
+  }
+  return parsed;
+}
+
+using ReceiveHandler =
+    std::function<void(absl::string_view, const UdpEndpoint&)>;
+
+// A kernel UDP socket with one receive always pending once a handler is set.
+class UdpSocket : public DatagramSocket {
+ public:
+  explicit UdpSocket(asio::io_context& io) : socket_(io) {}
+  ~UdpSocket() override {
+    *alive_ = false;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  boost::system::error_code Open(const asio::ip::address& address) {
+    boost::system::error_code ec;
+    socket_.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
+    if (!ec) socket_.bind(udp::endpoint(address, 0), ec);
+    if (!ec) local_ = socket_.local_endpoint(ec);
+    return ec;
+  }
+
+  // DatagramSocket implementation.
+  UdpEndpoint local_endpoint() const override { return local_; }
+  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
+    boost::system::error_code ignored;
+    socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0,
+                    ignored);
+  }
+  void SetReceiveHandler(ReceiveHandler handler) override {
+    const bool armed = static_cast<bool>(handler_);
+    handler_ = std::move(handler);
+    if (!armed && handler_) StartRead();
+  }
+
+ private:
+  void StartRead() {
+    // The buffers are shared with the pending read, so a read completing after
+    // the socket is gone never writes into freed memory.
+    socket_.async_receive_from(
+        asio::buffer(*buffer_), *sender_,
+        [this, alive = alive_, buffer = buffer_, sender = sender_](
+            const boost::system::error_code& ec, size_t size) {
+          if (!*alive || ec == asio::error::operation_aborted) return;
+          if (!ec) {
+            // A copy: the handler may destroy this socket.
+            ReceiveHandler handler = handler_;
+            handler(absl::string_view(buffer->data(), size), *sender);
+            if (!*alive) return;
+          }
+          StartRead();
+        });
+  }
+
+  udp::socket socket_;
+  UdpEndpoint local_;
+  ReceiveHandler handler_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<std::vector<char>> buffer_ =
+      std::make_shared<std::vector<char>>(kMaxDatagram);
+  std::shared_ptr<udp::endpoint> sender_ = std::make_shared<udp::endpoint>();
+};
+
+}  // namespace
+
+UdpNetwork::UdpNetwork(asio::io_context& io) : io_(io) {}
+
+absl::StatusOr<std::unique_ptr<DatagramSocket>> UdpNetwork::Bind(
+    const std::string& address) {
+  absl::StatusOr<asio::ip::address> parsed = ParseAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  auto socket = std::make_unique<UdpSocket>(io_);
+  if (const boost::system::error_code ec = socket->Open(*parsed)) {
+    return absl::UnavailableError(
+        absl::StrCat("UDP bind on ", address, ": ", ec.message()));
+  }
+  return std::unique_ptr<DatagramSocket>(std::move(socket));
+}
+
+// ---------------------------------------------------------------------------
+// InMemoryNetwork
+
+struct InMemoryNetwork::State {
+  explicit State(Clock& clock) : clock(clock) {}
+
+  void Deliver(uint64_t id, const UdpEndpoint& from, const UdpEndpoint& to,
+               const std::string& datagram);
+
+  Clock& clock;
+  FateFunction fate;
+  uint32_t next_port = kFirstInMemoryPort;
+  std::map<UdpEndpoint, Socket*> sockets;
+  // Delivery timers by datagram; destroying the state cancels them.
+  std::map<uint64_t, std::unique_ptr<Timer>> in_flight;
+  uint64_t next_id = 0;
+  uint64_t delivered = 0;
+  uint64_t dropped = 0;
+  uint64_t undeliverable = 0;
+};
+
+class InMemoryNetwork::Socket : public DatagramSocket {
+ public:
+  Socket(std::weak_ptr<State> state, UdpEndpoint local)
+      : state_(std::move(state)), local_(std::move(local)) {}
+  ~Socket() override {
+    if (std::shared_ptr<State> state = state_.lock()) {
+      state->sockets.erase(local_);
+    }
+  }
+
+  // DatagramSocket implementation.
+  UdpEndpoint local_endpoint() const override { return local_; }
+  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
+  void SetReceiveHandler(ReceiveHandler handler) override {
+    handler_ = std::move(handler);
+  }
+
+  const ReceiveHandler& handler() const { return handler_; }
+
+ private:
+  std::weak_ptr<State> state_;
+  const UdpEndpoint local_;
+  ReceiveHandler handler_;
+};
+
+void InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
+                                     const UdpEndpoint& to) {
+  std::shared_ptr<State> state = state_.lock();
+  if (state == nullptr) return;  // the network is gone
+  Fate fate;
+  if (state->fate) fate = state->fate(local_, to, datagram);
+  if (fate.drop) {
+    ++state->dropped;
+    return;
+  }
+  const uint64_t id = state->next_id++;
+  // The timer holds the state weakly: the state owns the timer.
+  state->in_flight[id] = state->clock.CallAfter(
+      fate.delay, [weak = std::weak_ptr<State>(state), id, from = local_, to,
+                   data = std::string(datagram)] {
+        if (std::shared_ptr<State> state = weak.lock()) {
+          state->Deliver(id, from, to, data);
+        }
+      });
+}
+
+void InMemoryNetwork::State::Deliver(uint64_t id, const UdpEndpoint& from,
+                                     const UdpEndpoint& to,
+                                     const std::string& datagram) {
+  in_flight.erase(id);  // the timer has fired; its handle may go
+  const auto it = sockets.find(to);
+  if (it == sockets.end() || !it->second->handler() ||
+      from.address().is_v4() != to.address().is_v4()) {
+    ++undeliverable;
+    return;
+  }
+  ++delivered;
+  // A copy: the handler may destroy the socket, or the network.
+  ReceiveHandler handler = it->second->handler();
+  handler(datagram, from);
+}
+
+InMemoryNetwork::InMemoryNetwork(Clock& clock)
+    : state_(std::make_shared<State>(clock)) {}
+
+InMemoryNetwork::~InMemoryNetwork() = default;
+
+void InMemoryNetwork::set_fate(FateFunction fate) {
+  state_->fate = std::move(fate);
+}
+
+absl::StatusOr<std::unique_ptr<DatagramSocket>> InMemoryNetwork::Bind(
+    const std::string& address) {
+  absl::StatusOr<asio::ip::address> parsed = ParseAddress(address);
+  if (!parsed.ok()) return parsed.status();
+  if (state_->next_port > kLastPort) {
+    return absl::ResourceExhaustedError("in-memory network: out of ports");
+  }
+  const UdpEndpoint local(*parsed,
+                          static_cast<unsigned short>(state_->next_port++));
+  auto socket = std::make_unique<Socket>(state_, local);
+  state_->sockets[local] = socket.get();
+  return std::unique_ptr<DatagramSocket>(std::move(socket));
+}
+
+uint64_t InMemoryNetwork::delivered() const { return state_->delivered; }
+uint64_t InMemoryNetwork::dropped() const { return state_->dropped; }
+uint64_t InMemoryNetwork::undeliverable() const {
+  return state_->undeliverable;
+}
+size_t InMemoryNetwork::in_flight() const { return state_->in_flight.size(); }
+
+}  // namespace talkcheck::media_sim

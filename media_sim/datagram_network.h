@@ -1,0 +1,135 @@
+// Datagram sockets for GICE and RTP, real or in memory.
+//
+// A `GiceChannel` (and so the simulated peer and the reference client) opens
+// its candidates' sockets through a `DatagramNetwork`. `UdpNetwork` gives real
+// UDP sockets on an io_context, what production runs use. `InMemoryNetwork`
+// gives sockets that exist only in the process: every datagram is delivered
+// through a timer of the network's `Clock`, so with a `VirtualClock` a whole
+// call, media included, runs with no socket, repeatably, and a fuzzer can
+// decide each datagram's loss and delay (modelled on libwebrtc's
+// rtc_base/virtual_socket_server.h).
+//
+// Example (a driver loop on a virtual clock):
+//   VirtualClock clock;
+//   InMemoryNetwork network(clock);
+//   GiceOptions options;
+//   options.network = &network;
+//   ...
+//   for (;;) {
+//     io.restart();
+//     io.poll();
+//     if (!clock.RunNext()) break;
+//   }
+#ifndef TALKCHECK_MEDIA_SIM_DATAGRAM_NETWORK_H_
+#define TALKCHECK_MEDIA_SIM_DATAGRAM_NETWORK_H_
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+
+namespace talkcheck::media_sim {
+
+using UdpEndpoint = boost::asio::ip::udp::endpoint;
+
+// One bound datagram socket. Single-threaded, like its network.
+class DatagramSocket {
+ public:
+  // Destroying the socket closes it: its handler is never called again, and
+  // datagrams still on their way to it are lost.
+  virtual ~DatagramSocket() = default;
+
+  virtual UdpEndpoint local_endpoint() const = 0;
+
+  // Best effort, as UDP is: a datagram that cannot be sent is lost silently.
+  virtual void SendTo(absl::string_view datagram, const UdpEndpoint& to) = 0;
+
+  // Each datagram received, with its source. Set once before traffic. Never
+  // called from inside SendTo. The handler may destroy the socket.
+  virtual void SetReceiveHandler(
+      std::function<void(absl::string_view, const UdpEndpoint&)> handler) = 0;
+};
+
+// Where sockets come from.
+class DatagramNetwork {
+ public:
+  virtual ~DatagramNetwork() = default;
+
+  // A socket bound to `address` ("127.0.0.1" or "::1"), port chosen by the
+  // network. kInvalidArgument for an address that does not parse.
+  virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
+      const std::string& address) = 0;
+};
+
+// Real UDP sockets on `io` (port 0, chosen by the kernel). Does not own `io`,
+// which must outlive every socket; the network itself may go first.
+class UdpNetwork : public DatagramNetwork {
+ public:
+  explicit UdpNetwork(boost::asio::io_context& io);
+
+  // DatagramNetwork implementation.
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
+      const std::string& address) override;
+
+ private:
+  boost::asio::io_context& io_;
+};
+
+// Sockets with no kernel behind them. Ports are handed out in order from
+// 20000 (never reused), so runs are repeatable. Each datagram sent is given a
+// `Fate`: dropped, or delivered through `clock.CallAfter(delay)`, so delivery
+// is never synchronous and is ordered by the clock (equal delays keep sending
+// order on a VirtualClock). Whether the destination exists is decided at
+// delivery: datagrams to unbound ports, to a socket closed while they were in
+// flight, to a socket with no handler or across address families are counted
+// as undeliverable and dropped.
+//
+// Does not own `clock`, which must outlive the network. Sockets may outlive
+// the network (they then send nothing and receive nothing); destroying the
+// network cancels every datagram in flight.
+class InMemoryNetwork : public DatagramNetwork {
+ public:
+  struct Fate {
+    bool drop = false;
+    absl::Duration delay = absl::ZeroDuration();
+  };
+  using FateFunction = std::function<Fate(
+      const UdpEndpoint& from, const UdpEndpoint& to, absl::string_view)>;
+
+  explicit InMemoryNetwork(Clock& clock);
+  ~InMemoryNetwork() override;
+
+  // Decides each datagram's fate (the fuzzer's loss and delay), called once
+  // per SendTo. Default (or null): deliver now, i.e. after a zero delay.
+  void set_fate(FateFunction fate);
+
+  // DatagramNetwork implementation. kResourceExhausted once port 65535 has
+  // been handed out.
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
+      const std::string& address) override;
+
+  // Datagrams handed to a receive handler, dropped by their fate, and lost
+  // for want of a receiver.
+  uint64_t delivered() const;
+  uint64_t dropped() const;
+  uint64_t undeliverable() const;
+  // Datagrams sent and not yet delivered, dropped or found undeliverable.
+  size_t in_flight() const;
+
+ private:
+  class Socket;
+  struct State;  // shared (weakly) with sockets and datagrams in flight
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace talkcheck::media_sim
+
+#endif  // TALKCHECK_MEDIA_SIM_DATAGRAM_NETWORK_H_

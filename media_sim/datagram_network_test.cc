@@ -1,0 +1,171 @@
+#include "media_sim/datagram_network.h"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/virtual_clock.h"
+#include "gtest/gtest.h"
+
+namespace talkcheck::media_sim {
+namespace {
+
+struct Received {
+  std::string datagram;
+  UdpEndpoint from;
+};
+
+// Binds a socket that records what it receives into `into`.
+std::unique_ptr<DatagramSocket> Recording(
+    DatagramNetwork& network, std::vector<Received>& into,
+    const std::string& address = "127.0.0.1") {
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> socket =
+      network.Bind(address);
+  EXPECT_TRUE(socket.ok()) << socket.status();
+  if (!socket.ok()) return nullptr;
+  (*socket)->SetReceiveHandler(
+      [&into](absl::string_view datagram, const UdpEndpoint& from) {
+        into.push_back(Received{std::string(datagram), from});
+      });
+  return *std::move(socket);
+}
+
+class InMemoryNetworkTest : public ::testing::Test {
+ protected:
+  void RunAll() {
+    while (clock_.RunNext()) {
+    }
+  }
+
+  VirtualClock clock_;
+  InMemoryNetwork network_{clock_};
+};
+
+// Verifies that ports are handed out in order from 20000 on the asked address.
+TEST_F(InMemoryNetworkTest, HandsOutPortsInOrder) {
+  std::vector<Received> ignored;
+  auto a = Recording(network_, ignored);
+  auto b = Recording(network_, ignored, "::1");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(a->local_endpoint().address().to_string(), "127.0.0.1");
+  EXPECT_EQ(a->local_endpoint().port(), 20000);
+  EXPECT_EQ(b->local_endpoint().address().to_string(), "::1");
+  EXPECT_EQ(b->local_endpoint().port(), 20001);
+  EXPECT_FALSE(network_.Bind("not an address").ok());
+}
+
+// Verifies that delivery waits for the clock and keeps sending order.
+TEST_F(InMemoryNetworkTest, DeliversThroughTheClockInOrder) {
+  std::vector<Received> at_a, at_b;
+  auto a = Recording(network_, at_a);
+  auto b = Recording(network_, at_b);
+  a->SendTo("one", b->local_endpoint());
+  a->SendTo("two", b->local_endpoint());
+  EXPECT_TRUE(at_b.empty());  // never synchronous
+  EXPECT_EQ(network_.in_flight(), 2u);
+  RunAll();
+  ASSERT_EQ(at_b.size(), 2u);
+  EXPECT_EQ(at_b[0].datagram, "one");
+  EXPECT_EQ(at_b[1].datagram, "two");
+  EXPECT_EQ(at_b[0].from, a->local_endpoint());
+  EXPECT_EQ(network_.delivered(), 2u);
+  EXPECT_EQ(network_.in_flight(), 0u);
+  EXPECT_TRUE(at_a.empty());
+}
+
+// Verifies that the fate function drops and delays datagrams.
+TEST_F(InMemoryNetworkTest, FateDropsAndDelays) {
+  std::vector<Received> at_b;
+  auto a = Recording(network_, at_b);
+  auto b = Recording(network_, at_b);
+  network_.set_fate(
+      [](const UdpEndpoint&, const UdpEndpoint&, absl::string_view datagram) {
+        InMemoryNetwork::Fate fate;
+        fate.drop = datagram == "lost";
+        fate.delay = datagram == "slow" ? absl::Milliseconds(30)
+                                        : absl::Milliseconds(10);
+        return fate;
+      });
+  a->SendTo("slow", b->local_endpoint());
+  a->SendTo("lost", b->local_endpoint());
+  a->SendTo("fast", b->local_endpoint());
+  EXPECT_EQ(network_.dropped(), 1u);
+  ASSERT_TRUE(clock_.RunNext());
+  EXPECT_EQ(clock_.Now(), absl::Milliseconds(10));
+  ASSERT_EQ(at_b.size(), 1u);
+  EXPECT_EQ(at_b[0].datagram, "fast");
+  RunAll();
+  EXPECT_EQ(clock_.Now(), absl::Milliseconds(30));
+  ASSERT_EQ(at_b.size(), 2u);
+  EXPECT_EQ(at_b[1].datagram, "slow");
+  EXPECT_EQ(network_.delivered(), 2u);
+}
+
+// Verifies that datagrams to unbound ports, to sockets closed in flight and
+// across address families are counted and dropped.
+TEST_F(InMemoryNetworkTest, CountsUndeliverable) {
+  std::vector<Received> received;
+  auto a = Recording(network_, received);
+  auto b = Recording(network_, received);
+  auto v6 = Recording(network_, received, "::1");
+  a->SendTo("nobody", UdpEndpoint(a->local_endpoint().address(), 9));
+  a->SendTo("closing", b->local_endpoint());
+  a->SendTo("family", v6->local_endpoint());
+  b.reset();
+  RunAll();
+  EXPECT_TRUE(received.empty());
+  EXPECT_EQ(network_.undeliverable(), 3u);
+  EXPECT_EQ(network_.delivered(), 0u);
+}
+
+// Verifies that a handler may destroy its own socket and the network, and
+// that sockets outliving the network are inert.
+TEST_F(InMemoryNetworkTest, HandlerMayDestroySocketAndNetwork) {
+  auto network = std::make_unique<InMemoryNetwork>(clock_);
+  std::vector<Received> ignored;
+  auto a = Recording(*network, ignored);
+  std::unique_ptr<DatagramSocket> b = *network->Bind("127.0.0.1");
+  int calls = 0;
+  b->SetReceiveHandler([&](absl::string_view, const UdpEndpoint&) {
+    ++calls;
+    b.reset();
+    network.reset();
+  });
+  a->SendTo("x", b->local_endpoint());
+  a->SendTo("y", b->local_endpoint());
+  RunAll();
+  EXPECT_EQ(calls, 1);  // the second datagram died with the network
+  EXPECT_EQ(clock_.pending_count(), 0u);
+  a->SendTo("z", UdpEndpoint(a->local_endpoint().address(), 20001));
+  EXPECT_EQ(clock_.pending_count(), 0u);
+}
+
+// Verifies that the UDP network exchanges datagrams over loopback.
+TEST(UdpNetworkTest, ExchangesDatagrams) {
+  boost::asio::io_context io;
+  UdpNetwork network(io);
+  std::vector<Received> at_b;
+  std::vector<Received> ignored;
+  auto a = Recording(network, ignored);
+  auto b = Recording(network, at_b);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(b->local_endpoint().port(), 0);
+  a->SendTo("hello", b->local_endpoint());
+  for (int i = 0; i < 1000 && at_b.empty(); ++i) {
+    io.restart();
+    io.run_one_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(at_b.size(), 1u);
+  EXPECT_EQ(at_b[0].datagram, "hello");
+  EXPECT_EQ(at_b[0].from, a->local_endpoint());
+  b.reset();  // closes with a read pending
+  io.restart();
+  io.poll();
+}
+
+}  // namespace
+}  // namespace talkcheck::media_sim
