@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fake_server/config.h"
+#include "fake_server/in_memory_connection.h"
 #include "fake_server/tcp_connection.h"
 #include "fake_server/tls_identity.h"
 
@@ -36,10 +37,13 @@ void VirtualSession::Kick(absl::string_view) {
 FakeServer::FakeServer(ServerConfig config, asio::io_context& io, Clock& clock,
                        uint64_t seed)
     : config_(std::move(config)),
+      in_memory_config_(config_),
       io_(io),
       clock_(clock),
       bitgen_(seed),
-      router_(config_, clock) {}
+      router_(config_, clock) {
+  in_memory_config_.set_tls(ServerConfig::TLS_OFF);
+}
 
 FakeServer::~FakeServer() {
   Stop();
@@ -105,12 +109,7 @@ void FakeServer::DoAccept(tcp::acceptor& acceptor) {
                             tcp::socket socket) {
     if (!*alive || stopped_) return;
     if (!ec) {
-      connections_.erase(
-          std::remove_if(connections_.begin(), connections_.end(),
-                         [](const auto& weak) { return weak.expired(); }),
-          connections_.end());
-      const bool over_limit =
-          connections_.size() >= config_.limits().max_connections();
+      const bool over_limit = PruneAndCheckLimit();
       auto connection =
           std::make_shared<TcpConnection>(std::move(socket), tls_context_.get(),
                                           config_, router_, clock_, bitgen_);
@@ -130,6 +129,46 @@ void FakeServer::DoAccept(tcp::acceptor& acceptor) {
     // listener does.
     DoAccept(acceptor);
   });
+}
+
+bool FakeServer::PruneAndCheckLimit() {
+  auto prune = [](auto& list) {
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [](const auto& weak) { return weak.expired(); }),
+               list.end());
+  };
+  prune(connections_);
+  prune(in_memory_connections_);
+  return connections_.size() + in_memory_connections_.size() >=
+         config_.limits().max_connections();
+}
+
+size_t FakeServer::connection_count() const {
+  auto live = [](const auto& list) {
+    return std::count_if(list.begin(), list.end(),
+                         [](const auto& weak) { return !weak.expired(); });
+  };
+  return live(connections_) + live(in_memory_connections_);
+}
+
+std::unique_ptr<BytePipeEnd> FakeServer::ConnectInMemory() {
+  std::pair<std::unique_ptr<BytePipeEnd>, std::unique_ptr<BytePipeEnd>> ends =
+      MakeBytePipe(io_);
+  // Stopped: the server's end goes at once, like a refused connection.
+  if (stopped_) return std::move(ends.first);
+  const bool over_limit = PruneAndCheckLimit();
+  auto connection = std::make_shared<InMemoryConnection>(
+      io_, std::move(ends.second), in_memory_config_, router_, clock_, bitgen_);
+  in_memory_connections_.push_back(connection);
+  if (over_limit) {
+    connection->Reject(
+        xmpp::StreamCondition::kResourceConstraint,
+        absl::StrCat("connection limit of ", config_.limits().max_connections(),
+                     " reached"));
+  } else {
+    connection->Start();
+  }
+  return std::move(ends.first);
 }
 
 std::vector<std::string> FakeServer::endpoints() const {
@@ -167,6 +206,9 @@ void FakeServer::Stop() {
   boost::system::error_code ignored;
   for (auto& acceptor : acceptors_) acceptor->close(ignored);
   for (auto& weak : connections_) {
+    if (auto connection = weak.lock()) connection->Abort();
+  }
+  for (auto& weak : in_memory_connections_) {
     if (auto connection = weak.lock()) connection->Abort();
   }
 }

@@ -1,7 +1,9 @@
 // The fake XMPP server: listeners on loopback (IPv4 and IPv6), one `C2sStream`
 // per TCP connection, a `Router`, and the attachment points the harness uses
 // in-process: virtual sessions (logged-in resources with no socket, e.g. the
-// simulated Google Talk peer) and observers of every routed stanza.
+// simulated Google Talk peer), in-memory connections (a real client stream
+// over a `BytePipeEnd`, for runs with no socket on a virtual clock) and
+// observers of every routed stanza.
 //
 // Example:
 //   boost::asio::io_context io;
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "fake_server/config.pb.h"
 #include "fake_server/router.h"
@@ -34,6 +37,7 @@
 
 namespace talkcheck::fake_server {
 
+class InMemoryConnection;
 class TcpConnection;
 
 // A logged-in resource with no socket. Stanzas it sends are routed like a
@@ -78,12 +82,22 @@ class FakeServer {
 
   const ServerConfig& config() const { return config_; }
   Router& router() { return router_; }
-  size_t connection_count() const { return connections_.size(); }
+  // Open client connections, TCP and in-memory.
+  size_t connection_count() const;
 
   // Logs in a resource with no socket. kNotFound for an unknown account (add it
   // first with router().AddAccount()), kAlreadyExists for a resource in use.
   absl::StatusOr<std::unique_ptr<VirtualSession>> AttachVirtualSession(
       const xmpp::Jid& jid, VirtualSession::Handler handler);
+
+  // Opens a client connection with no socket and returns the client's end of
+  // it: the server serves it exactly like an accepted TCP connection (same
+  // C2sStream, limits and connection count; closed by Stop()), except that it
+  // never offers STARTTLS. A pipe inside one process has nothing to encrypt,
+  // so such streams run as if `tls` were TLS_OFF even when the configuration
+  // requires TLS; otherwise a tls-required server could not log anyone in over
+  // a pipe. After Stop(), the returned end just sees a close.
+  std::unique_ptr<BytePipeEnd> ConnectInMemory();
 
   // Stops listening and closes every connection.
   void Stop();
@@ -93,8 +107,12 @@ class FakeServer {
              uint64_t seed);
   absl::Status Listen(const std::string& address);
   void DoAccept(boost::asio::ip::tcp::acceptor& acceptor);
+  // Forgets closed connections; true when the limit is already reached.
+  bool PruneAndCheckLimit();
 
   ServerConfig config_;
+  // config_ with TLS off, for in-memory connections (see ConnectInMemory()).
+  ServerConfig in_memory_config_;
   boost::asio::io_context& io_;
   Clock& clock_;
   std::mt19937_64 bitgen_;
@@ -102,6 +120,7 @@ class FakeServer {
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   std::vector<std::weak_ptr<TcpConnection>> connections_;
+  std::vector<std::weak_ptr<InMemoryConnection>> in_memory_connections_;
   bool stopped_ = false;
   // Shared with pending accept handlers, which may outlive the server.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
