@@ -144,9 +144,17 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   void OnResolved(const boost::system::error_code& ec,
                   tcp::resolver::results_type results);
   void OnConnected(const boost::system::error_code& ec);
+  void ConnectInMemory();
+  // The byte transport (TCP or pipe) is up: the stream starts.
+  void OnTransportUp();
+  // The server closed the byte transport or it broke.
+  void OnTransportEnd(absl::string_view why);
+  // Finish(status) from the io_context, never inside the caller.
+  void FailSoon(absl::Status status);
   void SendHeader();
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
+  void OnBytes(absl::string_view bytes);
   void HandleEvent(xmpp::StreamFramer::Event& event);
   void HandleElement(const Element& element);
   void HandleFeatures(const Element& features);
@@ -162,10 +170,10 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   void Write(std::string bytes);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
-  // Ends the stream: closes the socket, fails pending iqs, reports `status`
-  // once.
+  // Ends the stream: closes the connection, fails pending iqs, reports
+  // `status` once.
   void Finish(absl::Status status);
-  void CloseSocket();
+  void CloseTransport();
 
   asio::io_context& io_;
   Clock& clock_;
@@ -176,6 +184,8 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   tcp::socket socket_;  // declared before tls_, which refers to it
   std::unique_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  // Set instead of socket_ with connect_in_memory; never carries TLS.
+  std::unique_ptr<BytePipeEnd> pipe_;
   std::array<char, 16 * 1024> read_buffer_;
   xmpp::StreamFramer framer_;
 
@@ -219,6 +229,7 @@ void ClientStream::Impl::Connect(std::function<void(absl::Status)> on_ready) {
                            absl::FormatDuration(options_.login_timeout))));
         }
       });
+  if (options_.connect_in_memory) return ConnectInMemory();
   resolver_.async_resolve(
       options_.host, std::to_string(options_.port),
       [self = shared_from_this()](const boost::system::error_code& ec,
@@ -249,8 +260,40 @@ void ClientStream::Impl::OnConnected(const boost::system::error_code& ec) {
   }
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  OnTransportUp();
+}
+
+void ClientStream::Impl::ConnectInMemory() {
+  if (options_.require_tls) {
+    return FailSoon(absl::InvalidArgumentError(
+        "connect_in_memory never negotiates TLS: set require_tls = false"));
+  }
+  pipe_ = options_.connect_in_memory();
+  if (pipe_ == nullptr) {
+    return FailSoon(absl::UnavailableError("connect_in_memory gave no pipe"));
+  }
+  // Weak: the pipe is ours and must not keep us alive; the lock does while a
+  // handler runs, as a TCP read handler's shared_ptr would.
+  pipe_->SetHandlers(
+      [weak = weak_from_this()](absl::string_view bytes) {
+        if (auto self = weak.lock()) self->OnBytes(bytes);
+      },
+      [weak = weak_from_this()] {
+        if (auto self = weak.lock())
+          self->OnTransportEnd("the server closed the pipe");
+      });
+  OnTransportUp();
+}
+
+void ClientStream::Impl::OnTransportUp() {
   SendHeader();
   DoRead();
+}
+
+void ClientStream::Impl::FailSoon(absl::Status status) {
+  asio::post(io_, [weak = weak_from_this(), status = std::move(status)] {
+    if (auto self = weak.lock()) self->Finish(status);
+  });
 }
 
 void ClientStream::Impl::SendHeader() {
@@ -263,7 +306,9 @@ void ClientStream::Impl::SendHeader() {
 }
 
 void ClientStream::Impl::DoRead() {
-  if (reading_ || phase_ == Phase::kClosed || phase_ == Phase::kTlsHandshake) {
+  // A pipe pushes its bytes to OnBytes() by itself.
+  if (pipe_ != nullptr || reading_ || phase_ == Phase::kClosed ||
+      phase_ == Phase::kTlsHandshake) {
     return;
   }
   reading_ = true;
@@ -282,16 +327,23 @@ void ClientStream::Impl::OnRead(const boost::system::error_code& ec,
                                 size_t bytes) {
   reading_ = false;
   if (phase_ == Phase::kClosed) return;
-  if (ec) {
-    // EOF (or a TLS stream cut without close_notify) after our own close is the
-    // orderly end; anywhere else the server went away.
-    if (phase_ == Phase::kClosing) return Finish(absl::OkStatus());
-    return Finish(absl::UnavailableError(
-        absl::StrCat("connection lost: ", ec.message())));
-  }
+  if (ec) return OnTransportEnd(ec.message());
+  OnBytes(absl::string_view(read_buffer_.data(), bytes));
+  DoRead();
+}
+
+void ClientStream::Impl::OnTransportEnd(absl::string_view why) {
+  if (phase_ == Phase::kClosed) return;
+  // EOF (or a TLS stream cut without close_notify) after our own close is the
+  // orderly end; anywhere else the server went away.
+  if (phase_ == Phase::kClosing) return Finish(absl::OkStatus());
+  Finish(absl::UnavailableError(absl::StrCat("connection lost: ", why)));
+}
+
+void ClientStream::Impl::OnBytes(absl::string_view bytes) {
+  if (phase_ == Phase::kClosed) return;
   std::vector<xmpp::StreamFramer::Event> events;
-  absl::Status status =
-      framer_.Feed(absl::string_view(read_buffer_.data(), bytes), events);
+  absl::Status status = framer_.Feed(bytes, events);
   for (auto& event : events) {
     const Phase before = phase_;
     HandleEvent(event);
@@ -311,7 +363,6 @@ void ClientStream::Impl::OnRead(const boost::system::error_code& ec,
     return Finish(absl::UnavailableError(
         absl::StrCat("bad XML from the server: ", status.message())));
   }
-  DoRead();
 }
 
 void ClientStream::Impl::HandleEvent(xmpp::StreamFramer::Event& event) {
@@ -372,7 +423,8 @@ void ClientStream::Impl::HandleElement(const Element& element) {
 void ClientStream::Impl::HandleFeatures(const Element& features) {
   const Element* starttls = features.FindChild(ns::kTls, "starttls");
   if (!tls_active_) {
-    if (starttls != nullptr) {
+    // A pipe stays in the clear: with require_tls off, STARTTLS is optional.
+    if (starttls != nullptr && pipe_ == nullptr) {
       phase_ = Phase::kAwaitProceed;
       Write(Element(ns::kTls, "starttls").ToString());
       return;
@@ -678,6 +730,14 @@ void ClientStream::Impl::Write(std::string bytes) {
 }
 
 void ClientStream::Impl::DoWrite() {
+  if (pipe_ != nullptr) {
+    // A pipe takes each write at once, in order; nothing is in flight.
+    while (!write_queue_.empty()) {
+      pipe_->Write(std::move(write_queue_.front()));
+      write_queue_.pop_front();
+    }
+    return;
+  }
   if (writing_ || write_queue_.empty() || !socket_.is_open()) return;
   if (phase_ == Phase::kTlsHandshake) return;
   writing_ = true;
@@ -699,7 +759,7 @@ void ClientStream::Impl::OnWrite(const boost::system::error_code& ec) {
   if (!write_queue_.empty()) write_queue_.pop_front();
   if (ec) {
     write_queue_.clear();
-    if (phase_ == Phase::kClosed) return CloseSocket();
+    if (phase_ == Phase::kClosed) return CloseTransport();
     return Finish(
         absl::UnavailableError(absl::StrCat("write failed: ", ec.message())));
   }
@@ -712,7 +772,7 @@ void ClientStream::Impl::OnWrite(const boost::system::error_code& ec) {
         });
     return;
   }
-  if (write_queue_.empty() && close_after_write_) return CloseSocket();
+  if (write_queue_.empty() && close_after_write_) return CloseTransport();
   DoWrite();
 }
 
@@ -747,8 +807,9 @@ void ClientStream::Impl::Finish(absl::Status status) {
   linger_timer_.reset();
   scram_.reset();
   // With a last stanza queued (our answer to the server's close, or an error),
-  // the socket closes once it is written.
-  if (!close_after_write_ || (!writing_ && write_queue_.empty())) CloseSocket();
+  // the connection closes once it is written.
+  if (!close_after_write_ || (!writing_ && write_queue_.empty()))
+    CloseTransport();
   std::map<std::string, PendingIq> pending = std::move(pending_);
   pending_.clear();
   if (detached_) return;
@@ -766,7 +827,9 @@ void ClientStream::Impl::Finish(absl::Status status) {
   if (auto closed = std::exchange(closed_handler_, nullptr)) closed(status);
 }
 
-void ClientStream::Impl::CloseSocket() {
+void ClientStream::Impl::CloseTransport() {
+  // The server gets what was written, then the close.
+  if (pipe_ != nullptr) return pipe_->Close();
   boost::system::error_code ignored;
   resolver_.cancel();
   if (socket_.is_open()) {
@@ -791,7 +854,7 @@ void ClientStream::Impl::Detach() {
   if (phase_ != Phase::kClosing) {
     phase_ = Phase::kClosed;
     linger_timer_.reset();
-    CloseSocket();
+    CloseTransport();
   }
 }
 

@@ -2,6 +2,10 @@
 // PLAIN), resource binding and RFC 3921 session, then stanzas both ways. The
 // transport of the reference client.
 //
+// The bytes travel over TCP, or over an in-memory `BytePipeEnd` (see
+// `connect_in_memory`) for runs with no socket on a virtual clock; everything
+// above the bytes is the same code either way.
+//
 // Example:
 //   ClientStream stream(io, clock, options);
 //   stream.set_stanza_handler([](const xmpp::Element& s) { ... });
@@ -23,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
@@ -41,6 +46,9 @@ struct ClientStreamOptions {
   std::string sasl_mechanism = "SCRAM-SHA-1";
   // From connect to bound session.
   absl::Duration login_timeout = absl::Seconds(20);
+  // When set, Connect() uses the pipe this returns instead of TCP (no TLS is
+  // ever attempted on it: set require_tls = false).
+  std::function<std::unique_ptr<BytePipeEnd>()> connect_in_memory;
 };
 
 class ClientStream {
@@ -56,7 +64,8 @@ class ClientStream {
   // Connects and negotiates; `on_ready` runs once: OK when bound (and the
   // session established), or the reason it failed (kUnauthenticated for SASL
   // failure, kDeadlineExceeded for the login timeout, kUnavailable for
-  // connection errors).
+  // connection errors; kInvalidArgument for connect_in_memory with
+  // require_tls). Never runs inside Connect().
   void Connect(std::function<void(absl::Status)> on_ready);
 
   // Sends a stanza (no-op when not connected). Adds an `id` to iqs that lack
@@ -84,8 +93,9 @@ class ClientStream {
 
   // Sends </stream:stream> and closes the connection once the server answers in
   // kind (or after 2 s). Pending iqs fail with kUnavailable. Destroying the
-  // stream right after Close() still lets the close finish; destroying it
-  // otherwise closes the socket at once.
+  // stream right after Close() still lets the close finish over TCP (over a
+  // pipe the server still gets the </stream:stream>, then the close);
+  // destroying it otherwise closes the connection at once.
   void Close();
 
  private:
