@@ -126,6 +126,8 @@ MediaReport MediaLoopback::Report() const {
       gice.responses_with_wrong_username;
   findings["malformed_stun"] = gice.malformed_stun;
   findings["media_from_unreadable"] = gice.media_from_unreadable;
+  findings["media_before_writable"] = gice.media_before_writable;
+  findings["media_to_stale_generation"] = gice.media_to_stale_generation;
   findings["oversized_datagrams"] = gice.oversized_datagrams;
   findings["truncated_stun"] = gice.truncated_stun;
   findings["oversized_stun"] = gice.oversized_stun;

@@ -233,11 +233,17 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
   if (gice == nullptr) {
     media_sim::GiceOptions options;
     options.channel_name = name;
-    options.fault_no_ping_responses = !behaviour_.answer_pings;
     options.network = network_;
     auto created =
         std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_, options);
     gice = created.get();
+    // Read live, so a peer-behaviour step can switch answers off and on
+    // mid-call; answering again also starts the peer's own checks.
+    gice->set_answer_pings([this, gice] {
+      if (!behaviour_.answer_pings) return false;
+      gice->Start();
+      return true;
+    });
     channels_[name] = std::move(created);
     next = true;
     for (const media_sim::Candidate& remote : remote_candidates_[name]) {

@@ -108,6 +108,8 @@ struct GiceChannel::Impl {
   void OnResponse(size_t port, const StunMessage& response,
                   const udp::endpoint& from);
   void OnMedia(size_t port, absl::string_view data, const udp::endpoint& from);
+  void CountMediaFindings(size_t port, const udp::endpoint& from,
+                          absl::Duration now);
   void SendSuccess(size_t port, const StunMessage& request,
                    const udp::endpoint& to);
   void SendError(size_t port, const StunMessage& request,
@@ -149,6 +151,9 @@ struct GiceChannel::Impl {
   int remote_generation = -1;
   std::vector<std::unique_ptr<Connection>> connections;
   std::map<std::string, Ping> pings;
+  // By remote address, the ports that sent it a success response, with the
+  // time of the first: the pairs the remote side may consider writable.
+  std::map<udp::endpoint, std::map<size_t, absl::Duration>> answered;
 
   bool started = false;
   std::unique_ptr<Timer> ping_timer;
@@ -351,6 +356,7 @@ void GiceChannel::Impl::OnRequest(size_t port, const StunMessage& request,
   GiceStats& stats = owner.stats_;
   ++stats.requests_received;
   if (options.fault_no_ping_responses) return;
+  if (owner.answer_pings_ && !owner.answer_pings_()) return;
 
   const std::string& ufrag = ports[port]->candidate.username;
   if (!request.username || !absl::StartsWith(*request.username, ufrag)) {
@@ -453,6 +459,7 @@ void GiceChannel::Impl::OnResponse(size_t port, const StunMessage& response,
 void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
                                 const udp::endpoint& from) {
   const absl::Duration now = clock.Now();
+  CountMediaFindings(port, from, now);
   bool readable = false;
   for (const std::unique_ptr<Connection>& connection : connections) {
     if (connection->port != port || connection->remote_endpoint != from ||
@@ -474,6 +481,27 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
   if (PacketHandler handler = owner.on_packet_) handler(data, from);
 }
 
+// The sender can only be writable on a pair we answered (§4.3), and should
+// have left an older generation of ours once a newer one answered it (§3.3).
+void GiceChannel::Impl::CountMediaFindings(size_t port,
+                                           const udp::endpoint& from,
+                                           absl::Duration now) {
+  GiceStats& stats = owner.stats_;
+  const auto it = answered.find(from);
+  if (it == answered.end() || it->second.count(port) == 0) {
+    ++stats.media_before_writable;
+  }
+  if (it == answered.end()) return;
+  const int generation = ports[port]->candidate.generation;
+  for (const auto& [answering_port, first] : it->second) {
+    if (ports[answering_port]->candidate.generation > generation &&
+        now - first >= options.stale_generation_grace) {
+      ++stats.media_to_stale_generation;
+      return;  // once per datagram
+    }
+  }
+}
+
 void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
                                     const udp::endpoint& to) {
   StunMessage response;
@@ -481,7 +509,10 @@ void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
   response.transaction_id = request.transaction_id;
   response.username = request.username;  // verbatim
   response.mapped_address = to;
-  if (Send(port, response.Serialize(), to)) ++owner.stats_.responses_sent;
+  if (Send(port, response.Serialize(), to)) {
+    ++owner.stats_.responses_sent;
+    answered[to].emplace(port, clock.Now());  // keeps the first
+  }
 }
 
 void GiceChannel::Impl::SendError(size_t port, const StunMessage& request,

@@ -58,6 +58,11 @@ struct GiceOptions {
   // RFC 5389 magic cookie + 12-byte id (Google from mid-2011) instead of 16
   // bytes.
   bool use_magic_cookie = false;
+  // media_to_stale_generation counts RTP on an older generation's socket only
+  // once this long has passed since we first answered the same client address
+  // on a newer generation's socket: time for our response to reach the client
+  // (one lost response and the re-ping included) and for it to switch.
+  absl::Duration stale_generation_grace = absl::Seconds(2);
   // Larger datagrams (STUN or RTP) are counted as `oversized_datagrams` and
   // dropped unread. 1500: nothing GICE or voice RTP sends comes near it.
   size_t max_datagram_bytes = 1500;
@@ -88,7 +93,8 @@ struct GiceOptions {
 // ERROR-CODE finding, or integrity_or_fingerprint for a 20-byte
 // MESSAGE-INTEGRITY); media_received or media_from_unreadable; or nothing, for
 // STUN types a GICE channel ignores (Allocate, Send, ...). `flood_datagrams`
-// cuts across them.
+// cuts across them, and so do `media_before_writable` and
+// `media_to_stale_generation` across the two media counts.
 struct GiceStats {
   uint64_t requests_received = 0;
   uint64_t responses_received = 0;
@@ -105,6 +111,17 @@ struct GiceStats {
   // response without ERROR-CODE.
   uint64_t malformed_stun = 0;
   uint64_t media_from_unreadable = 0;  // RTP from an address that never pinged
+  // RTP from address R on our socket L when we never sent a success response
+  // to a Binding request from R on L: the sender's pair cannot be writable
+  // (PROTOCOL.md §4.3, "Media is sent only after the channel is writable").
+  // Counted whether or not the address is readable.
+  uint64_t media_before_writable = 0;
+  // RTP from R on a socket of our generation g when, at least
+  // GiceOptions::stale_generation_grace before, we had answered with success
+  // a Binding request from the same R on a socket of a generation newer than
+  // g: the sender has a checked pair to a newer round and still uses the older
+  // (PROTOCOL.md §3.3; docs/protocol-notes.md, "GICE media findings").
+  uint64_t media_to_stale_generation = 0;
   uint64_t media_received = 0;
   uint64_t media_sent = 0;
 
@@ -173,6 +190,13 @@ class GiceChannel {
   void set_writable_handler(std::function<void(bool)> handler) {
     on_writable_ = std::move(handler);
   }
+  // Asked before each Binding request is handled: false drops it unanswered
+  // and uncounted toward readability, as fault_no_ping_responses does. Lets a
+  // scenario switch the simulated peer's answers off and on mid-call. Must not
+  // destroy the channel. Default: always answer.
+  void set_answer_pings(std::function<bool()> answer) {
+    answer_pings_ = std::move(answer);
+  }
 
   const GiceStats& stats() const { return stats_; }
   const std::vector<Candidate>& local_candidates() const;
@@ -182,6 +206,7 @@ class GiceChannel {
   std::unique_ptr<Impl> impl_;
   PacketHandler on_packet_;
   std::function<void(bool)> on_writable_;
+  std::function<bool()> answer_pings_;
   GiceStats stats_;
 };
 

@@ -48,8 +48,7 @@ struct Outcome {
 // polled, as in the fuzzer's loop: nothing is ever queued on it.
 class InMemoryCall {
  public:
-  std::unique_ptr<GiceChannel> MakeChannel() {
-    GiceOptions options;
+  std::unique_ptr<GiceChannel> MakeChannel(GiceOptions options = {}) {
     options.network = &network_;
     auto channel = std::make_unique<GiceChannel>(io_, clock_, bitgen_, options);
     EXPECT_TRUE(channel->AllocateGeneration().ok());
@@ -69,6 +68,12 @@ class InMemoryCall {
     clock_.AdvanceBy(end - clock_.Now());
     return done();
   }
+
+  void RunFor(absl::Duration duration) {
+    RunUntil([] { return false; }, duration);
+  }
+
+  absl::Duration Now() const { return clock_.Now(); }
 
   // Connects a and b, then sends three packets each way.
   Outcome Call() {
@@ -173,6 +178,74 @@ TEST(GiceChannelInMemoryTest, DelayedDatagramsConnectLater) {
   const Outcome outcome = call.Call();
   EXPECT_GE(outcome.writable_at, absl::Milliseconds(240));
   EXPECT_EQ(outcome.b_media_received, 3u);
+}
+
+// Verifies media_before_writable: each RTP datagram on a pair we never
+// answered counts once, readable or not; none once we answer.
+TEST(GiceChannelInMemoryTest, CountsMediaBeforeWritable) {
+  InMemoryCall call;
+  GiceOptions faulty;
+  faulty.fault_media_before_writable = true;
+  auto a = call.MakeChannel(faulty);
+  auto b = call.MakeChannel();
+  bool answer = false;
+  b->set_answer_pings([&] { return answer; });
+  ASSERT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
+  ASSERT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
+  a->Start();
+  call.RunFor(absl::Seconds(1));
+  ASSERT_FALSE(a->writable());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a->SendPacket(Rtp()));
+  call.RunFor(absl::Milliseconds(10));
+  EXPECT_EQ(b->stats().media_before_writable, 3u);
+  EXPECT_EQ(b->stats().media_from_unreadable, 3u);  // never pinged validly
+
+  answer = true;
+  ASSERT_TRUE(call.RunUntil([&] { return a->writable(); }, absl::Seconds(1)));
+  ASSERT_TRUE(a->SendPacket(Rtp()));
+  call.RunFor(absl::Milliseconds(10));
+  EXPECT_EQ(b->stats().media_before_writable, 3u);
+  EXPECT_EQ(b->stats().media_received, 1u);
+  EXPECT_EQ(b->stats().media_to_stale_generation, 0u);
+}
+
+// Verifies media_to_stale_generation: RTP on b's generation-0 socket from an
+// address b's generation-1 socket answered counts once per datagram, but
+// only after the grace; the correct channel moves and is never counted.
+TEST(GiceChannelInMemoryTest, CountsMediaToStaleGenerationAfterGrace) {
+  for (const bool fault : {false, true}) {
+    SCOPED_TRACE(fault ? "fault" : "correct");
+    InMemoryCall call;
+    GiceOptions options;
+    options.fault_media_to_stale_generation = fault;
+    auto a = call.MakeChannel(options);
+    auto b = call.MakeChannel();
+    ASSERT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
+    ASSERT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
+    a->Start();
+    b->Start();
+    ASSERT_TRUE(call.RunUntil([&] { return a->writable(); }, absl::Seconds(1)));
+
+    absl::StatusOr<Candidate> newer = b->AllocateGeneration();
+    ASSERT_TRUE(newer.ok());
+    ASSERT_TRUE(a->AddRemoteCandidate(*newer));
+    ASSERT_TRUE(call.RunUntil(
+        [&] {
+          return b->stats().responses_sent > 0 &&
+                 a->best_remote()->port() == newer->port;
+        },
+        absl::Seconds(1)));
+    ASSERT_TRUE(a->SendPacket(Rtp()));  // within the grace: not counted
+    call.RunFor(absl::Milliseconds(10));
+    EXPECT_EQ(b->stats().media_to_stale_generation, 0u);
+
+    call.RunFor(GiceOptions{}.stale_generation_grace);
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(a->SendPacket(Rtp()));
+    call.RunFor(absl::Milliseconds(10));
+    EXPECT_EQ(b->stats().media_to_stale_generation, fault ? 2u : 0u);
+    EXPECT_EQ(b->stats().media_before_writable, 0u);
+    EXPECT_EQ(b->stats().media_received, 3u);
+  }
 }
 
 }  // namespace
