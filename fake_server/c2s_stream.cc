@@ -265,7 +265,10 @@ void C2sStream::HandleAuth(const Element& auth) {
       CreateSaslMechanism(
           auth.AttrOr("mechanism", ""),
           [this](absl::string_view user) { return router_.PasswordOf(user); },
-          ScramOptions{[this] { return RandomToken(24); }, "", 4096});
+          // The salt too comes from the seeded generator, so that a seeded
+          // run repeats byte for byte.
+          ScramOptions{[this] { return RandomToken(24); }, RandomToken(16),
+                       4096});
   if (!mechanism.ok()) {
     return SendSaslFailure(
         "invalid-mechanism",

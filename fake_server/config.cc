@@ -217,6 +217,7 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
 }
 
 std::vector<std::string> ListenAddresses(const ServerConfig& config) {
+  if (config.in_memory_only()) return {};
   if (config.listen().empty()) return {"127.0.0.1:0"};
   return {config.listen().begin(), config.listen().end()};
 }

@@ -43,7 +43,8 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text,
 // kInvalidArgument naming the first offending field.
 absl::Status ValidateServerConfig(const ServerConfig& config);
 
-// The addresses to listen on: `config.listen()`, or {"127.0.0.1:0"} when empty.
+// The addresses to listen on: `config.listen()`, {"127.0.0.1:0"} when empty,
+// none with in_memory_only.
 std::vector<std::string> ListenAddresses(const ServerConfig& config);
 
 // One listen entry split into an IP literal (without brackets) and a port.

@@ -98,12 +98,7 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(asio::io_context& io, Clock& clock, absl::BitGenRef bitgen,
        ClientStreamOptions options)
-      : io_(io),
-        clock_(clock),
-        bitgen_(bitgen),
-        options_(std::move(options)),
-        resolver_(io),
-        socket_(io) {}
+      : io_(io), clock_(clock), bitgen_(bitgen), options_(std::move(options)) {}
 
   void Connect(std::function<void(absl::Status)> on_ready);
   void Send(const Element& stanza);
@@ -180,8 +175,10 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   absl::BitGenRef bitgen_;
   ClientStreamOptions options_;
 
-  tcp::resolver resolver_;
-  tcp::socket socket_;  // declared before tls_, which refers to it
+  // Made only for TCP: an in-memory stream must not wake Asio's reactor, so
+  // that polling it on a virtual clock costs no system call.
+  std::optional<tcp::resolver> resolver_;
+  std::optional<tcp::socket> socket_;  // declared before tls_ (refers to it)
   std::unique_ptr<asio::ssl::context> tls_context_;
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   // Set instead of socket_ with connect_in_memory; never carries TLS.
@@ -230,7 +227,9 @@ void ClientStream::Impl::Connect(std::function<void(absl::Status)> on_ready) {
         }
       });
   if (options_.connect_in_memory) return ConnectInMemory();
-  resolver_.async_resolve(
+  resolver_.emplace(io_);
+  socket_.emplace(io_);
+  resolver_->async_resolve(
       options_.host, std::to_string(options_.port),
       [self = shared_from_this()](const boost::system::error_code& ec,
                                   tcp::resolver::results_type results) {
@@ -245,7 +244,7 @@ void ClientStream::Impl::OnResolved(const boost::system::error_code& ec,
     return Finish(absl::UnavailableError(
         absl::StrCat("resolving ", options_.host, ": ", ec.message())));
   }
-  asio::async_connect(socket_, results,
+  asio::async_connect(*socket_, results,
                       [self = shared_from_this()](
                           const boost::system::error_code& ec,
                           const tcp::endpoint&) { self->OnConnected(ec); });
@@ -259,7 +258,7 @@ void ClientStream::Impl::OnConnected(const boost::system::error_code& ec) {
                      ec.message())));
   }
   boost::system::error_code ignored;
-  socket_.set_option(tcp::no_delay(true), ignored);
+  socket_->set_option(tcp::no_delay(true), ignored);
   OnTransportUp();
 }
 
@@ -319,7 +318,7 @@ void ClientStream::Impl::DoRead() {
   if (tls_active_) {
     tls_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
   } else {
-    socket_.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    socket_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
   }
 }
 
@@ -460,8 +459,8 @@ void ClientStream::Impl::StartTls() {
   tls_context_ =
       std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
   tls_context_->set_verify_mode(asio::ssl::verify_none);
-  tls_ =
-      std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(*socket_,
+                                                           *tls_context_);
   SSL_set_tlsext_host_name(tls_->native_handle(),
                            options_.jid.domain().c_str());
   // <starttls/> may still be in flight: the handshake starts once it is out.
@@ -738,7 +737,8 @@ void ClientStream::Impl::DoWrite() {
     }
     return;
   }
-  if (writing_ || write_queue_.empty() || !socket_.is_open()) return;
+  if (writing_ || write_queue_.empty() || !socket_ || !socket_->is_open())
+    return;
   if (phase_ == Phase::kTlsHandshake) return;
   writing_ = true;
   auto handler = [self = shared_from_this()](
@@ -749,7 +749,7 @@ void ClientStream::Impl::DoWrite() {
     asio::async_write(*tls_, asio::buffer(write_queue_.front()),
                       std::move(handler));
   } else {
-    asio::async_write(socket_, asio::buffer(write_queue_.front()),
+    asio::async_write(*socket_, asio::buffer(write_queue_.front()),
                       std::move(handler));
   }
 }
@@ -831,10 +831,10 @@ void ClientStream::Impl::CloseTransport() {
   // The server gets what was written, then the close.
   if (pipe_ != nullptr) return pipe_->Close();
   boost::system::error_code ignored;
-  resolver_.cancel();
-  if (socket_.is_open()) {
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+  if (resolver_) resolver_->cancel();
+  if (socket_ && socket_->is_open()) {
+    socket_->shutdown(tcp::socket::shutdown_both, ignored);
+    socket_->close(ignored);
   }
 }
 
