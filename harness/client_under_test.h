@@ -18,6 +18,7 @@
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
+#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "harness/scenario.pb.h"
 #include "reference_client/voice_client.h"
@@ -31,6 +32,9 @@ struct CutLogin {
   uint16_t port = 0;
   xmpp::Jid jid;  // bare: username@domain
   std::string password;
+  // Set for in-process clients on the virtual clock: log in over the pipe this
+  // returns (no TLS on it) instead of host:port.
+  std::function<std::unique_ptr<BytePipeEnd>()> connect_in_memory;
 };
 
 class ClientUnderTest {

@@ -115,10 +115,14 @@ MediaReport MediaLoopback::Report() const {
   report.set_bad_timestamp_steps(in.bad_timestamp_steps);
   report.set_echoed(echoed_);
   if (echoed_ > 0) report.set_rtt_ms(rtt_sum_ms_ / echoed_);
-  // Findings only: the runner fails the step for each nonzero one, so plain
-  // traffic counts (datagrams_received, requests_received, ...) stay out.
-  const media_sim::GiceStats& gice = channel_.stats();
-  auto& findings = *report.mutable_findings();
+  const std::map<std::string, uint64_t> findings =
+      GiceFindings(channel_.stats());
+  report.mutable_findings()->insert(findings.begin(), findings.end());
+  return report;
+}
+
+std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice) {
+  std::map<std::string, uint64_t> findings;
   findings["bad_username_requests"] = gice.bad_username_requests;
   findings["responses_without_mapped_address"] =
       gice.responses_without_mapped_address;
@@ -135,7 +139,7 @@ MediaReport MediaLoopback::Report() const {
   findings["unknown_stun_attributes"] = gice.unknown_stun_attributes;
   findings["integrity_or_fingerprint"] = gice.integrity_or_fingerprint;
   findings["flood_datagrams"] = gice.flood_datagrams;
-  return report;
+  return findings;
 }
 
 }  // namespace talkcheck::harness

@@ -10,6 +10,7 @@
 #define TALKCHECK_HARNESS_MEDIA_LOOPBACK_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 
 #include "base/clock.h"
@@ -52,6 +53,11 @@ class MediaLoopback {
   uint64_t echoed_ = 0;
   double rtt_sum_ms_ = 0;
 };
+
+// The GICE findings against the other side, by name. Findings only: a
+// nonzero one is a fault of the client, so plain traffic counts
+// (datagrams_received, requests_received, ...) stay out.
+std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice);
 
 // "PCMU", "ISAC", ... with the payload types of Google Talk's 2005 offer, or an
 // explicit "NAME/PT". kNotFound for a codec media_sim does not know.

@@ -144,7 +144,17 @@ bool SimulatedPeer::HandleSessionIq(const Element& iq, const Element& session) {
   if (!behaviour_.ack_session_iqs) return false;
   Element ack(ns::kClient, "iq");
   ack.SetAttr("type", "result");
-  SendIqReply(iq, std::move(ack));
+  const std::optional<absl::Duration> delay =
+      ack_policy_ ? ack_policy_(acks_decided_++) : absl::ZeroDuration();
+  if (!delay.has_value()) return true;  // withheld
+  if (*delay <= absl::ZeroDuration()) {
+    SendIqReply(iq, std::move(ack));
+  } else {
+    late_acks_.push_back(
+        clock_.CallAfter(*delay, [this, iq, ack = std::move(ack)]() mutable {
+          SendIqReply(iq, std::move(ack));
+        }));
+  }
   return true;
 }
 

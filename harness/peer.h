@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -81,6 +82,12 @@ class SimulatedPeer {
   // `next` is set.
   absl::StatusOr<std::string> CandidatesXml(const std::string& name, bool next);
 
+  // Decides each automatic session-iq ack (numbered from 0 in the order the
+  // iqs arrive): sent after the returned delay, or withheld (nullopt). The
+  // timeout fuzzer's late and missing acks; by default every ack goes at once.
+  using AckPolicy = std::function<std::optional<absl::Duration>(int ordinal)>;
+  void set_ack_policy(AckPolicy policy) { ack_policy_ = std::move(policy); }
+
   // The GICE channel for `name`, or nullptr when no candidates were generated
   // for it.
   media_sim::GiceChannel* channel(const std::string& name);
@@ -108,6 +115,9 @@ class SimulatedPeer {
   std::unique_ptr<fake_server::VirtualSession> session_;
   std::deque<Received> inbox_;
   std::set<std::string> known_sessions_;
+  AckPolicy ack_policy_;
+  int acks_decided_ = 0;
+  std::vector<std::unique_ptr<Timer>> late_acks_;
   media_sim::DatagramNetwork* network_ = nullptr;
   std::map<std::string, std::unique_ptr<media_sim::GiceChannel>> channels_;
   // Every candidate the client announced, by channel name.

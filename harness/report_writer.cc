@@ -2,10 +2,12 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "harness/replay_file.h"
 #include "xmpp/element.h"
 
 namespace talkcheck::harness {
@@ -119,18 +121,82 @@ std::string JUnitXml(const RunReport& report) {
   return out;
 }
 
-absl::StatusOr<std::string> JsonReport(const RunReport& report) {
+namespace {
+
+absl::StatusOr<std::string> Json(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   auto status =
-      google::protobuf::util::MessageToJsonString(report, &json, options);
+      google::protobuf::util::MessageToJsonString(message, &json, options);
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("JSON report: ", status.ToString()));
   }
   return json;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> JsonReport(const RunReport& report) {
+  return Json(report);
+}
+
+std::string FuzzTextSummary(const FuzzSummary& summary) {
+  std::string out = absl::StrFormat(
+      "%s against %s: %d schedules (seed %d, shard %d of %d) in %.2fs, "
+      "%.0f schedules/s, %d failing\n",
+      summary.scenario(), summary.client(), summary.runs(), summary.seed(),
+      summary.shard_index() + 1, summary.shard_count(), summary.wall_us() / 1e6,
+      summary.schedules_per_second(), summary.failing_runs());
+  for (const auto& [oracle, count] : summary.violations())
+    absl::StrAppendFormat(&out, "  %-32s %d runs\n", oracle, count);
+  for (const Replay& replay : summary.replays()) {
+    absl::StrAppendFormat(&out, "shrunk run %d to %d perturbation(s):\n",
+                          replay.run(), replay.schedule().perturbations_size());
+    for (const Violation& v : replay.violations())
+      absl::StrAppendFormat(&out, "  %s: %s\n", v.oracle(), v.detail());
+  }
+  for (const std::string& file : summary.replay_files())
+    absl::StrAppend(&out, "replay: talkcheck replay ", file, "\n");
+  return out;
+}
+
+std::string FuzzJUnitXml(const FuzzSummary& summary) {
+  using xmpp::EscapeAttribute;
+  using xmpp::EscapeText;
+  // One testcase per oracle that failed, or a single passing one.
+  std::string cases;
+  int failures = 0;
+  for (const Replay& replay : summary.replays()) {
+    for (const Violation& v : replay.violations()) {
+      ++failures;
+      absl::StrAppendFormat(
+          &cases,
+          "    <testcase name=\"%s\" classname=\"%s\">\n"
+          "      <failure message=\"%s\">%s</failure>\n    </testcase>\n",
+          EscapeAttribute(v.oracle()), EscapeAttribute(summary.scenario()),
+          EscapeAttribute(XmlSafe(v.detail())),
+          EscapeText(XmlSafe(ReplayText(replay))));
+    }
+  }
+  if (failures == 0) {
+    absl::StrAppendFormat(&cases,
+                          "    <testcase name=\"oracles\" classname=\"%s\"/>\n",
+                          EscapeAttribute(summary.scenario()));
+  }
+  return absl::StrFormat(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites tests=\"%d\" failures=\"%d\" time=\"%.3f\">\n"
+      "  <testsuite name=\"talkcheck fuzz\" tests=\"%d\" failures=\"%d\" "
+      "time=\"%.3f\">\n%s  </testsuite>\n</testsuites>\n",
+      std::max(failures, 1), failures, summary.wall_us() / 1e6,
+      std::max(failures, 1), failures, summary.wall_us() / 1e6, cases);
+}
+
+absl::StatusOr<std::string> FuzzJsonReport(const FuzzSummary& summary) {
+  return Json(summary);
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& contents) {

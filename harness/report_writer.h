@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "harness/fuzz.pb.h"
 #include "harness/report.pb.h"
 
 namespace talkcheck::harness {
@@ -21,6 +22,13 @@ std::string TextSummary(const RunReport& report);
 std::string JUnitXml(const RunReport& report);
 
 absl::StatusOr<std::string> JsonReport(const RunReport& report);
+
+// A fuzzing campaign: the counts per oracle, each shrunk failure and the
+// command that replays it; in JUnit one testcase per violated oracle (with the
+// replay file as the failure's text); and the JSON of the summary.
+std::string FuzzTextSummary(const FuzzSummary& summary);
+std::string FuzzJUnitXml(const FuzzSummary& summary);
+absl::StatusOr<std::string> FuzzJsonReport(const FuzzSummary& summary);
 
 // Writes `contents` to `path` (truncating).
 absl::Status WriteFile(const std::string& path, const std::string& contents);

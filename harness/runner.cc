@@ -93,6 +93,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     peer_ = std::make_unique<SimulatedPeer>(io_, clock_, bitgen_, server_,
                                             scenario_.peer(),
                                             [this] { OnInboxChanged(); });
+    if (options_.network != nullptr) peer_->set_network(options_.network);
+    if (options_.ack_policy) peer_->set_ack_policy(options_.ack_policy);
     if (absl::Status attached = peer_->Attach(); !attached.ok()) {
       return FinishWithError(absl::StrCat("cannot attach the simulated peer: ",
                                           attached.message()));
@@ -107,11 +109,15 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       server_.router().AddAccount(options_.cut_username, options_.cut_password);
     }
     CutLogin login;
-    const std::string endpoint = server_.endpoints().front();
-    login.host = endpoint.substr(0, endpoint.rfind(':'));
-    if (login.host.size() > 2 && login.host.front() == '[')
-      login.host = login.host.substr(1, login.host.size() - 2);
-    login.port = server_.port();
+    if (options_.in_memory) {
+      login.connect_in_memory = [this] { return server_.ConnectInMemory(); };
+    } else if (!server_.endpoints().empty()) {
+      const std::string endpoint = server_.endpoints().front();
+      login.host = endpoint.substr(0, endpoint.rfind(':'));
+      if (login.host.size() > 2 && login.host.front() == '[')
+        login.host = login.host.substr(1, login.host.size() - 2);
+      login.port = server_.port();
+    }
     login.jid = cut_bare_;
     login.password = options_.cut_password;
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -131,6 +137,15 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   }
 
  private:
+  // An expect the peer stopped waiting for (ExpectStep.background).
+  struct BackgroundExpect {
+    const Step* step = nullptr;
+    StepResult* record = nullptr;
+    std::optional<Element> pattern;
+    absl::Duration start;
+    std::unique_ptr<Timer> timer;
+  };
+
   // --- Client readiness and failure
   // ------------------------------------------------
 
@@ -222,6 +237,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void OnCutFailure(const std::string& reason) {
+    if (result_.client_failure().empty()) result_.set_client_failure(reason);
     if (finished_) return;
     if (!ready_) {
       Finish(VERDICT_UNSPECIFIED, absl::StrCat(kCutNeverReady, ": ", reason));
@@ -313,7 +329,10 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       return StepError(absl::StrCat("the stanza to send is not valid XML: ",
                                     stanza.status().message()));
     }
-    if (const std::string* id = stanza->Attr("id")) vars_.Set("last_id", *id);
+    if (const std::string* id = stanza->Attr("id");
+        id != nullptr && !send.keep_last_id()) {
+      vars_.Set("last_id", *id);
+    }
     current_->set_stanza(stanza->ToString());
     if (send.from() == SendStep::SENDER_SERVER) {
       server_.router().SendFromServer(*std::move(stanza));
@@ -328,6 +347,13 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
         vars_.Substitute(control.target(), false);
     if (!target.ok()) return StepError(std::string(target.status().message()));
     absl::Status status = cut_->Control(control.action(), *target);
+    // A client that cannot be driven is a set-up error; one that refuses
+    // because of its state (no call to hang up) failed the step.
+    if (absl::IsFailedPrecondition(status)) {
+      return StepFailed(absl::StrCat("the client could not '", control.action(),
+                                     "': ", status.message()),
+                        "");
+    }
     if (!status.ok()) {
       return StepError(absl::StrCat("the client could not '", control.action(),
                                     "': ", status.message()));
@@ -357,6 +383,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   void StartExpect(const Step& step) {
+    if (step.expect().background()) return StartBackgroundExpect(step);
     pending_.clear();
     std::optional<Element> pattern = ParsePattern(step.expect().pattern());
     if (!pattern) return;
@@ -395,6 +422,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 
   void OnInboxChanged() {
     if (finished_ || !ready_) return;
+    CheckBackground();
+    if (finished_) return;
     if (waiting_ == Wait::kExpect) CheckInbox();
     if (waiting_ == Wait::kExpectNone) CheckForbidden();
   }
@@ -537,6 +566,81 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
       default:
         return StepFailed(message, diff);
     }
+  }
+
+  // --- Background expects
+  // ---------------------------------------------------------
+
+  // The pattern is fixed now (${last_id} and friends take their current
+  // values); names still undefined stay captures.
+  void StartBackgroundExpect(const Step& step) {
+    Variables frozen = vars_;
+    for (const std::string& name :
+         ReferencedVariables(step.expect().pattern())) {
+      if (frozen.Get(name) == nullptr)
+        frozen.Set(name, absl::StrCat("${", name, "}"));
+    }
+    absl::StatusOr<std::string> text =
+        frozen.Substitute(step.expect().pattern(), /*escape_xml=*/true);
+    if (!text.ok()) return StepError(std::string(text.status().message()));
+    std::optional<Element> pattern = ParsePattern(*text);
+    if (!pattern) return;
+    auto expect = std::make_unique<BackgroundExpect>();
+    expect->step = &step;
+    expect->record = current_;
+    expect->pattern = std::move(pattern);
+    expect->start = clock_.Now();
+    BackgroundExpect* raw = expect.get();
+    expect->timer = clock_.CallAfter(Ms(step.expect().within().ms()),
+                                     [this, raw] { BackgroundTimedOut(raw); });
+    background_.push_back(std::move(expect));
+    current_->set_message("checked in the background");
+    ++pc_;
+    ContinueSoon();
+    CheckBackground();
+  }
+
+  void CheckBackground() {
+    auto& inbox = peer_->inbox();
+    for (auto it = background_.begin(); it != background_.end();) {
+      BackgroundExpect& expect = **it;
+      bool matched = false;
+      for (auto& received : inbox) {
+        if (received.consumed) continue;
+        if (Match(*expect.pattern, received.stanza, vars_).matched) {
+          received.consumed = true;
+          matched = true;
+          expect.record->set_stanza(received.stanza.ToString());
+          break;
+        }
+      }
+      if (!matched) {
+        ++it;
+        continue;
+      }
+      expect.record->set_verdict(PASS);
+      expect.record->set_duration_us(Us(clock_.Now() - expect.start));
+      expect.record->set_message(
+          absl::StrCat("matched after ", Pretty(clock_.Now() - expect.start),
+                       " (checked in the background)"));
+      it = background_.erase(it);
+    }
+    if (background_.empty() && steps_over_) Finish(PASS, "");
+  }
+
+  void BackgroundTimedOut(BackgroundExpect* expect) {
+    const Step& step = *expect->step;
+    const std::string message = absl::StrCat(
+        "no matching stanza within ", Pretty(Ms(step.expect().within().ms())),
+        " (checked in the background)");
+    expect->record->set_verdict(FAIL);
+    expect->record->set_duration_us(Us(clock_.Now() - expect->start));
+    expect->record->set_message(message);
+    expect->record->set_diff(
+        absl::StrCat("expected:\n", PrettyPrint(*expect->pattern),
+                     "\n\nlast stanzas exchanged:\n", RecentTranscript()));
+    Finish(FAIL, absl::StrCat("expect at ", step.location().file(), ":",
+                              step.location().line(), ": ", message));
   }
 
   std::string RecentTranscript() const {
@@ -701,7 +805,11 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     Finish(FAIL, message);
   }
 
-  void FinishFromSteps() { Finish(PASS, ""); }
+  // Background expects still pending decide the verdict when they resolve.
+  void FinishFromSteps() {
+    steps_over_ = true;
+    if (background_.empty()) Finish(PASS, "");
+  }
 
   void FinishWithError(const std::string& message) { Finish(ERROR, message); }
 
@@ -728,12 +836,51 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     result_.set_verdict(verdict == VERDICT_UNSPECIFIED ? ERROR : verdict);
     result_.set_failure(failure);
     result_.set_duration_us(Us(clock_.Now() - start_));
+    background_.clear();
+    if (ready_ && options_.settle > absl::ZeroDuration()) {
+      settle_end_ = clock_.Now() + options_.settle;
+      return Settle();
+    }
+    Complete();
+  }
+
+  // Keeps the client and the peer running after the verdict (oracles only).
+  void Settle() {
+    CollectPeerFigures();
+    if (clock_.Now() >= settle_end_ ||
+        (options_.settled && options_.settled(result_))) {
+      return Complete();
+    }
+    settle_timer_ = clock_.CallAfter(absl::Seconds(1), [this] { Settle(); });
+  }
+
+  void Complete() {
+    settle_timer_.reset();
+    CollectPeerFigures();
     result_.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start_));
     Teardown();
     // Report from a fresh handler: the callback may destroy the runner.
     boost::asio::post(io_, [done = std::move(done_), result = result_] {
       if (done) done(result);
     });
+  }
+
+  // Idempotent: settling refreshes the figures on every tick.
+  void CollectPeerFigures() {
+    result_.set_end_us(Us(clock_.Now() - start_));
+    result_.set_media_from_client(0);
+    result_.clear_peer_findings();
+    if (peer_ == nullptr) return;
+    for (const char* name : {"rtp", "rtcp", "video_rtp", "video_rtcp"}) {
+      media_sim::GiceChannel* channel = peer_->channel(name);
+      if (channel == nullptr) continue;
+      const media_sim::GiceStats& stats = channel->stats();
+      result_.set_media_from_client(result_.media_from_client() +
+                                    stats.media_received);
+      for (const auto& [finding, count] : GiceFindings(stats)) {
+        (*result_.mutable_peer_findings())[finding] += count;
+      }
+    }
   }
 
   void Teardown() {
@@ -783,6 +930,10 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   std::unique_ptr<Timer> deadline_timer_;
   std::unique_ptr<Timer> step_timer_;
   std::unique_ptr<Timer> media_poll_;
+  std::unique_ptr<Timer> settle_timer_;
+  absl::Duration settle_end_;
+  std::vector<std::unique_ptr<BackgroundExpect>> background_;
+  bool steps_over_ = false;
   std::unique_ptr<MediaLoopback> loopback_;
   ScenarioResult result_;
 };

@@ -26,8 +26,10 @@
 #include "base/clock.h"
 #include "fake_server/server.h"
 #include "harness/client_under_test.h"
+#include "harness/peer.h"
 #include "harness/report.pb.h"
 #include "harness/scenario.pb.h"
+#include "media_sim/datagram_network.h"
 
 namespace talkcheck::harness {
 
@@ -43,6 +45,19 @@ struct RunnerOptions {
   std::string cut_password = "cutpass";
   // How many stanzas of context a failure report shows.
   int context_stanzas = 8;
+
+  // Timeout fuzzing (harness/virtual_run.h). An in-process client logs in over
+  // an in-memory pipe instead of TCP, and the peer's GICE sockets live on
+  // `network` (null: real UDP).
+  bool in_memory = false;
+  media_sim::DatagramNetwork* network = nullptr;
+  // Late and withheld automatic acks of the peer.
+  SimulatedPeer::AckPolicy ack_policy;
+  // After the verdict the client and the peer keep running, for at most
+  // `settle` and until `settled` says the run has nothing left to show, so
+  // that the oracles see what the client does after the scenario's last step.
+  absl::Duration settle = absl::ZeroDuration();
+  std::function<bool(const ScenarioResult&)> settled;
 };
 
 // Reason code in ScenarioResult.failure when the CUT never logged in; the

@@ -27,9 +27,11 @@
 #include "base/asio_clock.h"
 #include "fake_server/server.h"
 #include "harness/client_under_test.h"
+#include "harness/fuzz_command.h"
 #include "harness/report_writer.h"
 #include "harness/runner.h"
 #include "harness/scenario_loader.h"
+#include "harness/schedule_run.h"
 #include "media_sim/relay_server.h"
 #include "media_sim/stun_server.h"
 #include "reference_client/faults.h"
@@ -58,6 +60,16 @@ ABSL_FLAG(
     "Write JUnit XML here (default: $XML_OUTPUT_FILE when set, as under bazel "
     "test)");
 ABSL_FLAG(std::string, json, "", "Write the JSON report here");
+ABSL_FLAG(std::string, clock, "real",
+          "run: 'real' (TCP, TLS and UDP on loopback, real time) or 'virtual' "
+          "(the reference client in-process over an in-memory pipe and "
+          "network, on a virtual clock: a 180 s timeout takes microseconds)");
+ABSL_FLAG(std::string, scenario, "", "fuzz: the scenario file to fuzz");
+ABSL_FLAG(int64_t, runs, 1000, "fuzz: how many schedules to run");
+ABSL_FLAG(int32_t, jobs, 1, "fuzz: schedules run at once, one thread each");
+ABSL_FLAG(std::string, replay_dir, "",
+          "fuzz: where shrunk replay files go (default: "
+          "$TEST_UNDECLARED_OUTPUTS_DIR, else ./talkcheck-replays)");
 ABSL_FLAG(
     absl::Duration, cut_ready_timeout, absl::Seconds(20),
     "How long the client under test may take to log in and send presence");
@@ -114,18 +126,57 @@ int Lint(const std::vector<std::string>& files) {
 }
 
 absl::StatusOr<reference_client::VoiceClientOptions> ReferenceOptions() {
-  reference_client::VoiceClientOptions options;
-  absl::StatusOr<reference_client::FaultSet> faults =
-      reference_client::ParseFaults(absl::GetFlag(FLAGS_fault));
-  if (!faults.ok()) return faults.status();
-  options.faults = *std::move(faults);
-  const std::string dialect = absl::GetFlag(FLAGS_dialect);
-  if (dialect == "g2") {
-    options.dialect = reference_client::VoiceClientOptions::Dialect::kG2;
-  } else if (dialect != "g1") {
-    return absl::InvalidArgumentError("--dialect must be g1 or g2");
+  return ReferenceClientOptions(absl::GetFlag(FLAGS_fault),
+                                absl::GetFlag(FLAGS_dialect));
+}
+
+int Fuzz() {
+  FuzzCommandOptions options;
+  options.scenario = absl::GetFlag(FLAGS_scenario);
+  if (options.scenario.empty()) {
+    std::cerr << "talkcheck fuzz: --scenario=FILE is required\n";
+    return kExitError;
   }
-  return options;
+  options.runs = absl::GetFlag(FLAGS_runs);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.jobs = absl::GetFlag(FLAGS_jobs);
+  options.client.faults = absl::GetFlag(FLAGS_fault);
+  options.client.dialect = absl::GetFlag(FLAGS_dialect);
+  options.client.command = absl::GetFlag(FLAGS_client_cmd);
+  options.replay_dir = absl::GetFlag(FLAGS_replay_dir);
+  options.json = absl::GetFlag(FLAGS_json);
+  options.junit = absl::GetFlag(FLAGS_junit);
+  return FuzzCommand(options);
+}
+
+void PrintVerdict(const RunReport& report) {
+  if (absl::GetFlag(FLAGS_quiet)) return;
+  const ScenarioResult& last = report.scenarios(report.scenarios_size() - 1);
+  std::cout << (last.verdict() == PASS   ? "PASS "
+                : last.verdict() == FAIL ? "FAIL "
+                                         : "ERROR")
+            << " " << last.name() << std::endl;
+}
+
+// One scenario in a world of its own on the virtual clock (the unperturbed
+// schedule of timeout fuzzing): no socket, no real time.
+ScenarioResult RunOnVirtualClock(const Loaded& item,
+                                 const RunnerOptions& runner_options) {
+  ClientSpec client;
+  client.faults = absl::GetFlag(FLAGS_fault);
+  client.dialect = absl::GetFlag(FLAGS_dialect);
+  Schedule schedule;
+  schedule.set_seed(runner_options.seed);
+  absl::StatusOr<ScheduleOutcome> outcome = RunSchedule(
+      item.scenario, item.file, client, schedule, runner_options.variables);
+  if (outcome.ok()) return outcome->result;
+  ScenarioResult result;
+  result.set_name(item.scenario.name());
+  result.set_file(item.file);
+  result.set_client(client.Describe());
+  result.set_verdict(ERROR);
+  result.set_failure(std::string(outcome.status().message()));
+  return result;
 }
 
 int Run(const std::vector<std::string>& files) {
@@ -218,7 +269,22 @@ int Run(const std::vector<std::string>& files) {
   const absl::Time wall_start = absl::Now();
   std::mt19937_64 client_bitgen(runner_options.seed ^ 0x5eed);
   bool never_ready = false;
+  const std::string clock_name = absl::GetFlag(FLAGS_clock);
+  if (clock_name != "real" && clock_name != "virtual") {
+    std::cerr << "talkcheck: --clock must be real or virtual\n";
+    return kExitError;
+  }
+  if (clock_name == "virtual" && !client_cmd.empty()) {
+    std::cerr << "talkcheck: --clock=virtual needs the in-process reference "
+                 "client: an external client runs on the real clock\n";
+    return kExitError;
+  }
   for (const Loaded& item : loaded) {
+    if (clock_name == "virtual") {
+      *report.add_scenarios() = RunOnVirtualClock(item, runner_options);
+      PrintVerdict(report);
+      continue;
+    }
     std::unique_ptr<ClientUnderTest> cut =
         client_cmd.empty()
             ? MakeReferenceClient(io, clock, client_bitgen, *reference)
@@ -235,14 +301,7 @@ int Run(const std::vector<std::string>& files) {
     });
     while (!done && io.run_one() > 0) {
     }
-    if (!absl::GetFlag(FLAGS_quiet)) {
-      const ScenarioResult& last =
-          report.scenarios(report.scenarios_size() - 1);
-      std::cout << (last.verdict() == PASS   ? "PASS "
-                    : last.verdict() == FAIL ? "FAIL "
-                                             : "ERROR")
-                << " " << last.name() << std::endl;
-    }
+    PrintVerdict(report);
   }
   (*server)->Stop();
   io.poll();
@@ -282,19 +341,24 @@ int Run(const std::vector<std::string>& files) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
+      "talkcheck lint FILE... | talkcheck run [flags] FILE... |\n"
+      "talkcheck fuzz --scenario=FILE [--runs=N --seed=S --jobs=J] | "
+      "talkcheck replay FILE\n"
       "Conformance harness for Google Talk voice clients.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   // A client under test that dies must not take the harness with it.
   signal(SIGPIPE, SIG_IGN);
-  if (args.size() < 3 ||
-      (std::string(args[1]) != "lint" && std::string(args[1]) != "run")) {
-    std::cerr
-        << "usage: talkcheck lint FILE... | talkcheck run [flags] FILE...\n"
-           "(talkcheck --help for the flags)\n";
-    return 2;
-  }
-  std::vector<std::string> files(args.begin() + 2, args.end());
-  if (std::string(args[1]) == "lint") return talkcheck::harness::Lint(files);
-  return talkcheck::harness::Run(files);
+  const std::string command = args.size() > 1 ? args[1] : "";
+  const std::vector<std::string> files(
+      args.begin() + std::min<size_t>(2, args.size()), args.end());
+  if (command == "fuzz" && files.empty()) return talkcheck::harness::Fuzz();
+  if (command == "replay" && files.size() == 1)
+    return talkcheck::harness::ReplayCommand(files[0]);
+  if (command == "lint" && !files.empty())
+    return talkcheck::harness::Lint(files);
+  if (command == "run" && !files.empty()) return talkcheck::harness::Run(files);
+  std::cerr << "usage: talkcheck lint FILE... | talkcheck run [flags] FILE... "
+               "|\n       talkcheck fuzz --scenario=FILE [flags] | talkcheck "
+               "replay FILE\n(talkcheck --help for the flags)\n";
+  return 2;
 }

@@ -1,0 +1,268 @@
+#include "harness/oracles.h"
+
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "xmpp/element.h"
+#include "xmpp/namespaces.h"
+
+namespace talkcheck::harness {
+namespace {
+
+namespace ns = xmpp::ns;
+
+constexpr int64_t kAckTimeoutUs = 15'000'000;  // libjingle's session iq wait
+constexpr int64_t kRingTimeoutUs = 180'000'000;
+constexpr int64_t kWritableTimeoutUs = 50'000'000;
+const int64_t kGraceUs = absl::ToInt64Microseconds(kDeadlineGrace);
+
+// A transcript record that is a session iq or its answer.
+struct SessionIq {
+  int64_t time_us;
+  bool from_client;
+  std::string type;  // iq type
+  std::string id;
+  std::string sid;           // empty for answers
+  std::string session_type;  // initiate, accept, ...
+};
+
+std::vector<SessionIq> SessionIqs(const ScenarioResult& result) {
+  std::vector<SessionIq> out;
+  for (const StanzaRecord& record : result.transcript()) {
+    const bool from_client = record.direction() == "cut->peer";
+    if (!from_client && record.direction() != "peer->cut") continue;
+    absl::StatusOr<xmpp::Element> stanza = xmpp::ParseElement(record.xml());
+    if (!stanza.ok() || !stanza->Is(ns::kClient, "iq")) continue;
+    SessionIq iq{
+        record.time_us(),         from_client, stanza->AttrOr("type", ""),
+        stanza->AttrOr("id", ""), "",          ""};
+    if (const xmpp::Element* session =
+            stanza->FindChild(ns::kGoogleSession, "session")) {
+      iq.sid = session->AttrOr("id", "");
+      iq.session_type = session->AttrOr("type", "");
+    }
+    out.push_back(std::move(iq));
+  }
+  return out;
+}
+
+bool IsAnswer(const SessionIq& iq) {
+  return iq.type == "result" || iq.type == "error";
+}
+
+// Session iqs from the peer with no answer from the client, that were sent at
+// least `wait_us` before `now_us`.
+std::vector<const SessionIq*> Unanswered(const std::vector<SessionIq>& iqs,
+                                         int64_t now_us, int64_t wait_us) {
+  std::vector<const SessionIq*> out;
+  for (const SessionIq& iq : iqs) {
+    if (iq.from_client || iq.type != "set" || iq.sid.empty()) continue;
+    if (iq.time_us + wait_us > now_us) continue;
+    bool answered = false;
+    for (const SessionIq& reply : iqs) {
+      if (reply.from_client && IsAnswer(reply) && reply.id == iq.id) {
+        answered = reply.time_us <= iq.time_us + wait_us;
+        break;
+      }
+    }
+    if (!answered) out.push_back(&iq);
+  }
+  return out;
+}
+
+bool EndsSession(const std::string& session_type) {
+  return session_type == "terminate" || session_type == "reject" ||
+         session_type == "redirect";
+}
+
+// Transport messages: libjingle ignores their failures (PROTOCOL.md §6).
+bool IsTransportMessage(const std::string& session_type) {
+  return session_type == "candidates" || session_type == "transport-info" ||
+         session_type == "transport-accept";
+}
+
+// The client's own session iqs that the peer never answered within 15 s,
+// but transport messages and those that end a session: each must end its
+// session by then (libjingle turns the timeout into a session error and
+// terminates, PROTOCOL.md §6).
+std::vector<const SessionIq*> UnansweredFromClient(
+    const std::vector<SessionIq>& iqs) {
+  std::vector<const SessionIq*> out;
+  for (const SessionIq& iq : iqs) {
+    if (!iq.from_client || iq.type != "set" || iq.sid.empty() ||
+        EndsSession(iq.session_type) || IsTransportMessage(iq.session_type)) {
+      continue;
+    }
+    bool answered = false;
+    for (const SessionIq& reply : iqs) {
+      if (!reply.from_client && IsAnswer(reply) && reply.id == iq.id) {
+        answered = reply.time_us <= iq.time_us + kAckTimeoutUs;
+        break;
+      }
+    }
+    if (!answered) out.push_back(&iq);
+  }
+  return out;
+}
+
+bool ReachedMedia(const SessionTimeline& session,
+                  const ScenarioResult& result) {
+  return session.accepted_us >= 0 && result.media_from_client() > 0;
+}
+
+std::string Seconds(int64_t us) { return absl::StrFormat("%.3fs", us / 1e6); }
+
+}  // namespace
+
+std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
+  std::vector<SessionIq> iqs = SessionIqs(result);
+  std::map<std::string, SessionTimeline> by_sid;
+  std::map<std::string, std::string> initiate_ids;  // iq id -> sid
+  for (const SessionIq& iq : iqs) {
+    if (iq.sid.empty()) continue;
+    SessionTimeline& session = by_sid[iq.sid];
+    session.sid = iq.sid;
+    if (iq.session_type == "initiate" && session.initiated_us < 0) {
+      session.initiated_us = iq.time_us;
+      initiate_ids[iq.id] = iq.sid;
+    }
+    if (iq.session_type == "accept" && session.accepted_us < 0)
+      session.accepted_us = iq.time_us;
+    if (EndsSession(iq.session_type) && session.ended_us < 0) {
+      session.ended_us = iq.time_us;
+    }
+  }
+  // An initiate answered with an error never started.
+  for (const SessionIq& iq : iqs) {
+    if (iq.type != "error") continue;
+    auto it = initiate_ids.find(iq.id);
+    if (it == initiate_ids.end()) continue;
+    SessionTimeline& session = by_sid[it->second];
+    if (session.ended_us < 0) session.ended_us = iq.time_us;
+  }
+  std::vector<SessionTimeline> out;
+  for (auto& [sid, session] : by_sid) {
+    // An accept that crossed the terminate on the wire accepted nothing.
+    if (session.ended_us >= 0 && session.accepted_us > session.ended_us)
+      session.accepted_us = -1;
+    if (session.initiated_us >= 0) out.push_back(std::move(session));
+  }
+  return out;
+}
+
+std::vector<Violation> CheckOracles(const ScenarioResult& result,
+                                    bool keeps_expectations) {
+  std::vector<Violation> out;
+  auto add = [&out](const char* oracle, std::string detail) {
+    Violation& v = out.emplace_back();
+    v.set_oracle(oracle);
+    v.set_detail(std::move(detail));
+  };
+  if (result.verdict() == ERROR) {
+    add(kOracleHarnessError, result.failure());
+    return out;
+  }
+  if (!result.client_failure().empty())
+    add(kOracleClientFailed, result.client_failure());
+
+  const int64_t end_us = std::max(result.end_us(), result.duration_us());
+  const std::vector<SessionIq> iqs = SessionIqs(result);
+  if (result.client_failure().empty()) {
+    for (const SessionIq* iq : Unanswered(iqs, end_us, kAckTimeoutUs)) {
+      add(kOracleUnacknowledged,
+          absl::StrCat("the ", iq->session_type, " iq id=", iq->id,
+                       " of session ", iq->sid, " sent at ",
+                       Seconds(iq->time_us), " was not answered within 15s"));
+    }
+  }
+
+  const std::vector<SessionTimeline> sessions = Sessions(result);
+  for (const SessionTimeline& s : sessions) {
+    const bool accepted = s.accepted_us >= 0;
+    const int64_t limit_us =
+        s.initiated_us + (accepted ? kWritableTimeoutUs : kRingTimeoutUs);
+    const int64_t open_until = s.ended_us >= 0 ? s.ended_us : end_us;
+    if (!ReachedMedia(s, result) && open_until > limit_us + kGraceUs) {
+      add(kOraclePastDeadline,
+          absl::StrCat(
+              "session ", s.sid, " initiated at ", Seconds(s.initiated_us),
+              accepted ? " was accepted but no media arrived, and "
+                       : " was never accepted, and ",
+              s.ended_us >= 0
+                  ? absl::StrCat("ended only at ", Seconds(s.ended_us))
+                  : absl::StrCat("was still open at ", Seconds(end_us)),
+              " (deadline ", accepted ? "50s" : "180s",
+              " after the initiate)"));
+    }
+    if (s.ended_us < 0 && !ReachedMedia(s, result) && result.end_us() > 0 &&
+        end_us >= s.initiated_us + kRingTimeoutUs + kGraceUs) {
+      add(kOracleNoOutcome, absl::StrCat("session ", s.sid,
+                                         " neither ended nor reached media "
+                                         "by the end of the run at ",
+                                         Seconds(end_us)));
+    }
+  }
+
+  for (const SessionIq* iq : UnansweredFromClient(iqs)) {
+    const int64_t deadline = iq->time_us + kAckTimeoutUs + kGraceUs;
+    if (end_us < deadline) continue;  // the run ended too soon to tell
+    int64_t ended = -1;
+    for (const SessionTimeline& s : sessions) {
+      if (s.sid == iq->sid) ended = s.ended_us;
+    }
+    if (ended < 0 || ended > deadline) {
+      add(kOraclePastDeadline,
+          absl::StrCat("the client's ", iq->session_type, " iq id=", iq->id,
+                       " of session ", iq->sid, " sent at ",
+                       Seconds(iq->time_us),
+                       " got no answer within 15s, but the client ",
+                       ended < 0 ? "never ended the session"
+                                 : absl::StrCat("ended the session only at ",
+                                                Seconds(ended))));
+    }
+  }
+
+  const auto& findings = result.peer_findings();
+  for (const auto& [finding, oracle] :
+       {std::pair<const char*, const char*>{"media_to_stale_generation",
+                                            kOracleStaleGeneration},
+        {"media_before_writable", kOracleBeforeWritable}}) {
+    auto it = findings.find(finding);
+    if (it != findings.end() && it->second > 0) {
+      add(oracle, absl::StrCat(it->second, " RTP packets (GICE finding ",
+                               finding, ")"));
+    }
+  }
+
+  if (keeps_expectations && result.verdict() == FAIL)
+    add(kOracleExpectation, result.failure());
+  return out;
+}
+
+bool Settled(const ScenarioResult& result) {
+  if (!result.client_failure().empty()) return true;
+  const std::vector<SessionIq> iqs = SessionIqs(result);
+  // An unanswered iq younger than 15 s may still be answered; older ones are
+  // settled failures.
+  for (const SessionIq* iq :
+       Unanswered(iqs, result.end_us() + kAckTimeoutUs, kAckTimeoutUs)) {
+    if (iq->time_us + kAckTimeoutUs > result.end_us()) return false;
+  }
+  const std::vector<SessionTimeline> sessions = Sessions(result);
+  for (const SessionTimeline& s : sessions) {
+    if (s.ended_us < 0 && !ReachedMedia(s, result)) return false;
+  }
+  // A client iq the peer left unanswered: wait for the client to give up.
+  for (const SessionIq* iq : UnansweredFromClient(iqs)) {
+    if (iq->time_us + kAckTimeoutUs + kGraceUs <= result.end_us()) continue;
+    for (const SessionTimeline& s : sessions) {
+      if (s.sid == iq->sid && s.ended_us < 0) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace talkcheck::harness

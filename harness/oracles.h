@@ -1,0 +1,67 @@
+// The properties a Google Talk client must keep under every schedule the
+// timeout fuzzer draws (PROTOCOL.md §6, §8), checked on a finished run.
+//
+// They read only what the runner recorded: the transcript of stanzas between
+// the client and the peer, the client's failure if any, and the RTP packets and
+// GICE findings the peer's channels saw. Each violated property is reported
+// by its name, with the evidence.
+#ifndef TALKCHECK_HARNESS_ORACLES_H_
+#define TALKCHECK_HARNESS_ORACLES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "harness/fuzz.pb.h"
+#include "harness/report.pb.h"
+
+namespace talkcheck::harness {
+
+// The client crashed, exited or lost its XMPP connection.
+inline constexpr char kOracleClientFailed[] = "client-crashed-or-disconnected";
+// A session iq from the peer got neither a result nor an error within the
+// 15 s every libjingle peer waits.
+inline constexpr char kOracleUnacknowledged[] = "unacknowledged-session-iq";
+// A session stayed open past the client's own deadline: 180 s without an
+// accept, or 50 s after the initiate without media once accepted.
+inline constexpr char kOraclePastDeadline[] = "session-open-past-deadline";
+// At the end of the run a session had neither ended nor reached media.
+inline constexpr char kOracleNoOutcome[] = "session-without-outcome";
+// RTP from the client to one of our candidates of an older generation.
+inline constexpr char kOracleStaleGeneration[] = "media-to-stale-generation";
+// RTP from the client on a pair it could not yet know to be writable.
+inline constexpr char kOracleBeforeWritable[] = "media-before-writable";
+// The scenario's own expectations failed under a schedule that keeps them
+// meaningful (harness/schedule.h: KeepsExpectations).
+inline constexpr char kOracleExpectation[] = "scenario-expectation";
+// The harness could not run the schedule (a bug of ours, never the client's).
+inline constexpr char kOracleHarnessError[] = "harness-error";
+
+// Slack on the client's deadlines: timers fire a little late, datagrams are
+// delayed by the schedule.
+inline constexpr absl::Duration kDeadlineGrace = absl::Seconds(3);
+
+// One session as the transcript shows it; times since the run started, -1
+// when it did not happen.
+struct SessionTimeline {
+  std::string sid;
+  int64_t initiated_us = -1;
+  int64_t accepted_us = -1;
+  int64_t ended_us = -1;  // terminate, reject, redirect, or an error answer
+};
+
+std::vector<SessionTimeline> Sessions(const ScenarioResult& result);
+
+// Every violated property of a finished run. `keeps_expectations` says
+// whether the scenario's own verdict counts.
+std::vector<Violation> CheckOracles(const ScenarioResult& result,
+                                    bool keeps_expectations);
+
+// Whether a run past its verdict has nothing left to show: every session ended
+// or reached media, and no session iq from the peer awaits its answer.
+bool Settled(const ScenarioResult& result);
+
+}  // namespace talkcheck::harness
+
+#endif  // TALKCHECK_HARNESS_ORACLES_H_
