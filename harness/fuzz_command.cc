@@ -174,6 +174,9 @@ int ReplayCommand(const std::string& file) {
   }
   RunReport report;
   *report.add_scenarios() = outcome->result;
+  report.set_seed(replay->schedule().seed());
+  report.set_wall_us(outcome->result.wall_us());
+  CountVerdicts(report);
   std::cout << TextSummary(report) << "\n";
   PrintViolations(outcome->violations);
 

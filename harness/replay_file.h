@@ -3,7 +3,7 @@
 // does. `talkcheck replay FILE` runs it again.
 //
 // Example file:
-//   # talkcheck replay: run 17 of the campaign with seed 1, shrunk.
+//   # talkcheck replay: run 117 of the campaign with seed 1, shrunk.
 //   # Reproduce with: talkcheck replay THIS_FILE
 //   #   DONT_WAIT step 1
 //   scenario: "scenarios/callee-g1-basic.xml"

@@ -139,6 +139,17 @@ absl::StatusOr<std::string> Json(const google::protobuf::Message& message) {
 
 }  // namespace
 
+void CountVerdicts(RunReport& report) {
+  report.set_passed(0);
+  report.set_failed(0);
+  report.set_errors(0);
+  for (const ScenarioResult& result : report.scenarios()) {
+    if (result.verdict() == PASS) report.set_passed(report.passed() + 1);
+    if (result.verdict() == FAIL) report.set_failed(report.failed() + 1);
+    if (result.verdict() == ERROR) report.set_errors(report.errors() + 1);
+  }
+}
+
 absl::StatusOr<std::string> JsonReport(const RunReport& report) {
   return Json(report);
 }

@@ -12,6 +12,9 @@
 
 namespace talkcheck::harness {
 
+// Sets the passed / failed / errors counts from the scenarios' verdicts.
+void CountVerdicts(RunReport& report);
+
 // One line per scenario, then the details of each failure (the failing step,
 // its message and diff), then "N passed, N failed, N errors".
 std::string TextSummary(const RunReport& report);

@@ -154,9 +154,10 @@ absl::StatusOr<ScheduleOutcome> RunRealWorld(
   if (!server.ok()) return server.status();
   std::optional<ScenarioResult> result;
   {
-    ScenarioRunner runner(io, clock, **server, scenario, file,
-                          MakeExternalClient(io, clock, client.command, ""),
-                          OptionsFor(schedule, variables));
+    ScenarioRunner runner(
+        io, clock, **server, scenario, file,
+        MakeExternalClient(io, clock, client.command, "/dev/null"),
+        OptionsFor(schedule, variables));
     runner.Run([&result](ScenarioResult r) { result = std::move(r); });
     while (!result.has_value() && io.run_one() > 0) {
     }

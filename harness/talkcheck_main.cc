@@ -306,11 +306,7 @@ int Run(const std::vector<std::string>& files) {
   (*server)->Stop();
   io.poll();
 
-  for (const ScenarioResult& result : report.scenarios()) {
-    if (result.verdict() == PASS) report.set_passed(report.passed() + 1);
-    if (result.verdict() == FAIL) report.set_failed(report.failed() + 1);
-    if (result.verdict() == ERROR) report.set_errors(report.errors() + 1);
-  }
+  CountVerdicts(report);
   report.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start));
 
   std::cout << "\n" << TextSummary(report);
