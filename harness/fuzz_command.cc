@@ -113,8 +113,13 @@ int FuzzCommand(const FuzzCommandOptions& options) {
   }
   fuzz.replay_dir = options.replay_dir;
   if (fuzz.replay_dir.empty()) {
+    // Under `bazel run` the working directory is the runfiles tree: write
+    // where the user ran the command instead.
     const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-    fuzz.replay_dir = outputs != nullptr ? outputs : "talkcheck-replays";
+    const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+    fuzz.replay_dir = outputs != nullptr ? outputs
+                      : cwd != nullptr ? absl::StrCat(cwd, "/talkcheck-replays")
+                                       : "talkcheck-replays";
   }
   ProgressPrinter printer;
   fuzz.progress = [&printer](const FuzzProgress& p) { printer(p); };

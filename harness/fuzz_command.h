@@ -21,7 +21,8 @@ struct FuzzCommandOptions {
   uint64_t seed = 1;
   int jobs = 1;
   ClientSpec client;
-  // Empty: $TEST_UNDECLARED_OUTPUTS_DIR, else ./talkcheck-replays.
+  // Empty: $TEST_UNDECLARED_OUTPUTS_DIR, else talkcheck-replays in the
+  // directory `bazel run` was started from (or the current one).
   std::string replay_dir;
   std::string json;   // FuzzSummary as JSON
   std::string junit;  // empty: $XML_OUTPUT_FILE when set
