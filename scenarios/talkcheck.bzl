@@ -21,7 +21,7 @@ def talkcheck_scenario_test(
         size = "small",
         tags = [],
         **kwargs):
-    args = ["$(location %s)" % scenario]
+    args = ["run", "$(location %s)" % scenario]
     if client_cmd:
         args.append("--client_cmd=%s" % client_cmd)
     else:
@@ -37,7 +37,7 @@ def talkcheck_scenario_test(
         args.append("'--expect_failure=%s'" % expect_failure)
     native.sh_test(
         name = name,
-        srcs = ["//scenarios:scenario_test.sh"],
+        srcs = ["//scenarios:talkcheck_test.sh"],
         args = args,
         data = [scenario, "//harness:talkcheck"] + data + native.glob(["fragments/**"]),
         size = size,
@@ -68,6 +68,7 @@ def talkcheck_fuzz_test(
     other half of a both-ways proof.
     """
     args = [
+        "fuzz",
         "--scenario=$(location %s)" % scenario,
         "--runs=%d" % runs,
         "--seed=%d" % seed,
@@ -77,10 +78,10 @@ def talkcheck_fuzz_test(
     if dialect:
         args.append("--dialect=%s" % dialect)
     if expect_violation:
-        args.append("--expect_violation=%s" % expect_violation)
+        args.append("--expect_failure=%s" % expect_violation)
     native.sh_test(
         name = name,
-        srcs = ["//scenarios:fuzz_test.sh"],
+        srcs = ["//scenarios:talkcheck_test.sh"],
         args = args,
         data = [scenario, "//harness:talkcheck"] + native.glob(["fragments/**"]),
         shard_count = shard_count,
