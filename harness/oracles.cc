@@ -29,9 +29,11 @@ struct SessionIq {
   std::string session_type;  // initiate, accept, ...
 };
 
-std::vector<SessionIq> SessionIqs(const ScenarioResult& result) {
-  std::vector<SessionIq> out;
-  for (const StanzaRecord& record : result.transcript()) {
+// Appends the session iqs among transcript records [from, end) to `out`.
+void AppendSessionIqs(const ScenarioResult& result, int from,
+                      std::vector<SessionIq>& out) {
+  for (int i = from; i < result.transcript_size(); ++i) {
+    const StanzaRecord& record = result.transcript(i);
     const bool from_client = record.direction() == "cut->peer";
     if (!from_client && record.direction() != "peer->cut") continue;
     absl::StatusOr<xmpp::Element> stanza = xmpp::ParseElement(record.xml());
@@ -46,6 +48,11 @@ std::vector<SessionIq> SessionIqs(const ScenarioResult& result) {
     }
     out.push_back(std::move(iq));
   }
+}
+
+std::vector<SessionIq> SessionIqs(const ScenarioResult& result) {
+  std::vector<SessionIq> out;
+  AppendSessionIqs(result, 0, out);
   return out;
 }
 
@@ -115,10 +122,7 @@ bool ReachedMedia(const SessionTimeline& session,
 
 std::string Seconds(int64_t us) { return absl::StrFormat("%.3fs", us / 1e6); }
 
-}  // namespace
-
-std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
-  std::vector<SessionIq> iqs = SessionIqs(result);
+std::vector<SessionTimeline> SessionsOf(const std::vector<SessionIq>& iqs) {
   std::map<std::string, SessionTimeline> by_sid;
   std::map<std::string, std::string> initiate_ids;  // iq id -> sid
   for (const SessionIq& iq : iqs) {
@@ -153,6 +157,12 @@ std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
   return out;
 }
 
+}  // namespace
+
+std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
+  return SessionsOf(SessionIqs(result));
+}
+
 std::vector<Violation> CheckOracles(const ScenarioResult& result,
                                     bool keeps_expectations) {
   std::vector<Violation> out;
@@ -179,7 +189,7 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
     }
   }
 
-  const std::vector<SessionTimeline> sessions = Sessions(result);
+  const std::vector<SessionTimeline> sessions = SessionsOf(iqs);
   for (const SessionTimeline& s : sessions) {
     const bool accepted = s.accepted_us >= 0;
     const int64_t limit_us =
@@ -242,16 +252,32 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
   return out;
 }
 
+struct SettleState::Parsed {
+  std::vector<SessionIq> iqs;
+  int records = 0;  // transcript records already parsed
+};
+
+SettleState::SettleState() : parsed_(std::make_unique<Parsed>()) {}
+SettleState::~SettleState() = default;
+
 bool Settled(const ScenarioResult& result) {
+  SettleState state;
+  return Settled(result, state);
+}
+
+bool Settled(const ScenarioResult& result, SettleState& state) {
   if (!result.client_failure().empty()) return true;
-  const std::vector<SessionIq> iqs = SessionIqs(result);
+  // The transcript only grows: parse what is new since the last call.
+  AppendSessionIqs(result, state.parsed_->records, state.parsed_->iqs);
+  state.parsed_->records = result.transcript_size();
+  const std::vector<SessionIq>& iqs = state.parsed_->iqs;
   // An unanswered iq younger than 15 s may still be answered; older ones are
   // settled failures.
   for (const SessionIq* iq :
        Unanswered(iqs, result.end_us() + kAckTimeoutUs, kAckTimeoutUs)) {
     if (iq->time_us + kAckTimeoutUs > result.end_us()) return false;
   }
-  const std::vector<SessionTimeline> sessions = Sessions(result);
+  const std::vector<SessionTimeline> sessions = SessionsOf(iqs);
   for (const SessionTimeline& s : sessions) {
     if (s.ended_us < 0 && !ReachedMedia(s, result)) return false;
   }

@@ -9,6 +9,7 @@
 #define TALKCHECK_HARNESS_ORACLES_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,20 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
 // Whether a run past its verdict has nothing left to show: every session ended
 // or reached media, and no session iq from the peer awaits its answer.
 bool Settled(const ScenarioResult& result);
+
+// The same for a run asked again and again as it settles: `state` keeps what
+// was parsed, so each stanza of the growing transcript is parsed once.
+class SettleState {
+ public:
+  SettleState();
+  ~SettleState();
+
+ private:
+  friend bool Settled(const ScenarioResult& result, SettleState& state);
+  struct Parsed;
+  std::unique_ptr<Parsed> parsed_;
+};
+bool Settled(const ScenarioResult& result, SettleState& state);
 
 }  // namespace talkcheck::harness
 

@@ -84,7 +84,10 @@ RunnerOptions OptionsFor(const Schedule& schedule,
   options.seed = schedule.seed();
   options.ack_policy = AckPolicyOf(schedule);
   options.settle = kSettleLimit;
-  options.settled = Settled;
+  options.settled =
+      [state = std::make_shared<SettleState>()](const ScenarioResult& result) {
+        return Settled(result, *state);
+      };
   return options;
 }
 
