@@ -95,6 +95,12 @@ int FuzzCommand(const FuzzCommandOptions& options) {
       return kExitError;
     }
   }
+  if (options.client.time_scale <= 0 ||
+      (options.client.time_scale != 1 && !options.client.external())) {
+    std::cerr << "talkcheck: --time_scale must be positive, and is for a "
+                 "--client_cmd client started with its timers scaled alike\n";
+    return kExitError;
+  }
   if (options.runs < 1 || options.jobs < 1) {
     std::cerr << "talkcheck: --runs and --jobs must be at least 1\n";
     return kExitError;
@@ -111,6 +117,9 @@ int FuzzCommand(const FuzzCommandOptions& options) {
   if (const char* status_file = std::getenv("TEST_SHARD_STATUS_FILE")) {
     std::ofstream touch(status_file, std::ios::app);  // "we shard"
   }
+  fuzz.shrink_budget = options.shrink_budget >= 0  ? options.shrink_budget
+                       : options.client.external() ? 16
+                                                   : 200;
   fuzz.replay_dir = options.replay_dir;
   if (fuzz.replay_dir.empty()) {
     // Under `bazel run` the working directory is the runfiles tree: write
@@ -168,6 +177,7 @@ int ReplayCommand(const std::string& file) {
   client.faults = absl::StrJoin(replay->faults(), ",");
   if (!replay->dialect().empty()) client.dialect = replay->dialect();
   client.command = replay->client_cmd();
+  if (replay->time_scale() > 0) client.time_scale = replay->time_scale();
 
   for (const Perturbation& p : replay->schedule().perturbations())
     std::cout << "perturbation: " << Describe(p) << "\n";

@@ -24,6 +24,9 @@ struct FuzzCommandOptions {
   // Empty: $TEST_UNDECLARED_OUTPUTS_DIR, else talkcheck-replays in the
   // directory `bazel run` was started from (or the current one).
   std::string replay_dir;
+  // Runs per violated oracle for shrinking; -1: 200 in-process, 16 for an
+  // external client (each of its runs takes real time).
+  int shrink_budget = -1;
   std::string json;   // FuzzSummary as JSON
   std::string junit;  // empty: $XML_OUTPUT_FILE when set
   // -1: from TEST_SHARD_INDEX / TEST_TOTAL_SHARDS, else one shard.

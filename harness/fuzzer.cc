@@ -202,6 +202,7 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& scenario,
     replay.set_client(client.Describe());
     if (client.external()) {
       replay.set_client_cmd(client.command);
+      if (client.time_scale != 1) replay.set_time_scale(client.time_scale);
     } else {
       for (absl::string_view f :
            absl::StrSplit(client.faults, ',', absl::SkipEmpty())) {

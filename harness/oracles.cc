@@ -14,10 +14,15 @@ namespace {
 
 namespace ns = xmpp::ns;
 
-constexpr int64_t kAckTimeoutUs = 15'000'000;  // libjingle's session iq wait
-constexpr int64_t kRingTimeoutUs = 180'000'000;
-constexpr int64_t kWritableTimeoutUs = 50'000'000;
-const int64_t kGraceUs = absl::ToInt64Microseconds(kDeadlineGrace);
+// The deadlines in microseconds, as the transcript counts time.
+struct DeadlinesUs {
+  explicit DeadlinesUs(const ClientDeadlines& d)
+      : ack(absl::ToInt64Microseconds(d.ack)),
+        ring(absl::ToInt64Microseconds(d.ring)),
+        writable(absl::ToInt64Microseconds(d.writable)),
+        grace(absl::ToInt64Microseconds(d.grace)) {}
+  int64_t ack, ring, writable, grace;
+};
 
 // A transcript record that is a session iq or its answer.
 struct SessionIq {
@@ -96,7 +101,7 @@ bool IsTransportMessage(const std::string& session_type) {
 // session by then (libjingle turns the timeout into a session error and
 // terminates, PROTOCOL.md §6).
 std::vector<const SessionIq*> UnansweredFromClient(
-    const std::vector<SessionIq>& iqs) {
+    const std::vector<SessionIq>& iqs, int64_t ack_us) {
   std::vector<const SessionIq*> out;
   for (const SessionIq& iq : iqs) {
     if (!iq.from_client || iq.type != "set" || iq.sid.empty() ||
@@ -106,7 +111,7 @@ std::vector<const SessionIq*> UnansweredFromClient(
     bool answered = false;
     for (const SessionIq& reply : iqs) {
       if (!reply.from_client && IsAnswer(reply) && reply.id == iq.id) {
-        answered = reply.time_us <= iq.time_us + kAckTimeoutUs;
+        answered = reply.time_us <= iq.time_us + ack_us;
         break;
       }
     }
@@ -164,7 +169,9 @@ std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
 }
 
 std::vector<Violation> CheckOracles(const ScenarioResult& result,
-                                    bool keeps_expectations) {
+                                    bool keeps_expectations,
+                                    const ClientDeadlines& deadlines) {
+  const DeadlinesUs d(deadlines);
   std::vector<Violation> out;
   auto add = [&out](const char* oracle, std::string detail) {
     Violation& v = out.emplace_back();
@@ -181,21 +188,21 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
   const int64_t end_us = std::max(result.end_us(), result.duration_us());
   const std::vector<SessionIq> iqs = SessionIqs(result);
   if (result.client_failure().empty()) {
-    for (const SessionIq* iq : Unanswered(iqs, end_us, kAckTimeoutUs)) {
+    for (const SessionIq* iq : Unanswered(iqs, end_us, d.ack)) {
       add(kOracleUnacknowledged,
           absl::StrCat("the ", iq->session_type, " iq id=", iq->id,
                        " of session ", iq->sid, " sent at ",
-                       Seconds(iq->time_us), " was not answered within 15s"));
+                       Seconds(iq->time_us), " was not answered within ",
+                       absl::FormatDuration(deadlines.ack)));
     }
   }
 
   const std::vector<SessionTimeline> sessions = SessionsOf(iqs);
   for (const SessionTimeline& s : sessions) {
     const bool accepted = s.accepted_us >= 0;
-    const int64_t limit_us =
-        s.initiated_us + (accepted ? kWritableTimeoutUs : kRingTimeoutUs);
+    const int64_t limit_us = s.initiated_us + (accepted ? d.writable : d.ring);
     const int64_t open_until = s.ended_us >= 0 ? s.ended_us : end_us;
-    if (!ReachedMedia(s, result) && open_until > limit_us + kGraceUs) {
+    if (!ReachedMedia(s, result) && open_until > limit_us + d.grace) {
       add(kOraclePastDeadline,
           absl::StrCat(
               "session ", s.sid, " initiated at ", Seconds(s.initiated_us),
@@ -208,7 +215,7 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
               " after the initiate)"));
     }
     if (s.ended_us < 0 && !ReachedMedia(s, result) && result.end_us() > 0 &&
-        end_us >= s.initiated_us + kRingTimeoutUs + kGraceUs) {
+        end_us >= s.initiated_us + d.ring + d.grace) {
       add(kOracleNoOutcome, absl::StrCat("session ", s.sid,
                                          " neither ended nor reached media "
                                          "by the end of the run at ",
@@ -216,8 +223,8 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
     }
   }
 
-  for (const SessionIq* iq : UnansweredFromClient(iqs)) {
-    const int64_t deadline = iq->time_us + kAckTimeoutUs + kGraceUs;
+  for (const SessionIq* iq : UnansweredFromClient(iqs, d.ack)) {
+    const int64_t deadline = iq->time_us + d.ack + d.grace;
     if (end_us < deadline) continue;  // the run ended too soon to tell
     int64_t ended = -1;
     for (const SessionTimeline& s : sessions) {
@@ -227,8 +234,8 @@ std::vector<Violation> CheckOracles(const ScenarioResult& result,
       add(kOraclePastDeadline,
           absl::StrCat("the client's ", iq->session_type, " iq id=", iq->id,
                        " of session ", iq->sid, " sent at ",
-                       Seconds(iq->time_us),
-                       " got no answer within 15s, but the client ",
+                       Seconds(iq->time_us), " got no answer within ",
+                       absl::FormatDuration(deadlines.ack), ", but the client ",
                        ended < 0 ? "never ended the session"
                                  : absl::StrCat("ended the session only at ",
                                                 Seconds(ended))));
@@ -265,7 +272,9 @@ bool Settled(const ScenarioResult& result) {
   return Settled(result, state);
 }
 
-bool Settled(const ScenarioResult& result, SettleState& state) {
+bool Settled(const ScenarioResult& result, SettleState& state,
+             const ClientDeadlines& deadlines) {
+  const DeadlinesUs d(deadlines);
   if (!result.client_failure().empty()) return true;
   // The transcript only grows: parse what is new since the last call.
   AppendSessionIqs(result, state.parsed_->records, state.parsed_->iqs);
@@ -273,17 +282,16 @@ bool Settled(const ScenarioResult& result, SettleState& state) {
   const std::vector<SessionIq>& iqs = state.parsed_->iqs;
   // An unanswered iq younger than 15 s may still be answered; older ones are
   // settled failures.
-  for (const SessionIq* iq :
-       Unanswered(iqs, result.end_us() + kAckTimeoutUs, kAckTimeoutUs)) {
-    if (iq->time_us + kAckTimeoutUs > result.end_us()) return false;
+  for (const SessionIq* iq : Unanswered(iqs, result.end_us() + d.ack, d.ack)) {
+    if (iq->time_us + d.ack > result.end_us()) return false;
   }
   const std::vector<SessionTimeline> sessions = SessionsOf(iqs);
   for (const SessionTimeline& s : sessions) {
     if (s.ended_us < 0 && !ReachedMedia(s, result)) return false;
   }
   // A client iq the peer left unanswered: wait for the client to give up.
-  for (const SessionIq* iq : UnansweredFromClient(iqs)) {
-    if (iq->time_us + kAckTimeoutUs + kGraceUs <= result.end_us()) continue;
+  for (const SessionIq* iq : UnansweredFromClient(iqs, d.ack)) {
+    if (iq->time_us + d.ack + d.grace <= result.end_us()) continue;
     for (const SessionTimeline& s : sessions) {
       if (s.sid == iq->sid && s.ended_us < 0) return false;
     }

@@ -39,9 +39,25 @@ inline constexpr char kOracleExpectation[] = "scenario-expectation";
 // The harness could not run the schedule (a bug of ours, never the client's).
 inline constexpr char kOracleHarnessError[] = "harness-error";
 
-// Slack on the client's deadlines: timers fire a little late, datagrams are
-// delayed by the schedule.
-inline constexpr absl::Duration kDeadlineGrace = absl::Seconds(3);
+// The client deadlines the oracles hold it to (PROTOCOL.md §6), with slack:
+// timers fire a little late, datagrams are delayed by the schedule. Scaled()
+// is for a client whose timers run K times as fast (ClientSpec::time_scale).
+struct ClientDeadlines {
+  absl::Duration ack = absl::Seconds(15);
+  absl::Duration ring = absl::Seconds(180);
+  absl::Duration writable = absl::Seconds(50);
+  absl::Duration grace = absl::Seconds(3);
+
+  static ClientDeadlines Scaled(double k) {
+    ClientDeadlines d;
+    d.ack *= k;
+    d.ring *= k;
+    d.writable *= k;
+    // A real process on a busy machine is late by more than k * 3 s.
+    d.grace = d.grace * k + absl::Milliseconds(500);
+    return d;
+  }
+};
 
 // One session as the transcript shows it; times since the run started, -1
 // when it did not happen.
@@ -56,8 +72,9 @@ std::vector<SessionTimeline> Sessions(const ScenarioResult& result);
 
 // Every violated property of a finished run. `keeps_expectations` says
 // whether the scenario's own verdict counts.
-std::vector<Violation> CheckOracles(const ScenarioResult& result,
-                                    bool keeps_expectations);
+std::vector<Violation> CheckOracles(
+    const ScenarioResult& result, bool keeps_expectations,
+    const ClientDeadlines& deadlines = ClientDeadlines());
 
 // Whether a run past its verdict has nothing left to show: every session ended
 // or reached media, and no session iq from the peer awaits its answer.
@@ -71,11 +88,13 @@ class SettleState {
   ~SettleState();
 
  private:
-  friend bool Settled(const ScenarioResult& result, SettleState& state);
+  friend bool Settled(const ScenarioResult& result, SettleState& state,
+                      const ClientDeadlines& deadlines);
   struct Parsed;
   std::unique_ptr<Parsed> parsed_;
 };
-bool Settled(const ScenarioResult& result, SettleState& state);
+bool Settled(const ScenarioResult& result, SettleState& state,
+             const ClientDeadlines& deadlines = ClientDeadlines());
 
 }  // namespace talkcheck::harness
 

@@ -44,6 +44,11 @@ Schedule DrawSchedule(const Scenario& scenario, uint64_t seed);
 absl::StatusOr<Scenario> ApplySchedule(const Scenario& scenario,
                                        const Schedule& schedule);
 
+// `scenario` for a client whose timers run `k` times as fast (k = 0.1: the
+// 15 s ack timeout is 1.5 s): every delay and bound, and the deadline, times
+// k. A media step's bound stays, since media flows at its own rate.
+Scenario ScaleTimings(const Scenario& scenario, double k);
+
 // Whether a correct client must still pass the scenario's own expectations
 // under `schedule`: only reorderings, duplicates, generation bumps, small
 // delays and draws inside the author's ranges that do not shorten a bound.

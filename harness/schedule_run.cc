@@ -28,12 +28,12 @@ constexpr uint64_t kClientSeedSalt = 0x5eed;
 constexpr uint64_t kMediaSeedSalt = 0x3ed1a;
 
 // The peer's automatic acks as the schedule wants them.
-SimulatedPeer::AckPolicy AckPolicyOf(const Schedule& schedule) {
+SimulatedPeer::AckPolicy AckPolicyOf(const Schedule& schedule, double k) {
   std::map<int, std::optional<absl::Duration>> acks;
   for (const Perturbation& p : schedule.perturbations()) {
     if (p.kind() == Perturbation::WITHHOLD_ACK) acks[p.ack()] = std::nullopt;
     if (p.kind() == Perturbation::DELAY_ACK && acks.count(p.ack()) == 0)
-      acks[p.ack()] = absl::Milliseconds(p.delay_ms());
+      acks[p.ack()] = absl::Milliseconds(p.delay_ms()) * k;
   }
   if (acks.empty()) return nullptr;
   return [acks](int ordinal) -> std::optional<absl::Duration> {
@@ -69,25 +69,28 @@ absl::Duration RunLimit(const Scenario& scenario) {
 }
 
 ScheduleOutcome Judge(ScenarioResult result, const Scenario& scenario,
-                      const Schedule& schedule) {
+                      const Schedule& schedule, double time_scale) {
   ScheduleOutcome outcome;
   outcome.keeps_expectations = KeepsExpectations(scenario, schedule);
-  outcome.violations = CheckOracles(result, outcome.keeps_expectations);
+  outcome.violations = CheckOracles(result, outcome.keeps_expectations,
+                                    ClientDeadlines::Scaled(time_scale));
   outcome.result = std::move(result);
   return outcome;
 }
 
 RunnerOptions OptionsFor(const Schedule& schedule,
-                         const std::map<std::string, std::string>& variables) {
+                         const std::map<std::string, std::string>& variables,
+                         double time_scale) {
   RunnerOptions options;
   options.variables = variables;
   options.seed = schedule.seed();
-  options.ack_policy = AckPolicyOf(schedule);
-  options.settle = kSettleLimit;
-  options.settled =
-      [state = std::make_shared<SettleState>()](const ScenarioResult& result) {
-        return Settled(result, *state);
-      };
+  options.ack_policy = AckPolicyOf(schedule, time_scale);
+  options.settle = kSettleLimit * time_scale;
+  options.settled = [state = std::make_shared<SettleState>(),
+                     deadlines = ClientDeadlines::Scaled(time_scale)](
+                        const ScenarioResult& result) {
+    return Settled(result, *state, deadlines);
+  };
   return options;
 }
 
@@ -122,7 +125,7 @@ absl::StatusOr<ScheduleOutcome> RunVirtualWorld(
     cut = MakeReferenceClient(io, clock, client_bitgen, *client_options);
   }
 
-  RunnerOptions options = OptionsFor(schedule, variables);
+  RunnerOptions options = OptionsFor(schedule, variables, 1.0);
   options.in_memory = true;
   options.network = &network;
   std::optional<ScenarioResult> result;
@@ -142,7 +145,7 @@ absl::StatusOr<ScheduleOutcome> RunVirtualWorld(
   (*server)->Stop();
   io.restart();
   io.poll();
-  return Judge(*std::move(result), original, schedule);
+  return Judge(*std::move(result), original, schedule, 1.0);
 }
 
 absl::StatusOr<ScheduleOutcome> RunRealWorld(
@@ -160,7 +163,7 @@ absl::StatusOr<ScheduleOutcome> RunRealWorld(
     ScenarioRunner runner(
         io, clock, **server, scenario, file,
         MakeExternalClient(io, clock, client.command, "/dev/null"),
-        OptionsFor(schedule, variables));
+        OptionsFor(schedule, variables, client.time_scale));
     runner.Run([&result](ScenarioResult r) { result = std::move(r); });
     while (!result.has_value() && io.run_one() > 0) {
     }
@@ -170,7 +173,7 @@ absl::StatusOr<ScheduleOutcome> RunRealWorld(
   io.poll();
   if (!result.has_value())
     return absl::InternalError("the run ended without a result");
-  return Judge(*std::move(result), original, schedule);
+  return Judge(*std::move(result), original, schedule, client.time_scale);
 }
 
 }  // namespace
@@ -205,10 +208,17 @@ absl::StatusOr<ScheduleOutcome> RunSchedule(
     const std::map<std::string, std::string>& variables) {
   absl::StatusOr<Scenario> perturbed = ApplySchedule(scenario, schedule);
   if (!perturbed.ok()) return perturbed.status();
-  return client.external() ? RunRealWorld(scenario, *perturbed, file, client,
-                                          schedule, variables)
-                           : RunVirtualWorld(scenario, *perturbed, file, client,
-                                             schedule, variables);
+  if (client.time_scale <= 0 ||
+      (!client.external() && client.time_scale != 1)) {
+    return absl::InvalidArgumentError(
+        "a time scale must be positive, and needs an external client");
+  }
+  return client.external()
+             ? RunRealWorld(scenario,
+                            ScaleTimings(*perturbed, client.time_scale), file,
+                            client, schedule, variables)
+             : RunVirtualWorld(scenario, *perturbed, file, client, schedule,
+                               variables);
 }
 
 }  // namespace talkcheck::harness

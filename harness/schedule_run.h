@@ -41,6 +41,11 @@ struct ClientSpec {
   std::string dialect = "g1";
   // An external client instead, as for `talkcheck run --client_cmd`.
   std::string command;
+  // An external client started with its timers K times as fast (e.g. the
+  // reference client's --time_scale): the scenario's timings, the schedule's
+  // delays and the oracles' deadlines are scaled alike, so a campaign on the
+  // real clock takes K times as long.
+  double time_scale = 1.0;
   // Or any other client linked in (docs/fuzzing.md: the in-process adapter):
   // made once per run, on the run's io_context and virtual clock. It must log
   // in through CutLogin::connect_in_memory, take every timer from `clock` and

@@ -67,6 +67,13 @@ ABSL_FLAG(std::string, clock, "real",
 ABSL_FLAG(std::string, scenario, "", "fuzz: the scenario file to fuzz");
 ABSL_FLAG(int64_t, runs, 1000, "fuzz: how many schedules to run");
 ABSL_FLAG(int32_t, jobs, 1, "fuzz: schedules run at once, one thread each");
+ABSL_FLAG(double, time_scale, 1.0,
+          "fuzz with --client_cmd: the client's timers run this many times as "
+          "long (it was started with e.g. --time_scale=0.1); the scenario's "
+          "timings, the schedule's delays and the oracles' deadlines follow");
+ABSL_FLAG(int32_t, shrink_budget, -1,
+          "fuzz: runs the shrinker may spend per violated oracle (default 200 "
+          "in-process, 16 for a --client_cmd client on the real clock)");
 ABSL_FLAG(std::string, replay_dir, "",
           "fuzz: where shrunk replay files go (default: "
           "$TEST_UNDECLARED_OUTPUTS_DIR, else ./talkcheck-replays)");
@@ -143,6 +150,8 @@ int Fuzz() {
   options.client.faults = absl::GetFlag(FLAGS_fault);
   options.client.dialect = absl::GetFlag(FLAGS_dialect);
   options.client.command = absl::GetFlag(FLAGS_client_cmd);
+  options.client.time_scale = absl::GetFlag(FLAGS_time_scale);
+  options.shrink_budget = absl::GetFlag(FLAGS_shrink_budget);
   options.replay_dir = absl::GetFlag(FLAGS_replay_dir);
   options.json = absl::GetFlag(FLAGS_json);
   options.junit = absl::GetFlag(FLAGS_junit);

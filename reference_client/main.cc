@@ -55,6 +55,9 @@ ABSL_FLAG(std::string, media, "echo",
 ABSL_FLAG(bool, list_faults, false,
           "print the names of every --fault switch, one per line, and exit");
 ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
+ABSL_FLAG(double, time_scale, 1.0,
+          "run the 15 s iq, 50 s writability, 180 s ring and 20 s generation "
+          "timers this many times as long (0.1: ten times as fast)");
 ABSL_FLAG(int64_t, auto_answer_ms, 0,
           "answer incoming calls after this many ms; negative waits for an "
           "`answer` control line");
@@ -311,6 +314,17 @@ int Main(int argc, char** argv) {
   voice_options.auto_answer_after = auto_answer_ms < 0
                                         ? absl::InfiniteDuration()
                                         : absl::Milliseconds(auto_answer_ms);
+  // libjingle's session timers, K times as fast: lets `talkcheck fuzz
+  // --time_scale=K` run campaigns against this binary in K of the time.
+  const double time_scale = absl::GetFlag(FLAGS_time_scale);
+  if (time_scale <= 0) {
+    std::cerr << "reference_client: --time_scale must be positive\n";
+    return 2;
+  }
+  voice_options.iq_timeout *= time_scale;
+  voice_options.writable_timeout *= time_scale;
+  voice_options.ring_timeout *= time_scale;
+  voice_options.generation_period *= time_scale;
   const std::string call = absl::GetFlag(FLAGS_call);
   if (!call.empty()) {
     absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(call);

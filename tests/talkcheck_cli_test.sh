@@ -49,6 +49,29 @@ grep -qE "client under test failed: client process exited|client went offline|co
   || fail "no client-failure reason: $(tail -20 "$out")"
 grep -qE '^PASS +cut-caps-presence' "$out" || fail "the run did not go on: $(tail -20 "$out")"
 
+# 6. Fuzzing an external client on the real clock, its timers ten times as fast:
+#    a client that never gives up on an unanswered initiate is caught, and the
+#    replay file reproduces it; the correct client passes the same campaign.
+scaled="$reference --time_scale=0.1 --server={host}:{port} --jid={jid} --password={password}"
+"$talkcheck" fuzz --scenario="$scenarios/ack-timeout.xml" --runs=1 --seed=2 \
+  --time_scale=0.1 --shrink_budget=0 --replay_dir="$TEST_TMPDIR/replays" \
+  --client_cmd="$scaled --fault=no-terminate-on-timeout" >"$out" 2>&1
+rc=$?
+[[ $rc -eq 1 ]] || fail "scaled fuzz of a faulty client: exit $rc, want 1: $(tail -20 "$out")"
+grep -q "session-open-past-deadline" "$out" \
+  || fail "scaled fuzz did not name the oracle: $(tail -20 "$out")"
+replay=$(ls "$TEST_TMPDIR"/replays/*session-open-past-deadline*.replay 2>/dev/null | head -1)
+[[ -n "$replay" ]] || fail "no replay file written"
+if [[ -n "$replay" ]]; then
+  "$talkcheck" replay "$replay" >"$out" 2>&1
+  grep -q "^reproduced: .*session-open-past-deadline" "$out" \
+    || fail "the replay did not reproduce: $(tail -20 "$out")"
+fi
+"$talkcheck" fuzz --scenario="$scenarios/ack-timeout.xml" --runs=1 --seed=2 \
+  --time_scale=0.1 --client_cmd="$scaled" >"$out" 2>&1
+rc=$?
+[[ $rc -eq 0 ]] || fail "scaled fuzz of the correct client: exit $rc: $(tail -20 "$out")"
+
 if [[ $failures -ne 0 ]]; then
   echo "$failures check(s) failed" >&2
   exit 1
