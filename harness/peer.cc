@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::harness {
@@ -29,6 +30,23 @@ std::string RandomPassword(absl::BitGenRef bitgen) {
 }
 
 }  // namespace
+
+absl::StatusOr<CandidateKinds> ParseCandidateKinds(absl::string_view list) {
+  CandidateKinds kinds{false, false, false};
+  for (absl::string_view kind : absl::StrSplit(list, ',')) {
+    if (kind == "host") {
+      kinds.host = true;
+    } else if (kind == "stun") {
+      kinds.stun = true;
+    } else if (kind == "relay") {
+      kinds.relay = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown candidate kind \"", kind, "\" (host, stun, relay)"));
+    }
+  }
+  return kinds;
+}
 
 void EffectiveBehaviour::Apply(const PeerBehaviour& update) {
   if (update.has_ack_session_iqs()) ack_session_iqs = update.ack_session_iqs();
@@ -237,29 +255,37 @@ media_sim::GiceChannel* SimulatedPeer::channel(const std::string& name) {
   return it == channels_.end() ? nullptr : it->second.get();
 }
 
+media_sim::GiceChannel& SimulatedPeer::ChannelFor(const std::string& name) {
+  if (media_sim::GiceChannel* existing = channel(name)) return *existing;
+  media_sim::GiceOptions options;
+  options.channel_name = name;
+  options.network = network_;
+  auto created =
+      std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_, options);
+  media_sim::GiceChannel* gice = created.get();
+  // Read live, so a peer-behaviour step can switch answers off and on
+  // mid-call; answering again also starts the peer's own checks.
+  gice->set_answer_pings([this, gice] {
+    if (!behaviour_.answer_pings) return false;
+    gice->Start();
+    return true;
+  });
+  channels_[name] = std::move(created);
+  for (const media_sim::Candidate& remote : remote_candidates_[name]) {
+    gice->AddRemoteCandidate(remote);
+  }
+  return *gice;
+}
+
 absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
     const std::string& name, bool next) {
-  media_sim::GiceChannel* gice = channel(name);
-  if (gice == nullptr) {
-    media_sim::GiceOptions options;
-    options.channel_name = name;
-    options.network = network_;
-    auto created =
-        std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_, options);
-    gice = created.get();
-    // Read live, so a peer-behaviour step can switch answers off and on
-    // mid-call; answering again also starts the peer's own checks.
-    gice->set_answer_pings([this, gice] {
-      if (!behaviour_.answer_pings) return false;
-      gice->Start();
-      return true;
-    });
-    channels_[name] = std::move(created);
-    next = true;
-    for (const media_sim::Candidate& remote : remote_candidates_[name]) {
-      gice->AddRemoteCandidate(remote);
-    }
-  }
+  return CandidatesXml(name, next, CandidateKinds{true, true, true});
+}
+
+absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
+    const std::string& name, bool next, const CandidateKinds& kinds) {
+  if (channel(name) == nullptr) next = true;
+  media_sim::GiceChannel* gice = &ChannelFor(name);
   if (next) {
     absl::StatusOr<media_sim::Candidate> allocated = gice->AllocateGeneration();
     if (!allocated.ok()) return allocated.status();
@@ -269,6 +295,11 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
   std::string xml;
   for (const media_sim::Candidate& c : gice->local_candidates()) {
     if (c.generation != gice->generation()) continue;
+    if ((c.type == "local" && !kinds.host) ||
+        (c.type == "stun" && !kinds.stun) ||
+        (c.type == "relay" && !kinds.relay)) {
+      continue;
+    }
     Element candidate("", "candidate");
     candidate.SetAttr("name", c.name)
         .SetAttr("address", c.address)
@@ -285,6 +316,57 @@ absl::StatusOr<std::string> SimulatedPeer::CandidatesXml(
     candidate.AppendTo(xml, "");
   }
   return xml;
+}
+
+void SimulatedPeer::GatherCandidates(const std::string& name,
+                                     const CandidateKinds& kinds,
+                                     std::function<void(absl::Status)> done) {
+  auto fail = [this, done](absl::Status status) {
+    gather_timers_.push_back(clock_.CallAfter(
+        absl::ZeroDuration(), [done, status] { done(status); }));
+  };
+  if (kinds.stun && !servers_.stun) {
+    return fail(absl::FailedPreconditionError(
+        "stun candidates asked for, but the peer knows no STUN server"));
+  }
+  if (kinds.relay && !servers_.relay) {
+    return fail(absl::FailedPreconditionError(
+        "relay candidates asked for, but the peer knows no relay"));
+  }
+  if (network_ != nullptr && !kinds.host_only()) {
+    // The servers are real sockets the in-memory network cannot reach.
+    return fail(absl::FailedPreconditionError(
+        "stun and relay candidates need real UDP, not the in-memory network"));
+  }
+  media_sim::GatherOptions options;
+  options.network = network_;
+  options.host = kinds.host;
+  if (kinds.stun) options.stun_server = servers_.stun;
+  if (kinds.relay) options.relay = servers_.relay;
+  auto gatherer = media_sim::CandidateGatherer::Start(
+      io_, clock_, bitgen_, options,
+      [this, name, kinds, done](media_sim::GatherResult result) {
+        absl::Status status = absl::OkStatus();
+        if (kinds.stun && !result.stun.ok()) {
+          status = absl::UnavailableError(
+              absl::StrCat("no stun candidate: ", result.stun.message()));
+        } else if (kinds.relay && !result.relay.ok()) {
+          status = absl::UnavailableError(
+              absl::StrCat("no relay candidate: ", result.relay.message()));
+        } else if (result.ports.empty()) {
+          status = absl::UnavailableError("no candidate gathered");
+        }
+        if (status.ok()) {
+          media_sim::GiceChannel& gice = ChannelFor(name);
+          absl::StatusOr<std::vector<media_sim::Candidate>> added =
+              gice.AddGeneration(std::move(result.ports));
+          if (!added.ok()) status = added.status();
+          if (behaviour_.answer_pings && !remote_candidates_[name].empty())
+            gice.Start();
+        }
+        done(status);
+      });
+  gatherers_.push_back(std::move(gatherer));
 }
 
 }  // namespace talkcheck::harness

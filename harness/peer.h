@@ -9,7 +9,10 @@
 // sessions it does not know, and runs GICE on the candidates it announced
 // (media_sim), answering the client's pings. Candidates are generated on demand
 // (`${candidates:rtp}` in a scenario) from real UDP sockets on 127.0.0.1, or
-// from an in-memory network (set_network) on the virtual clock.
+// from an in-memory network (set_network) on the virtual clock. With the STUN
+// and relay servers talkcheck started (set_candidate_servers), a round can
+// also gather `stun` and `relay` candidates (GatherCandidates; in a scenario
+// `${candidates:rtp:relay}`, see scenarios/README.md), real UDP only.
 #ifndef TALKCHECK_HARNESS_PEER_H_
 #define TALKCHECK_HARNESS_PEER_H_
 
@@ -29,6 +32,7 @@
 #include "base/clock.h"
 #include "fake_server/server.h"
 #include "harness/scenario.pb.h"
+#include "media_sim/candidate_gatherer.h"
 #include "media_sim/gice_channel.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
@@ -44,6 +48,24 @@ struct EffectiveBehaviour {
   bool reject_unknown_sessions = true;
   // Applies the fields `update` sets.
   void Apply(const PeerBehaviour& update);
+};
+
+// Which kinds of candidate a round gathers or a placeholder writes.
+struct CandidateKinds {
+  bool host = true;
+  bool stun = false;
+  bool relay = false;
+  // Only host: what a round needs no server for.
+  bool host_only() const { return host && !stun && !relay; }
+};
+
+// Parses "host,stun,relay" (any non-empty subset, any order).
+absl::StatusOr<CandidateKinds> ParseCandidateKinds(absl::string_view list);
+
+// The servers a peer's rounds may gather stun / relay candidates from.
+struct CandidateServers {
+  std::optional<boost::asio::ip::udp::endpoint> stun;
+  std::optional<media_sim::RelayServerAddress> relay;
 };
 
 class SimulatedPeer {
@@ -81,6 +103,21 @@ class SimulatedPeer {
   // generation, allocating the first one when needed, or a new generation when
   // `next` is set.
   absl::StatusOr<std::string> CandidatesXml(const std::string& name, bool next);
+  // The same, writing only the current round's candidates of `kinds`.
+  absl::StatusOr<std::string> CandidatesXml(const std::string& name, bool next,
+                                            const CandidateKinds& kinds);
+
+  // Starts a new round for channel `name` (the first one when there is no
+  // channel yet) with the candidates of `kinds`, from the servers of
+  // set_candidate_servers. `done` runs once, never synchronously, unless the
+  // peer is destroyed first: OK once the round is in the channel, or why a
+  // kind asked for could not be gathered (no such server, or the server's
+  // failure); the round then is not made. Bounded by the gatherer's 5 s.
+  void GatherCandidates(const std::string& name, const CandidateKinds& kinds,
+                        std::function<void(absl::Status)> done);
+  void set_candidate_servers(CandidateServers servers) {
+    servers_ = std::move(servers);
+  }
 
   // Decides each automatic session-iq ack (numbered from 0 in the order the
   // iqs arrive): sent after the returned delay, or withheld (nullopt). The
@@ -103,6 +140,7 @@ class SimulatedPeer {
   void AnswerDisco(const xmpp::Element& iq, const xmpp::Element& query);
   void LearnRemoteCandidates(const xmpp::Element& container);
   void SendIqReply(const xmpp::Element& iq, xmpp::Element reply);
+  media_sim::GiceChannel& ChannelFor(const std::string& name);
 
   boost::asio::io_context& io_;
   Clock& clock_;
@@ -120,6 +158,10 @@ class SimulatedPeer {
   std::vector<std::unique_ptr<Timer>> late_acks_;
   media_sim::DatagramNetwork* network_ = nullptr;
   std::map<std::string, std::unique_ptr<media_sim::GiceChannel>> channels_;
+  CandidateServers servers_;
+  // Rounds being gathered; destroyed with the peer, which cancels them.
+  std::vector<std::unique_ptr<media_sim::CandidateGatherer>> gatherers_;
+  std::vector<std::unique_ptr<Timer>> gather_timers_;
   // Every candidate the client announced, by channel name.
   std::map<std::string, std::vector<media_sim::Candidate>> remote_candidates_;
 };

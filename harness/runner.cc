@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <deque>
+#include <optional>
 #include <random>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -12,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "harness/matcher.h"
 #include "harness/media_loopback.h"
 #include "harness/peer.h"
@@ -94,6 +98,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
                                             scenario_.peer(),
                                             [this] { OnInboxChanged(); });
     if (options_.network != nullptr) peer_->set_network(options_.network);
+    peer_->set_candidate_servers(options_.candidate_servers);
     if (options_.ack_policy) peer_->set_ack_policy(options_.ack_policy);
     if (absl::Status attached = peer_->Attach(); !attached.ok()) {
       return FinishWithError(absl::StrCat("cannot attach the simulated peer: ",
@@ -268,6 +273,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     step_start_ = clock_.Now();
     current_->set_start_us(Us(step_start_ - start_));
     waiting_ = Wait::kNone;
+    gathered_.clear();
 
     switch (step.kind_case()) {
       case Step::kSend:
@@ -295,34 +301,108 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     StepError("empty step");
   }
 
-  // Substitutes `${candidates:NAME}` (raw XML) and then ordinary variables.
-  absl::StatusOr<std::string> ExpandStanza(const std::string& text) {
-    std::string expanded;
+  // One `${candidates:NAME[:KINDS][:next]}` placeholder (scenarios/README.md).
+  struct CandidatesPlaceholder {
+    size_t start = 0;
+    size_t end = 0;  // one past the '}'
+    std::string name;
+    bool next = false;
+    std::optional<CandidateKinds> kinds;  // unset: every kind of the round
+  };
+
+  static absl::StatusOr<std::vector<CandidatesPlaceholder>> FindPlaceholders(
+      const std::string& text) {
+    std::vector<CandidatesPlaceholder> found;
     size_t pos = 0;
     while (true) {
-      size_t start = text.find("${candidates:", pos);
+      const size_t start = text.find("${candidates:", pos);
       if (start == std::string::npos) break;
-      size_t end = text.find('}', start);
+      const size_t end = text.find('}', start);
       if (end == std::string::npos) break;
-      expanded.append(text, pos, start - pos);
-      std::string spec = text.substr(start + 13, end - start - 13);
-      bool next = false;
-      if (absl::EndsWith(spec, ":next")) {
-        next = true;
-        spec.resize(spec.size() - 5);
+      CandidatesPlaceholder placeholder;
+      placeholder.start = start;
+      placeholder.end = end + 1;
+      std::vector<std::string> parts =
+          absl::StrSplit(text.substr(start + 13, end - start - 13), ':');
+      placeholder.name = parts[0];
+      for (size_t i = 1; i < parts.size(); ++i) {
+        if (parts[i] == "next" && i + 1 == parts.size()) {
+          placeholder.next = true;
+          continue;
+        }
+        absl::StatusOr<CandidateKinds> kinds = ParseCandidateKinds(parts[i]);
+        if (!kinds.ok() || placeholder.kinds.has_value()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "bad placeholder ", text.substr(start, end + 1 - start),
+              kinds.ok() ? "" : absl::StrCat(": ", kinds.status().message())));
+        }
+        placeholder.kinds = *kinds;
       }
-      absl::StatusOr<std::string> xml = peer_->CandidatesXml(spec, next);
+      found.push_back(std::move(placeholder));
+      pos = end + 1;
+    }
+    return found;
+  }
+
+  // Substitutes `${candidates:...}` (raw XML) and then ordinary variables.
+  // Placeholders whose round was gathered for this step (`gathered_`) write
+  // that round instead of allocating one.
+  absl::StatusOr<std::string> ExpandStanza(const std::string& text) {
+    absl::StatusOr<std::vector<CandidatesPlaceholder>> placeholders =
+        FindPlaceholders(text);
+    if (!placeholders.ok()) return placeholders.status();
+    std::string expanded;
+    size_t pos = 0;
+    for (size_t i = 0; i < placeholders->size(); ++i) {
+      const CandidatesPlaceholder& p = (*placeholders)[i];
+      expanded.append(text, pos, p.start - pos);
+      const bool next = p.next && gathered_.count(i) == 0;
+      absl::StatusOr<std::string> xml =
+          p.kinds.has_value() ? peer_->CandidatesXml(p.name, next, *p.kinds)
+                              : peer_->CandidatesXml(p.name, next);
       if (!xml.ok()) return xml.status();
       expanded += *xml;
-      pos = end + 1;
+      pos = p.end;
     }
     expanded.append(text, pos, std::string::npos);
     return vars_.Substitute(expanded);
   }
 
+  // Starts gathering the first round a placeholder of `text` needs from the
+  // STUN server or the relay (a new round with stun or relay kinds); true
+  // while one is under way, and RunSend runs again when it is done.
+  absl::StatusOr<bool> GatherForSend(const std::string& text) {
+    absl::StatusOr<std::vector<CandidatesPlaceholder>> placeholders =
+        FindPlaceholders(text);
+    if (!placeholders.ok()) return placeholders.status();
+    for (size_t i = 0; i < placeholders->size(); ++i) {
+      const CandidatesPlaceholder& p = (*placeholders)[i];
+      if (!p.kinds.has_value() || p.kinds->host_only() ||
+          gathered_.count(i) != 0) {
+        continue;
+      }
+      if (!p.next && peer_->channel(p.name) != nullptr) continue;
+      gathered_.insert(i);
+      const int step = pc_;
+      peer_->GatherCandidates(
+          p.name, *p.kinds, [this, step](absl::Status status) {
+            if (finished_ || pc_ != step) return;
+            if (!status.ok()) return StepError(std::string(status.message()));
+            RunSend(scenario_.steps(pc_).send());
+          });
+      return true;
+    }
+    return false;
+  }
+
   void RunSend(const SendStep& send) {
+    absl::StatusOr<bool> gathering = GatherForSend(send.stanza());
+    if (!gathering.ok())
+      return StepError(std::string(gathering.status().message()));
+    if (*gathering) return;
     vars_.Set("iq", absl::StrFormat("tc%u", absl::Uniform<uint32_t>(bitgen_)));
     absl::StatusOr<std::string> text = ExpandStanza(send.stanza());
+    gathered_.clear();
     if (!text.ok()) return StepError(std::string(text.status().message()));
     absl::StatusOr<Element> stanza = xmpp::ParseElement(*text);
     if (!stanza.ok()) {
@@ -935,6 +1015,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   std::vector<std::unique_ptr<BackgroundExpect>> background_;
   bool steps_over_ = false;
   std::unique_ptr<MediaLoopback> loopback_;
+  // Placeholders of the current send step whose round was gathered.
+  std::set<size_t> gathered_;
   ScenarioResult result_;
 };
 

@@ -45,6 +45,9 @@ struct RunnerOptions {
   std::string cut_password = "cutpass";
   // How many stanzas of context a failure report shows.
   int context_stanzas = 8;
+  // The STUN server and relay the peer gathers `stun` / `relay` candidates
+  // from (`${candidates:rtp:relay}`); talkcheck passes the ones it started.
+  CandidateServers candidate_servers;
 
   // Timeout fuzzing (harness/virtual_run.h). An in-process client logs in over
   // an in-memory pipe instead of TCP, and the peer's GICE sockets live on

@@ -264,6 +264,11 @@ int Run(const std::vector<std::string>& files) {
   fake_server::RelayServer& relay_entry = *info.add_relay();
   relay_entry.set_host("127.0.0.1");
   relay_entry.set_udp((*relay)->udp_endpoint().port());
+  // The same servers for the peer's stun / relay candidates (opt-in per
+  // scenario: ${candidates:rtp:relay}).
+  runner_options.candidate_servers.stun = (*stun)->local_endpoint();
+  runner_options.candidate_servers.relay = media_sim::RelayServerAddress{
+      (*relay)->http_endpoint(), relay_options.token};
 
   absl::StatusOr<std::unique_ptr<fake_server::FakeServer>> server =
       fake_server::FakeServer::Create(config, io, clock, runner_options.seed);

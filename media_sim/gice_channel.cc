@@ -92,6 +92,8 @@ struct GiceChannel::Impl {
   }
 
   absl::StatusOr<Candidate> AllocateGeneration();
+  absl::StatusOr<std::vector<Candidate>> AddGeneration(
+      std::vector<PreparedPort> prepared);
   bool AddRemoteCandidate(const Candidate& candidate);
   Connection* CreateConnection(size_t port, const Candidate& remote,
                                const udp::endpoint& endpoint);
@@ -144,7 +146,8 @@ struct GiceChannel::Impl {
   // Cleared on destruction; every asynchronous handler checks it first.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
-  std::vector<std::unique_ptr<Port>> ports;  // index = local generation
+  std::vector<std::unique_ptr<Port>> ports;  // in allocation order
+  int generations = 0;                       // local rounds so far
   std::vector<Candidate> local_candidates;
   // Of the newest remote generation only.
   std::vector<Candidate> remote_candidates;
@@ -166,8 +169,7 @@ struct GiceChannel::Impl {
 
 absl::StatusOr<Candidate> GiceChannel::Impl::AllocateGeneration() {
   boost::system::error_code ec;
-  const asio::ip::address address =
-      asio::ip::make_address(options.bind_address, ec);
+  asio::ip::make_address(options.bind_address, ec);
   if (ec) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bind_address \"", options.bind_address, "\": ", ec.message()));
@@ -175,38 +177,71 @@ absl::StatusOr<Candidate> GiceChannel::Impl::AllocateGeneration() {
   absl::StatusOr<std::unique_ptr<DatagramSocket>> socket =
       network.Bind(options.bind_address);
   if (!socket.ok()) return socket.status();
-  auto port = std::make_unique<Port>();
-  port->socket = *std::move(socket);
-  const udp::endpoint local = port->socket->local_endpoint();
-  port->is_v4 = address.is_v4();
-  Candidate& candidate = port->candidate;
-  candidate.name = options.channel_name;
+  PreparedPort port;
+  port.socket = *std::move(socket);
+  const udp::endpoint local = port.socket->local_endpoint();
+  Candidate candidate;
   candidate.address = local.address().to_string();
   candidate.port = local.port();
-  candidate.preference = 1.0;
-  candidate.username = RandomBase64(bitgen, kUfragLength);
-  candidate.password = RandomBase64(bitgen, kUfragLength);
-  candidate.protocol = "udp";
-  candidate.type = "local";
-  candidate.network = "0";
-  candidate.generation = static_cast<int>(ports.size());
-
-  const size_t index = ports.size();
+  port.candidates.push_back(std::move(candidate));
+  std::vector<PreparedPort> ports;
   ports.push_back(std::move(port));
-  local_candidates.push_back(candidate);
-  ports[index]->socket->SetReceiveHandler(
-      [this, index, alive = alive](absl::string_view data,
-                                   const udp::endpoint& from) {
-        if (*alive) OnDatagram(index, data, from);
-      });
-  for (const Candidate& remote : remote_candidates) {
-    boost::system::error_code parse_ec;
-    const udp::endpoint endpoint(
-        asio::ip::make_address(remote.address, parse_ec), remote.port);
-    if (!parse_ec) CreateConnection(index, remote, endpoint);
+  absl::StatusOr<std::vector<Candidate>> added =
+      AddGeneration(std::move(ports));
+  if (!added.ok()) return added.status();
+  return added->front();
+}
+
+absl::StatusOr<std::vector<Candidate>> GiceChannel::Impl::AddGeneration(
+    std::vector<PreparedPort> prepared) {
+  for (const PreparedPort& port : prepared) {
+    if (port.socket == nullptr || port.candidates.empty()) {
+      return absl::InvalidArgumentError(
+          "a prepared port without a socket or "
+          "a candidate");
+    }
+  }
+  const int generation = generations++;
+  std::vector<Candidate> added;
+  for (PreparedPort& prepared_port : prepared) {
+    auto port = std::make_unique<Port>();
+    port->socket = std::move(prepared_port.socket);
+    port->is_v4 = port->socket->local_endpoint().address().is_v4();
+    // The first candidate's ufrag answers for all of the port's candidates.
+    std::string ufrag = prepared_port.candidates.front().username;
+    std::string password = prepared_port.candidates.front().password;
+    if (ufrag.empty()) {
+      ufrag = RandomBase64(bitgen, kUfragLength);
+      password = RandomBase64(bitgen, kUfragLength);
+    }
+    for (Candidate& candidate : prepared_port.candidates) {
+      candidate.name = options.channel_name;
+      candidate.username = ufrag;
+      candidate.password = password;
+      candidate.protocol = "udp";
+      candidate.network = "0";
+      candidate.generation = generation;
+      local_candidates.push_back(candidate);
+      added.push_back(candidate);
+    }
+    port->candidate = prepared_port.candidates.front();
+
+    const size_t index = ports.size();
+    ports.push_back(std::move(port));
+    ports[index]->socket->SetReceiveHandler(
+        [this, index, alive = alive](absl::string_view data,
+                                     const udp::endpoint& from) {
+          if (*alive) OnDatagram(index, data, from);
+        });
+    for (const Candidate& remote : remote_candidates) {
+      boost::system::error_code parse_ec;
+      const udp::endpoint endpoint(
+          asio::ip::make_address(remote.address, parse_ec), remote.port);
+      if (!parse_ec) CreateConnection(index, remote, endpoint);
+    }
   }
   MaybeSchedulePing();
-  return candidate;
+  return added;
 }
 
 // Returns false for every candidate it ignores: another channel, not UDP, an
@@ -699,9 +734,12 @@ absl::StatusOr<Candidate> GiceChannel::AllocateGeneration() {
   return impl_->AllocateGeneration();
 }
 
-int GiceChannel::generation() const {
-  return static_cast<int>(impl_->local_candidates.size()) - 1;
+absl::StatusOr<std::vector<Candidate>> GiceChannel::AddGeneration(
+    std::vector<PreparedPort> ports) {
+  return impl_->AddGeneration(std::move(ports));
 }
+
+int GiceChannel::generation() const { return impl_->generations - 1; }
 
 bool GiceChannel::AddRemoteCandidate(const Candidate& candidate) {
   return impl_->AddRemoteCandidate(candidate);

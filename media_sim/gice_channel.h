@@ -149,6 +149,18 @@ struct GiceStats {
   uint64_t flood_datagrams = 0;
 };
 
+// One local port gathered outside the channel (see CandidateGatherer): its
+// socket and the candidates announced for it. The first candidate is the
+// port's own: its ufrag answers the checks and its preference ranks the port's
+// pairs. Further candidates share the socket and the ufrag, as a `stun`
+// candidate shares its host socket. The channel sets name, protocol, network
+// and generation; an empty username gets a fresh ufrag and password (a relay
+// candidate brings the relay's, PROTOCOL.md §5.2).
+struct PreparedPort {
+  std::unique_ptr<DatagramSocket> socket;
+  std::vector<Candidate> candidates;  // address, port, type, preference
+};
+
 class GiceChannel {
  public:
   using PacketHandler = std::function<void(
@@ -162,6 +174,11 @@ class GiceChannel {
   // Starts a new allocation round: one socket on bind_address with a fresh
   // 16-character ufrag and password, generation = number of rounds so far.
   absl::StatusOr<Candidate> AllocateGeneration();
+  // The same from ports gathered elsewhere (stun and relay candidates): one
+  // round, whose candidates it returns. kInvalidArgument for a port without
+  // a socket or a candidate.
+  absl::StatusOr<std::vector<Candidate>> AddGeneration(
+      std::vector<PreparedPort> ports);
   int generation() const;  // of the newest local round; -1 before the first
 
   // Remembers a remote candidate (matching channel name only; others are

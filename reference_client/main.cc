@@ -29,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "base/asio_clock.h"
 #include "reference_client/client_stream.h"
@@ -52,6 +53,13 @@ ABSL_FLAG(std::string, media, "echo",
           "RTP once a call is up: echo (each packet carries the newest payload "
           "received, for the peer's round-trip time), generate (own pattern) "
           "or off (send none)");
+ABSL_FLAG(std::string, candidates, "host",
+          "candidates each round announces: a comma list of host, stun and "
+          "relay; stun and relay come from the servers google:jingleinfo "
+          "lists (hosts as IP literals)");
+ABSL_FLAG(int, relay_http_port, 80,
+          "TCP port of the relay's HTTP create_session (jingleinfo names only "
+          "the host)");
 ABSL_FLAG(bool, list_faults, false,
           "print the names of every --fault switch, one per line, and exit");
 ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
@@ -310,6 +318,27 @@ int Main(int argc, char** argv) {
               << std::endl;
     return 2;
   }
+  voice_options.candidates = {false, false, false};
+  for (absl::string_view kind :
+       absl::StrSplit(absl::GetFlag(FLAGS_candidates), ',')) {
+    if (kind == "host") {
+      voice_options.candidates.host = true;
+    } else if (kind == "stun") {
+      voice_options.candidates.stun = true;
+    } else if (kind == "relay") {
+      voice_options.candidates.relay = true;
+    } else {
+      std::cerr << "--candidates is a comma list of host, stun and relay, not '"
+                << kind << "'" << std::endl;
+      return 2;
+    }
+  }
+  const int relay_http_port = absl::GetFlag(FLAGS_relay_http_port);
+  if (relay_http_port <= 0 || relay_http_port > 65535) {
+    std::cerr << "--relay_http_port must be 1..65535" << std::endl;
+    return 2;
+  }
+  voice_options.relay_http_port = static_cast<uint16_t>(relay_http_port);
   const int64_t auto_answer_ms = absl::GetFlag(FLAGS_auto_answer_ms);
   voice_options.auto_answer_after = auto_answer_ms < 0
                                         ? absl::InfiniteDuration()

@@ -1,11 +1,15 @@
 #include "reference_client/voice_client.h"
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <map>
 #include <optional>
 #include <utility>
 
 #include "absl/random/distributions.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "media_sim/candidate.h"
 #include "media_sim/gice_channel.h"
@@ -61,6 +65,62 @@ void VoiceClient::Impl::Start() {
     if (alive.lock()) OnStanza(stanza);
   });
   SendPresence();
+  if (options_.candidates.stun || options_.candidates.relay) QueryJingleInfo();
+}
+
+// LJ04 always asks, with no `to` (PROTOCOL.md §5.1).
+void VoiceClient::Impl::QueryJingleInfo() {
+  Element iq(ns::kClient, "iq");
+  iq.SetAttr("type", "get");
+  iq.AddChild("google:jingleinfo", "query");
+  std::weak_ptr<bool> alive = alive_;
+  stream_.SendIq(std::move(iq), options_.iq_timeout,
+                 [this, alive](absl::StatusOr<Element> reply) {
+                   if (alive.lock() && reply.ok()) OnJingleInfo(*reply);
+                 });
+}
+
+// The first STUN server and the first relay (GAB, PUR), hosts as IP literals:
+// the client resolves no names.
+void VoiceClient::Impl::OnJingleInfo(const Element& reply) {
+  const Element* query = reply.FindChild("google:jingleinfo", "query");
+  if (query == nullptr) return;
+  auto address_of = [](const Element& server, const char* port_attr)
+      -> std::optional<std::pair<boost::asio::ip::address, uint16_t>> {
+    boost::system::error_code ec;
+    const boost::asio::ip::address address =
+        boost::asio::ip::make_address(server.AttrOr("host", ""), ec);
+    int port = 0;
+    if (ec || !absl::SimpleAtoi(server.AttrOr(port_attr, ""), &port) ||
+        port <= 0 || port > 65535) {
+      return std::nullopt;
+    }
+    return std::make_pair(address, static_cast<uint16_t>(port));
+  };
+  if (const Element* stun = query->FindChild("google:jingleinfo", "stun")) {
+    for (const Element* server :
+         stun->FindChildren("google:jingleinfo", "server")) {
+      if (auto found = address_of(*server, "udp")) {
+        stun_server_ =
+            boost::asio::ip::udp::endpoint(found->first, found->second);
+        break;
+      }
+    }
+  }
+  if (const Element* relay = query->FindChild("google:jingleinfo", "relay")) {
+    const Element* token = relay->FindChild("google:jingleinfo", "token");
+    for (const Element* server :
+         relay->FindChildren("google:jingleinfo", "server")) {
+      boost::system::error_code ec;
+      const boost::asio::ip::address address =
+          boost::asio::ip::make_address(server->AttrOr("host", ""), ec);
+      if (ec || token == nullptr) continue;
+      relay_server_ = media_sim::RelayServerAddress{
+          boost::asio::ip::tcp::endpoint(address, options_.relay_http_port),
+          token->Text()};
+      break;
+    }
+  }
 }
 
 void VoiceClient::Impl::SendPresence() {

@@ -74,6 +74,20 @@ struct VoiceClientOptions {
   // Where the client's GICE sockets come from (not owned; must outlive the
   // client). Null: real UDP sockets on the client's io_context.
   media_sim::DatagramNetwork* network = nullptr;
+  // Which candidates each allocation round announces. With stun or relay the
+  // client asks google:jingleinfo once Start()ed (no `to`, as LJ04) and
+  // gathers from the first STUN server and the first relay listed there
+  // (media_sim/candidate_gatherer.h; hosts must be IP literals). Rounds made
+  // before the answer, or when a server fails, go without that kind. Real UDP
+  // only. Default: host only, no jingleinfo query.
+  struct CandidateTypes {
+    bool host = true;
+    bool stun = false;
+    bool relay = false;
+  } candidates;
+  // Where the relay answers create_session: jingleinfo names only the host,
+  // and Google's relays served HTTP on port 80 (PROTOCOL.md §5.2).
+  uint16_t relay_http_port = 80;
   FaultSet faults;
 };
 

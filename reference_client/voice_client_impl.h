@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "base/clock.h"
 #include "media_sim/candidate.h"
+#include "media_sim/candidate_gatherer.h"
 #include "media_sim/gice_channel.h"
 #include "reference_client/call_media.h"
 #include "reference_client/client_stream.h"
@@ -83,6 +84,8 @@ class VoiceClient::Impl {
     std::unique_ptr<Timer> generation_timer;
     std::unique_ptr<Timer> ring_timer;
     std::unique_ptr<Timer> answer_timer;
+    // The round being gathered with stun / relay candidates, if any.
+    std::unique_ptr<media_sim::CandidateGatherer> gatherer;
 
     SessionKey key() const { return {sid, initiator}; }
   };
@@ -131,6 +134,12 @@ class VoiceClient::Impl {
 
   void StartTransport(Session& s);
   void NewGeneration(Session& s);
+  // A round with stun / relay candidates; false when there is nothing beyond
+  // the host candidate to gather (no such kind asked, or no server known).
+  bool GatherGeneration(Session& s);
+  void OnGathered(const SessionRef& ref, media_sim::GatherResult result);
+  void QueryJingleInfo();
+  void OnJingleInfo(const xmpp::Element& reply);
   void ArmGenerationTimer(Session& s);
   void ArmWritableTimer(Session& s);
   void SendCandidates(Session& s,
@@ -163,6 +172,9 @@ class VoiceClient::Impl {
   std::vector<std::unique_ptr<Timer>> delayed_acks_;
   uint64_t next_serial_ = 1;
   bool started_ = false;
+  // From google:jingleinfo, when stun / relay candidates are wanted.
+  std::optional<boost::asio::ip::udp::endpoint> stun_server_;
+  std::optional<media_sim::RelayServerAddress> relay_server_;
   // Callbacks handed to the stream check this, since the stream may outlive us.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -110,6 +110,7 @@ class VoiceClientTest : public ::testing::Test {
       account->set_username(user);
       account->set_password(absl::StrCat(user, "pass"));
     }
+    ConfigureServer(config);
     auto server = fake_server::FakeServer::Create(config, io_, clock_, 7);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -120,6 +121,11 @@ class VoiceClientTest : public ::testing::Test {
     Element presence(ns::kClient, "presence");
     presence.AddChild(ns::kClient, "priority").SetText("0");
     peer_->Send(presence);
+  }
+
+  // Lets a test add to the server's configuration (jingleinfo, ...).
+  virtual void ConfigureServer(fake_server::ServerConfig& config) {
+    (void)config;
   }
 
   void TearDown() override {

@@ -108,6 +108,11 @@ void VoiceClient::Impl::StartTransport(Session& s) {
 }
 
 void VoiceClient::Impl::NewGeneration(Session& s) {
+  if (GatherGeneration(s)) {
+    // Another round in 20 s unless writable by then (LJ04 kAllocatePeriod).
+    if (!s.writable) ArmGenerationTimer(s);
+    return;
+  }
   absl::StatusOr<Candidate> allocated = s.channel->AllocateGeneration();
   if (allocated.ok()) {
     Candidate candidate = *std::move(allocated);
@@ -122,6 +127,38 @@ void VoiceClient::Impl::NewGeneration(Session& s) {
   }
   // Another round in 20 s unless writable by then (LJ04 kAllocatePeriod).
   if (!s.writable) ArmGenerationTimer(s);
+}
+
+bool VoiceClient::Impl::GatherGeneration(Session& s) {
+  const VoiceClientOptions::CandidateTypes& wanted = options_.candidates;
+  media_sim::GatherOptions gather;
+  gather.network = options_.network;
+  gather.host = wanted.host;
+  if (wanted.stun) gather.stun_server = stun_server_;
+  if (wanted.relay) gather.relay = relay_server_;
+  if (!gather.stun_server && !gather.relay) return false;
+  const SessionRef ref = Ref(s);
+  // A newer round replaces one still being gathered.
+  s.gatherer = media_sim::CandidateGatherer::Start(
+      io_, clock_, bitgen_, std::move(gather),
+      [this, ref](media_sim::GatherResult result) {
+        OnGathered(ref, std::move(result));
+      });
+  return true;
+}
+
+void VoiceClient::Impl::OnGathered(const SessionRef& ref,
+                                   media_sim::GatherResult result) {
+  Session* s = Find(ref);
+  if (s == nullptr || s->channel == nullptr || result.ports.empty()) return;
+  absl::StatusOr<std::vector<Candidate>> added =
+      s->channel->AddGeneration(std::move(result.ports));
+  if (!added.ok()) return;
+  if (!s->first_candidate.has_value()) s->first_candidate = added->front();
+  for (const Candidate& candidate : *added) {
+    s->sent_candidates.push_back(candidate);
+  }
+  if (!Has(Fault::kNoCandidates)) SendCandidates(*s, *added);
 }
 
 void VoiceClient::Impl::ArmGenerationTimer(Session& s) {
