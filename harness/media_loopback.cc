@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
 namespace talkcheck::harness {
@@ -140,6 +141,72 @@ std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice) {
   findings["integrity_or_fingerprint"] = gice.integrity_or_fingerprint;
   findings["flood_datagrams"] = gice.flood_datagrams;
   return findings;
+}
+
+std::vector<std::string> MediaProblems(const MediaStep& media,
+                                       const MediaReport& report,
+                                       bool timed_out) {
+  std::vector<std::string> problems;
+  const uint64_t wanted = media.min_packets_each_way();
+  if (report.packets_sent() < wanted) {
+    problems.push_back(absl::StrCat(
+        "the peer could send only ", report.packets_sent(), " of ", wanted,
+        " packets: its pair with the client was not writable for ",
+        report.send_refused_not_writable(), " frames"));
+  }
+  if (report.packets_received() < wanted) {
+    problems.push_back(absl::StrCat(
+        "only ", report.packets_received(), " of ", wanted,
+        " RTP packets arrived from the client",
+        timed_out
+            ? absl::StrCat(" within ", absl::FormatDuration(absl::Milliseconds(
+                                           media.within().ms())))
+            : ""));
+  }
+  if (media.max_loss_percent() < 100 &&
+      report.loss_percent() > media.max_loss_percent()) {
+    problems.push_back(absl::StrFormat("loss %.2f%% over the limit of %.2f%%",
+                                       report.loss_percent(),
+                                       media.max_loss_percent()));
+  }
+  if (media.max_jitter_ms() > 0 && report.jitter_ms() > media.max_jitter_ms()) {
+    problems.push_back(
+        absl::StrFormat("jitter %.2f ms over the limit of %.2f ms",
+                        report.jitter_ms(), media.max_jitter_ms()));
+  }
+  if (report.wrong_payload_type() > 0) {
+    problems.push_back(absl::StrCat(
+        report.wrong_payload_type(), " packets with a payload type other than ",
+        report.payload_type(), " (", report.codec(), ")"));
+  }
+  if (report.ssrc_changes() > 0) {
+    problems.push_back(absl::StrCat("the client changed its SSRC ",
+                                    report.ssrc_changes(), " times"));
+  }
+  if (report.malformed() > 0) {
+    problems.push_back(
+        absl::StrCat(report.malformed(), " malformed RTP packets"));
+  }
+  if (report.bad_timestamp_steps() > 0) {
+    problems.push_back(
+        absl::StrCat(report.bad_timestamp_steps(),
+                     " timestamp steps that are not whole frames"));
+  }
+  for (const auto& [name, count] : report.findings()) {
+    if (count > 0) {
+      problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
+    }
+  }
+  return problems;
+}
+
+std::string MediaFigures(const MediaReport& report) {
+  return absl::StrFormat(
+      "%s: %d packets sent, %d received, loss %.2f%%, jitter %.2f ms, "
+      "%.1f pps, rtt %.2f ms",
+      report.codec(), report.packets_sent(), report.packets_received(),
+      report.loss_percent(), report.jitter_ms(), report.packets_per_second(),
+      report.rtt_ms());
 }
 
 }  // namespace talkcheck::harness

@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "harness/report.pb.h"
+#include "harness/scenario.pb.h"
 #include "media_sim/gice_channel.h"
 #include "media_sim/rtp.h"
 
@@ -58,6 +61,18 @@ class MediaLoopback {
 // nonzero one is a fault of the client, so plain traffic counts
 // (datagrams_received, requests_received, ...) stay out.
 std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice);
+
+// What fails a media step (an empty list: it passed), each a phrase for the
+// step's message: too few packets either way, loss or jitter over the step's
+// limits, a wrong payload type, SSRC changes, malformed RTP, timestamp steps
+// that are not whole frames, and every nonzero GICE finding.
+std::vector<std::string> MediaProblems(const MediaStep& media,
+                                       const MediaReport& report,
+                                       bool timed_out);
+
+// "PCMU: 103 packets sent, 106 received, loss 0.00%, jitter 0.40 ms, 50.0
+// pps, rtt 12.50 ms"
+std::string MediaFigures(const MediaReport& report);
 
 // "PCMU", "ISAC", ... with the payload types of Google Talk's 2005 offer, or an
 // explicit "NAME/PT". kNotFound for a codec media_sim does not know.

@@ -777,63 +777,9 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     step_timer_.reset();
     *current_->mutable_media() = report;
 
-    std::vector<std::string> problems;
-    const uint64_t wanted = media.min_packets_each_way();
-    if (report.packets_sent() < wanted) {
-      problems.push_back(absl::StrCat(
-          "the peer could send only ", report.packets_sent(), " of ", wanted,
-          " packets: its pair with the client was not writable for ",
-          report.send_refused_not_writable(), " frames"));
-    }
-    if (report.packets_received() < wanted) {
-      problems.push_back(absl::StrCat(
-          "only ", report.packets_received(), " of ", wanted,
-          " RTP packets arrived from the client",
-          timed_out ? absl::StrCat(" within ", Pretty(Ms(media.within().ms())))
-                    : ""));
-    }
-    if (media.max_loss_percent() < 100 &&
-        report.loss_percent() > media.max_loss_percent()) {
-      problems.push_back(absl::StrFormat("loss %.2f%% over the limit of %.2f%%",
-                                         report.loss_percent(),
-                                         media.max_loss_percent()));
-    }
-    if (media.max_jitter_ms() > 0 &&
-        report.jitter_ms() > media.max_jitter_ms()) {
-      problems.push_back(
-          absl::StrFormat("jitter %.2f ms over the limit of %.2f ms",
-                          report.jitter_ms(), media.max_jitter_ms()));
-    }
-    if (report.wrong_payload_type() > 0) {
-      problems.push_back(
-          absl::StrCat(report.wrong_payload_type(),
-                       " packets with a payload type other than ",
-                       report.payload_type(), " (", report.codec(), ")"));
-    }
-    if (report.ssrc_changes() > 0) {
-      problems.push_back(absl::StrCat("the client changed its SSRC ",
-                                      report.ssrc_changes(), " times"));
-    }
-    if (report.malformed() > 0) {
-      problems.push_back(
-          absl::StrCat(report.malformed(), " malformed RTP packets"));
-    }
-    if (report.bad_timestamp_steps() > 0) {
-      problems.push_back(
-          absl::StrCat(report.bad_timestamp_steps(),
-                       " timestamp steps that are not whole frames"));
-    }
-    for (const auto& [name, count] : report.findings()) {
-      if (count > 0) {
-        problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
-      }
-    }
-    const std::string figures = absl::StrFormat(
-        "%s: %d packets sent, %d received, loss %.2f%%, jitter %.2f ms, "
-        "%.1f pps, rtt %.2f ms",
-        report.codec(), report.packets_sent(), report.packets_received(),
-        report.loss_percent(), report.jitter_ms(), report.packets_per_second(),
-        report.rtt_ms());
+    const std::vector<std::string> problems =
+        MediaProblems(media, report, timed_out);
+    const std::string figures = MediaFigures(report);
     if (problems.empty()) return StepDone(PASS, figures);
     StepFailed(absl::StrJoin(problems, "; "), figures);
   }
