@@ -50,6 +50,10 @@ ABSL_FLAG(
     "Comma-separated misbehaviours for the reference client (e.g. no-ack)");
 ABSL_FLAG(std::string, dialect, "g1",
           "Dialect the reference client uses for calls it places: g1 or g2");
+ABSL_FLAG(std::string, candidates, "host",
+          "Candidates the reference client announces: a comma list of host, "
+          "stun and relay (stun and relay from the servers talkcheck starts, "
+          "found through google:jingleinfo; real clock only)");
 ABSL_FLAG(
     uint64_t, seed, 1,
     "Seed for ids, session ids and ufrags: the same seed gives the same run");
@@ -133,8 +137,19 @@ int Lint(const std::vector<std::string>& files) {
 }
 
 absl::StatusOr<reference_client::VoiceClientOptions> ReferenceOptions() {
-  return ReferenceClientOptions(absl::GetFlag(FLAGS_fault),
-                                absl::GetFlag(FLAGS_dialect));
+  absl::StatusOr<reference_client::VoiceClientOptions> options =
+      ReferenceClientOptions(absl::GetFlag(FLAGS_fault),
+                             absl::GetFlag(FLAGS_dialect));
+  if (!options.ok()) return options;
+  absl::StatusOr<reference_client::VoiceClientOptions::CandidateTypes>
+      candidates = reference_client::ParseCandidateTypes(
+          absl::GetFlag(FLAGS_candidates));
+  if (!candidates.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--candidates: ", candidates.status().message()));
+  }
+  options->candidates = *candidates;
+  return options;
 }
 
 int Fuzz() {
@@ -269,6 +284,9 @@ int Run(const std::vector<std::string>& files) {
   runner_options.candidate_servers.stun = (*stun)->local_endpoint();
   runner_options.candidate_servers.relay = media_sim::RelayServerAddress{
       (*relay)->http_endpoint(), relay_options.token};
+  // jingleinfo names only the relay's host; the in-process client is told the
+  // port of its create_session.
+  reference->relay_http_port = (*relay)->http_endpoint().port();
 
   absl::StatusOr<std::unique_ptr<fake_server::FakeServer>> server =
       fake_server::FakeServer::Create(config, io, clock, runner_options.seed);
@@ -286,6 +304,12 @@ int Run(const std::vector<std::string>& files) {
   const std::string clock_name = absl::GetFlag(FLAGS_clock);
   if (clock_name != "real" && clock_name != "virtual") {
     std::cerr << "talkcheck: --clock must be real or virtual\n";
+    return kExitError;
+  }
+  if (clock_name == "virtual" &&
+      (reference->candidates.stun || reference->candidates.relay)) {
+    std::cerr << "talkcheck: --clock=virtual has no STUN server or relay: "
+                 "--candidates must be host\n";
     return kExitError;
   }
   if (clock_name == "virtual" && !client_cmd.empty()) {

@@ -29,7 +29,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "base/asio_clock.h"
 #include "reference_client/client_stream.h"
@@ -318,21 +317,13 @@ int Main(int argc, char** argv) {
               << std::endl;
     return 2;
   }
-  voice_options.candidates = {false, false, false};
-  for (absl::string_view kind :
-       absl::StrSplit(absl::GetFlag(FLAGS_candidates), ',')) {
-    if (kind == "host") {
-      voice_options.candidates.host = true;
-    } else if (kind == "stun") {
-      voice_options.candidates.stun = true;
-    } else if (kind == "relay") {
-      voice_options.candidates.relay = true;
-    } else {
-      std::cerr << "--candidates is a comma list of host, stun and relay, not '"
-                << kind << "'" << std::endl;
-      return 2;
-    }
+  absl::StatusOr<VoiceClientOptions::CandidateTypes> candidates =
+      ParseCandidateTypes(absl::GetFlag(FLAGS_candidates));
+  if (!candidates.ok()) {
+    std::cerr << "--candidates: " << candidates.status().message() << std::endl;
+    return 2;
   }
+  voice_options.candidates = *candidates;
   const int relay_http_port = absl::GetFlag(FLAGS_relay_http_port);
   if (relay_http_port <= 0 || relay_http_port > 65535) {
     std::cerr << "--relay_http_port must be 1..65535" << std::endl;

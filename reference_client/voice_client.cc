@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "media_sim/candidate.h"
 #include "media_sim/gice_channel.h"
 #include "reference_client/codecs.h"
@@ -649,6 +650,24 @@ VoiceClient::VoiceClient(boost::asio::io_context& io, Clock& clock,
 VoiceClient::~VoiceClient() = default;
 
 void VoiceClient::Start() { impl_->Start(); }
+absl::StatusOr<VoiceClientOptions::CandidateTypes> ParseCandidateTypes(
+    absl::string_view list) {
+  VoiceClientOptions::CandidateTypes types{false, false, false};
+  for (absl::string_view kind : absl::StrSplit(list, ',')) {
+    if (kind == "host") {
+      types.host = true;
+    } else if (kind == "stun") {
+      types.stun = true;
+    } else if (kind == "relay") {
+      types.relay = true;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a comma list of host, stun and relay, not '", kind, "'"));
+    }
+  }
+  return types;
+}
+
 absl::Status VoiceClient::Call(const xmpp::Jid& callee) {
   return impl_->Call(callee);
 }

@@ -30,6 +30,7 @@
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
@@ -107,6 +108,11 @@ struct CallEvent {
   // kTerminated and kRejected of a call that had media: its final figures.
   std::optional<CallMediaStats> media;
 };
+
+// "host,stun,relay" or any non-empty subset, as the --candidates flags take
+// it; kInvalidArgument naming anything else.
+absl::StatusOr<VoiceClientOptions::CandidateTypes> ParseCandidateTypes(
+    absl::string_view list);
 
 class VoiceClient {
  public:

@@ -3,7 +3,9 @@
 talkcheck_scenario_test(name, scenario, client, faults, expect_failure, clock, ...)
 runs `talkcheck run` on one scenario file against the reference client (optionally
 with faults) or a client command, writing JUnit XML to Bazel's XML_OUTPUT_FILE;
-clock = "virtual" runs it in-process on the virtual clock (docs/fuzzing.md). With
+clock = "virtual" runs it in-process on the virtual clock (docs/fuzzing.md);
+candidates = "relay" (or "stun,relay", ...) has the reference client gather those
+candidates through the servers talkcheck starts. With
 `expect_failure`, the test passes only when the scenario fails and the report contains
 that text: the other half of a both-ways proof.
 """
@@ -17,6 +19,7 @@ def talkcheck_scenario_test(
         expect_failure = None,
         dialect = None,
         clock = None,
+        candidates = None,
         data = [],
         size = "small",
         tags = [],
@@ -32,6 +35,8 @@ def talkcheck_scenario_test(
         args.append("--dialect=%s" % dialect)
     if clock:
         args.append("--clock=%s" % clock)
+    if candidates:
+        args.append("--candidates=%s" % candidates)
     if expect_failure:
         # Bazel tokenizes args like a Bourne shell: keep the text one argument.
         args.append("'--expect_failure=%s'" % expect_failure)
