@@ -1,6 +1,5 @@
 #include "media_sim/gice_channel.h"
 
-#include <array>
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <functional>
@@ -13,6 +12,7 @@
 #include "base/asio_clock.h"
 #include "base/virtual_clock.h"
 #include "gtest/gtest.h"
+#include "media_sim/recording_udp_socket.h"
 #include "media_sim/stun_message.h"
 
 namespace talkcheck::media_sim {
@@ -35,16 +35,12 @@ udp::endpoint Endpoint(const Candidate& candidate) {
                        candidate.port);
 }
 
-// A bare UDP socket that records what it receives: stands in for a client under
-// test that the test drives byte by byte with the codec.
-class RawPeer {
+// A recording socket that plays a client under test: the candidate it would
+// announce, and the STUN it got back.
+class RawPeer : public RecordingUdpSocket {
  public:
-  explicit RawPeer(asio::io_context& io)
-      : socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    Arm();
-  }
+  using RecordingUdpSocket::RecordingUdpSocket;
 
-  udp::endpoint endpoint() const { return socket_.local_endpoint(); }
   Candidate candidate(int generation = 0, std::string ufrag = kRawUfrag) const {
     Candidate candidate;
     candidate.address = "127.0.0.1";
@@ -55,36 +51,15 @@ class RawPeer {
     return candidate;
   }
 
-  void SendTo(const std::string& data, const udp::endpoint& to) {
-    socket_.send_to(asio::buffer(data), to);
-  }
-
   // Every datagram received that parses as STUN.
   std::vector<StunMessage> Stun() const {
     std::vector<StunMessage> out;
-    for (const std::string& datagram : received) {
-      absl::StatusOr<StunMessage> message = ParseStunMessage(datagram);
+    for (const Datagram& datagram : received) {
+      absl::StatusOr<StunMessage> message = ParseStunMessage(datagram.bytes);
       if (message.ok()) out.push_back(*std::move(message));
     }
     return out;
   }
-
-  std::vector<std::string> received;
-
- private:
-  void Arm() {
-    socket_.async_receive_from(
-        asio::buffer(buffer_), sender_,
-        [this](const boost::system::error_code& ec, size_t size) {
-          if (ec) return;
-          received.emplace_back(buffer_.data(), size);
-          Arm();
-        });
-  }
-
-  udp::socket socket_;
-  std::array<char, 2048> buffer_;
-  udp::endpoint sender_;
 };
 
 // Two GiceChannels and raw sockets on 127.0.0.1, driven by a VirtualClock:
@@ -147,7 +122,8 @@ class GiceChannelTest : public ::testing::Test {
                   absl::Seconds(1))) {
       return std::nullopt;
     }
-    absl::StatusOr<StunMessage> reply = ParseStunMessage(raw.received.back());
+    absl::StatusOr<StunMessage> reply =
+        ParseStunMessage(raw.received.back().bytes);
     if (!reply.ok()) return std::nullopt;
     return *reply;
   }
@@ -287,7 +263,7 @@ TEST_F(GiceChannelTest, AnswersBadUsernameWith400) {
   ASSERT_TRUE(reply->error_code.has_value());
   EXPECT_EQ(reply->error_code->error_class, 1);
   EXPECT_EQ(reply->error_code->number, 144);
-  EXPECT_NE(raw.received.back().find(
+  EXPECT_NE(raw.received.back().bytes.find(
                 std::string("\x00\x09\x00\x10\x00\x00\x01\x90", 8)),
             std::string::npos);
   EXPECT_EQ(channel->stats().requests_received, 1u);
@@ -524,7 +500,7 @@ TEST_F(GiceChannelTest, PingsEvery50msWhileUnwritableUntilWriteTimeout) {
     EXPECT_TRUE(request.unknown_attributes.empty());
   }
   EXPECT_NE(requests[0].transaction_id, requests[1].transaction_id);
-  EXPECT_EQ(raw.received[0].size(), 56u);  // Appendix A.4
+  EXPECT_EQ(raw.received[0].bytes.size(), 56u);  // Appendix A.4
 
   RunFor(absl::Seconds(19));
   EXPECT_EQ(channel->stats().requests_sent, 301u);  // the last at t = 15.0 s

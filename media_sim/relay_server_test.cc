@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "base/virtual_clock.h"
 #include "gtest/gtest.h"
+#include "media_sim/recording_udp_socket.h"
 #include "media_sim/stun_message.h"
 
 namespace talkcheck::media_sim {
@@ -34,42 +35,6 @@ constexpr char kToken[] = "jingle all the way";  // gabble's test token
 constexpr char kTid[] = "AllocateTransId0";
 constexpr char kTid2[] = "SendTransaction0";
 const std::string kLockOption("\x00\x00\x00\x01", 4);
-
-struct Datagram {
-  std::string bytes;
-  udp::endpoint from;
-};
-
-// A UDP socket that records what it receives: a client under test, or a peer.
-class UdpClient {
- public:
-  explicit UdpClient(asio::io_context& io)
-      : socket_(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    Arm();
-  }
-
-  udp::endpoint endpoint() const { return socket_.local_endpoint(); }
-  void SendTo(const std::string& data, const udp::endpoint& to) {
-    socket_.send_to(asio::buffer(data), to);
-  }
-
-  std::vector<Datagram> received;
-
- private:
-  void Arm() {
-    socket_.async_receive_from(
-        asio::buffer(buffer_), sender_,
-        [this](const boost::system::error_code& ec, size_t size) {
-          if (ec) return;
-          received.push_back({std::string(buffer_.data(), size), sender_});
-          Arm();
-        });
-  }
-
-  udp::socket socket_;
-  std::array<char, 8192> buffer_;
-  udp::endpoint sender_;
-};
 
 // One HTTP exchange driven by the test's io_context; handlers share the state.
 struct HttpExchange {
@@ -138,7 +103,8 @@ class RelayServerTest : public ::testing::Test {
   }
 
   // The next datagram `socket` receives after the `before`th.
-  std::optional<Datagram> Next(UdpClient& socket, size_t before) {
+  std::optional<RecordingUdpSocket::Datagram> Next(RecordingUdpSocket& socket,
+                                                   size_t before) {
     if (!RunUntil([&] { return socket.received.size() > before; })) {
       return std::nullopt;
     }
@@ -146,11 +112,11 @@ class RelayServerTest : public ::testing::Test {
   }
 
   // Sends `bytes` to the relay socket and parses the next reply.
-  std::optional<StunMessage> Request(UdpClient& client,
+  std::optional<StunMessage> Request(RecordingUdpSocket& client,
                                      const std::string& bytes) {
     const size_t before = client.received.size();
     client.SendTo(bytes, relay_->udp_endpoint());
-    std::optional<Datagram> reply = Next(client, before);
+    std::optional<RecordingUdpSocket::Datagram> reply = Next(client, before);
     if (!reply) return std::nullopt;
     absl::StatusOr<StunMessage> parsed = ParseStunMessage(reply->bytes);
     EXPECT_TRUE(parsed.ok()) << parsed.status();
@@ -159,7 +125,8 @@ class RelayServerTest : public ::testing::Test {
   }
 
   // ALLOCATEs `username` from `client`; returns the MAPPED-ADDRESS.
-  udp::endpoint Allocate(UdpClient& client, const std::string& username) {
+  udp::endpoint Allocate(RecordingUdpSocket& client,
+                         const std::string& username) {
     std::optional<StunMessage> reply =
         Request(client, AllocateRequest(username));
     EXPECT_TRUE(reply.has_value());
@@ -346,9 +313,9 @@ TEST_F(RelayServerTest, RefusesConnectionsBeyondTheLimit) {
 // 24), MAPPED-ADDRESS = a per-session external socket, LIFETIME in seconds.
 TEST_F(RelayServerTest, AllocateReturnsExternalAddressWithCookieFirst) {
   const std::string username = NewSession();
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   client.SendTo(AllocateRequest(username), relay_->udp_endpoint());
-  std::optional<Datagram> reply = Next(client, 0);
+  std::optional<RecordingUdpSocket::Datagram> reply = Next(client, 0);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->from, relay_->udp_endpoint());
   EXPECT_EQ(reply->bytes.substr(20, 8),
@@ -374,13 +341,13 @@ TEST_F(RelayServerTest, RelaysBetweenClientAndPeer) {
   auto session = CreateSessionOverHttp(
       {{"X-Talk-Google-Relay-Auth", kToken}, {"X-Google-Relay-Auth", kToken}});
   const std::string username = ParseBody(session->response.body())["username"];
-  UdpClient client(io_);
-  UdpClient peer(io_);
+  RecordingUdpSocket client(io_);
+  RecordingUdpSocket peer(io_);
   const udp::endpoint external = Allocate(client, username);
 
   const std::string ping = "odd-length ping";  // 15 bytes: DATA unpadded
   peer.SendTo(ping, external);
-  std::optional<Datagram> indication = Next(client, 1);
+  std::optional<RecordingUdpSocket::Datagram> indication = Next(client, 1);
   ASSERT_TRUE(indication.has_value());
   EXPECT_EQ(indication->bytes.substr(0, 2), std::string("\x01\x15", 2));
   EXPECT_EQ(indication->bytes.substr(4, 16), "0000000000000000");
@@ -398,7 +365,7 @@ TEST_F(RelayServerTest, RelaysBetweenClientAndPeer) {
   const std::string pong = "pong from the client";
   client.SendTo(SendRequest(username, peer.endpoint(), pong, /*lock=*/false),
                 relay_->udp_endpoint());
-  std::optional<Datagram> at_peer = Next(peer, 0);
+  std::optional<RecordingUdpSocket::Datagram> at_peer = Next(peer, 0);
   ASSERT_TRUE(at_peer.has_value());
   EXPECT_EQ(at_peer->bytes, pong);
   EXPECT_EQ(at_peer->from, external);
@@ -418,9 +385,9 @@ TEST_F(RelayServerTest, RelaysBetweenClientAndPeer) {
 // both ways with that peer while another peer is still wrapped.
 TEST_F(RelayServerTest, LockedConnectionCarriesRawPackets) {
   const std::string username = NewSession();
-  UdpClient client(io_);
-  UdpClient peer(io_);
-  UdpClient other_peer(io_);
+  RecordingUdpSocket client(io_);
+  RecordingUdpSocket peer(io_);
+  RecordingUdpSocket other_peer(io_);
   const udp::endpoint external = Allocate(client, username);
 
   std::optional<StunMessage> locked =
@@ -436,7 +403,7 @@ TEST_F(RelayServerTest, LockedConnectionCarriesRawPackets) {
   // Raw RTP from the client goes to the locked peer as it is.
   const std::string rtp = std::string("\x80\x00\x00\x01", 4) + "rtp payload";
   client.SendTo(rtp, relay_->udp_endpoint());
-  std::optional<Datagram> raw_at_peer = Next(peer, 1);
+  std::optional<RecordingUdpSocket::Datagram> raw_at_peer = Next(peer, 1);
   ASSERT_TRUE(raw_at_peer.has_value());
   EXPECT_EQ(raw_at_peer->bytes, rtp);
   EXPECT_EQ(raw_at_peer->from, external);
@@ -444,14 +411,16 @@ TEST_F(RelayServerTest, LockedConnectionCarriesRawPackets) {
   // The locked peer's packets reach the client raw ...
   const size_t before = client.received.size();
   peer.SendTo(rtp, external);
-  std::optional<Datagram> raw_at_client = Next(client, before);
+  std::optional<RecordingUdpSocket::Datagram> raw_at_client =
+      Next(client, before);
   ASSERT_TRUE(raw_at_client.has_value());
   EXPECT_EQ(raw_at_client->bytes, rtp);
   EXPECT_EQ(raw_at_client->from, relay_->udp_endpoint());
 
   // ... while another peer's are still wrapped.
   other_peer.SendTo("hello", external);
-  std::optional<Datagram> wrapped = Next(client, before + 1);
+  std::optional<RecordingUdpSocket::Datagram> wrapped =
+      Next(client, before + 1);
   ASSERT_TRUE(wrapped.has_value());
   absl::StatusOr<StunMessage> indication = ParseStunMessage(wrapped->bytes);
   ASSERT_TRUE(indication.ok());
@@ -465,7 +434,7 @@ TEST_F(RelayServerTest, LockedConnectionCarriesRawPackets) {
 // username, 432 without USERNAME, 600 for a SEND before ALLOCATE, 400 for a
 // SEND without DATA; each carries MAGIC-COOKIE first.
 TEST_F(RelayServerTest, ErrorsUseGiceEncoding) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   std::optional<StunMessage> unknown =
       Request(client, AllocateRequest("NoSuchUsername00"));
   ASSERT_TRUE(unknown.has_value());
@@ -484,7 +453,7 @@ TEST_F(RelayServerTest, ErrorsUseGiceEncoding) {
   EXPECT_EQ(no_username->error_code->GiceCode(), 432);
 
   const std::string username = NewSession();
-  UdpClient peer(io_);
+  RecordingUdpSocket peer(io_);
   std::optional<StunMessage> early = Request(
       client, SendRequest(username, peer.endpoint(), "too early", false));
   ASSERT_TRUE(early.has_value());
@@ -520,7 +489,7 @@ TEST_F(RelayServerTest, ErrorsUseStandardEncodingWhenConfigured) {
   RelayServerOptions options;
   options.error_code_encoding = ErrorCodeEncoding::kStandard;
   MakeRelay(options);
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   std::optional<StunMessage> unknown =
       Request(client, AllocateRequest("NoSuchUsername00"));
   ASSERT_TRUE(unknown.has_value());
@@ -532,8 +501,8 @@ TEST_F(RelayServerTest, ErrorsUseStandardEncodingWhenConfigured) {
 TEST_F(RelayServerTest, SessionExpiresWhenIdle) {
   const std::string username = NewSession();
   const std::string never_used = NewSession();
-  UdpClient client(io_);
-  UdpClient peer(io_);
+  RecordingUdpSocket client(io_);
+  RecordingUdpSocket peer(io_);
   const udp::endpoint external = Allocate(client, username);
 
   clock_.AdvanceBy(absl::Minutes(14));
@@ -563,20 +532,20 @@ TEST_F(RelayServerTest, SessionExpiresWhenIdle) {
 // as MAGIC-COOKIE, and finds the same bytes at offset 24 of every answer.
 TEST_F(RelayServerTest, EchoesTheClientsCookie) {
   const std::string username = NewSession();
-  UdpClient client(io_);
-  UdpClient peer(io_);
+  RecordingUdpSocket client(io_);
+  RecordingUdpSocket peer(io_);
   std::optional<StunMessage> reply =
       Request(client, AllocateRequest(username, "72c64bc6"));
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(client.received[0].bytes.substr(20, 12),
             std::string("\x00\x0f\x00\x08", 4) + "72c64bc6");
   peer.SendTo("data", *reply->mapped_address);
-  std::optional<Datagram> indication = Next(client, 1);
+  std::optional<RecordingUdpSocket::Datagram> indication = Next(client, 1);
   ASSERT_TRUE(indication.has_value());
   EXPECT_EQ(indication->bytes.substr(24, 8), "72c64bc6");
   EXPECT_EQ(relay_->stats().unexpected_magic_cookie, 0u);
 
-  UdpClient odd(io_);
+  RecordingUdpSocket odd(io_);
   std::optional<StunMessage> odd_reply =
       Request(odd, AllocateRequest(username, "ABCD"));
   ASSERT_TRUE(odd_reply.has_value());
@@ -598,7 +567,7 @@ TEST_F(RelayServerTest, AdvertisesRawCookieWhenConfigured) {
 // Verifies that junk and unexpected messages are counted and never crash the
 // relay: a broken ALLOCATE gets 400, a Binding request 600, the rest nothing.
 TEST_F(RelayServerTest, CountsMalformedDatagrams) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   client.SendTo("junk", relay_->udp_endpoint());
   StunMessage response;  // a response is not for the relay to answer
   response.type = kStunBindingResponse;
@@ -636,10 +605,10 @@ TEST_F(RelayServerTest, CountsMalformedDatagrams) {
 // the traffic of the peer it locked to (unlocked peers go to the first).
 TEST_F(RelayServerTest, ClientConnectionsShareTheExternalAddress) {
   const std::string username = NewSession();
-  UdpClient first(io_);
-  UdpClient second(io_);
-  UdpClient peer_a(io_);
-  UdpClient peer_b(io_);
+  RecordingUdpSocket first(io_);
+  RecordingUdpSocket second(io_);
+  RecordingUdpSocket peer_a(io_);
+  RecordingUdpSocket peer_b(io_);
   const udp::endpoint external = Allocate(first, username);
   EXPECT_EQ(Allocate(second, username), external);
   ASSERT_TRUE(
@@ -647,12 +616,12 @@ TEST_F(RelayServerTest, ClientConnectionsShareTheExternalAddress) {
           .has_value());
 
   peer_b.SendTo("to second, raw", external);
-  std::optional<Datagram> at_second = Next(second, 2);
+  std::optional<RecordingUdpSocket::Datagram> at_second = Next(second, 2);
   ASSERT_TRUE(at_second.has_value());
   EXPECT_EQ(at_second->bytes, "to second, raw");
 
   peer_a.SendTo("to first, wrapped", external);
-  std::optional<Datagram> at_first = Next(first, 1);
+  std::optional<RecordingUdpSocket::Datagram> at_first = Next(first, 1);
   ASSERT_TRUE(at_first.has_value());
   EXPECT_EQ(ParseStunMessage(at_first->bytes)->type, kStunDataIndication);
 }
@@ -664,8 +633,8 @@ TEST_F(RelayServerTest, ForwardsOnlyToPeersThatSentWhenConfigured) {
   options.forward_only_to_peers_that_sent = true;
   MakeRelay(options);
   const std::string username = NewSession();
-  UdpClient client(io_);
-  UdpClient peer(io_);
+  RecordingUdpSocket client(io_);
+  RecordingUdpSocket peer(io_);
   const udp::endpoint external = Allocate(client, username);
 
   client.SendTo(SendRequest(username, peer.endpoint(), "first", false),
@@ -675,7 +644,7 @@ TEST_F(RelayServerTest, ForwardsOnlyToPeersThatSentWhenConfigured) {
   ASSERT_TRUE(Next(client, 2).has_value());  // the DATA-INDICATION
   client.SendTo(SendRequest(username, peer.endpoint(), "second", false),
                 relay_->udp_endpoint());
-  std::optional<Datagram> at_peer = Next(peer, 0);
+  std::optional<RecordingUdpSocket::Datagram> at_peer = Next(peer, 0);
   ASSERT_TRUE(at_peer.has_value());
   EXPECT_EQ(at_peer->bytes, "second");
   EXPECT_EQ(relay_->stats().dropped_no_permission, 1u);

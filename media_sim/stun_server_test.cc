@@ -1,6 +1,5 @@
 #include "media_sim/stun_server.h"
 
-#include <array>
 #include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <functional>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "media_sim/recording_udp_socket.h"
 #include "media_sim/stun_message.h"
 
 namespace talkcheck::media_sim {
@@ -21,37 +21,6 @@ namespace asio = boost::asio;
 using udp = asio::ip::udp;
 
 constexpr char kTid[] = "LJ04TransactnId0";  // 16 base64-ish characters
-
-// A client UDP socket that records every datagram it receives.
-class UdpClient {
- public:
-  UdpClient(asio::io_context& io, const std::string& address = "127.0.0.1")
-      : socket_(io, udp::endpoint(asio::ip::make_address(address), 0)) {
-    Arm();
-  }
-
-  udp::endpoint endpoint() const { return socket_.local_endpoint(); }
-  void SendTo(const std::string& data, const udp::endpoint& to) {
-    socket_.send_to(asio::buffer(data), to);
-  }
-
-  std::vector<std::string> received;
-
- private:
-  void Arm() {
-    socket_.async_receive_from(
-        asio::buffer(buffer_), sender_,
-        [this](const boost::system::error_code& ec, size_t size) {
-          if (ec) return;
-          received.emplace_back(buffer_.data(), size);
-          Arm();
-        });
-  }
-
-  udp::socket socket_;
-  std::array<char, 4096> buffer_;
-  udp::endpoint sender_;
-};
 
 class StunServerTest : public ::testing::Test {
  protected:
@@ -72,7 +41,7 @@ class StunServerTest : public ::testing::Test {
   }
 
   // Sends `bytes` from `client` and returns the next datagram it receives.
-  std::optional<StunMessage> Exchange(UdpClient& client,
+  std::optional<StunMessage> Exchange(RecordingUdpSocket& client,
                                       const std::string& bytes) {
     const size_t before = client.received.size();
     client.SendTo(bytes, server_->local_endpoint());
@@ -80,7 +49,7 @@ class StunServerTest : public ::testing::Test {
       return std::nullopt;
     }
     absl::StatusOr<StunMessage> reply =
-        ParseStunMessage(client.received.back());
+        ParseStunMessage(client.received.back().bytes);
     EXPECT_TRUE(reply.ok()) << reply.status();
     if (!reply.ok()) return std::nullopt;
     return *std::move(reply);
@@ -106,7 +75,7 @@ TEST_F(StunServerTest, ReportsBoundPort) {
 // Verifies LJ04 stunport's plain request: 20 bytes, a 16-byte id, no
 // attributes; the answer carries only MAPPED-ADDRESS = the source.
 TEST_F(StunServerTest, AnswersRfc3489RequestWithMappedAddress) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   const std::string request = BindingRequest(kTid);
   ASSERT_EQ(request.size(), kStunHeaderSize);
 
@@ -120,7 +89,7 @@ TEST_F(StunServerTest, AnswersRfc3489RequestWithMappedAddress) {
   EXPECT_FALSE(reply->xor_mapped_address.has_value());
   EXPECT_FALSE(reply->username.has_value());
   EXPECT_TRUE(reply->unknown_attributes.empty());
-  EXPECT_EQ(client.received.back().size(), kStunHeaderSize + 12);
+  EXPECT_EQ(client.received.back().bytes.size(), kStunHeaderSize + 12);
   EXPECT_EQ(server_->stats().binding_requests, 1u);
   EXPECT_EQ(server_->stats().cookie_binding_requests, 0u);
 }
@@ -128,7 +97,7 @@ TEST_F(StunServerTest, AnswersRfc3489RequestWithMappedAddress) {
 // Verifies the RFC 5389 form: answered with the cookie id, MAPPED-ADDRESS and
 // XOR-MAPPED-ADDRESS, both decoding to the source.
 TEST_F(StunServerTest, AnswersCookieRequestInTheSameForm) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   std::mt19937_64 bitgen(7);
   const std::string tid = MakeTransactionId(bitgen, /*magic_cookie=*/true);
 
@@ -146,7 +115,7 @@ TEST_F(StunServerTest, AnswersCookieRequestInTheSameForm) {
 
 // Verifies that a USERNAME in the request is echoed verbatim.
 TEST_F(StunServerTest, EchoesUsername) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   StunMessage request;
   request.type = kStunBindingRequest;
   request.transaction_id = kTid;
@@ -161,7 +130,7 @@ TEST_F(StunServerTest, EchoesUsername) {
 // Verifies that broken and unexpected datagrams are counted, get no answer,
 // and do not stop the server.
 TEST_F(StunServerTest, CountsMalformedAndUnsupportedAndKeepsServing) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   const udp::endpoint server = server_->local_endpoint();
   client.SendTo("junk", server);  // shorter than a header
   std::string bad_length = BindingRequest(kTid);
@@ -189,7 +158,7 @@ TEST_F(StunServerTest, CountsMalformedAndUnsupportedAndKeepsServing) {
 // Verifies that a request with attributes beyond USERNAME is still answered,
 // and counted as a finding.
 TEST_F(StunServerTest, CountsRequestsWithUnknownAttributes) {
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   const std::string request = SerializeStunAttributes(
       kStunBindingRequest, kTid,
       {{0x8028, std::string("\x01\x02\x03\x04", 4)}});  // FINGERPRINT
@@ -208,7 +177,7 @@ TEST_F(StunServerTest, DropsOversizedDatagrams) {
       StunServer::Create(io_, options);
   ASSERT_TRUE(small.ok());
   server_ = *std::move(small);
-  UdpClient client(io_);
+  RecordingUdpSocket client(io_);
   client.SendTo(std::string(65, 'x'), server_->local_endpoint());
 
   ASSERT_TRUE(Exchange(client, BindingRequest(kTid)).has_value());
@@ -224,7 +193,7 @@ TEST_F(StunServerTest, ServesOnIpv6Loopback) {
       StunServer::Create(io_, options);
   if (!v6.ok()) GTEST_SKIP() << "no ::1 here: " << v6.status();
   server_ = *std::move(v6);
-  UdpClient client(io_, "::1");
+  RecordingUdpSocket client(io_, "::1");
 
   std::optional<StunMessage> reply = Exchange(client, BindingRequest(kTid));
   ASSERT_TRUE(reply.has_value());

@@ -10,7 +10,6 @@
 // asserts the named counter and the MediaReport finding, and that the target
 // still answers the client's pings and both calls still carry media. Real
 // time, bounded with io_context::run_for; nothing sleeps.
-#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -36,6 +35,7 @@
 #include "harness/media_loopback.h"
 #include "harness/report.pb.h"
 #include "media_sim/gice_channel.h"
+#include "media_sim/recording_udp_socket.h"
 #include "media_sim/rtp.h"
 #include "media_sim/stun_message.h"
 
@@ -97,42 +97,6 @@ std::optional<uint64_t> KernelDrops(uint16_t port) {
   }
   return std::nullopt;
 }
-
-// A bare UDP socket standing in for a misbehaving client: sends whatever bytes
-// a test chooses (blocking) and keeps every datagram sent back to it.
-class Injector {
- public:
-  explicit Injector(asio::io_context& io)
-      : socket_(io,
-                udp::endpoint(asio::ip::make_address(kLoopbackAddress), 0)) {
-    Arm();
-  }
-
-  void Send(absl::string_view data, const udp::endpoint& to) {
-    boost::system::error_code ec;
-    socket_.send_to(asio::buffer(data.data(), data.size()), to, 0, ec);
-    EXPECT_FALSE(ec) << ec.message();
-  }
-
-  udp::endpoint endpoint() const { return socket_.local_endpoint(); }
-
-  std::vector<std::string> received;
-
- private:
-  void Arm() {
-    socket_.async_receive_from(
-        asio::buffer(buffer_), sender_,
-        [this](const boost::system::error_code& ec, size_t size) {
-          if (ec) return;
-          received.emplace_back(buffer_.data(), size);
-          Arm();
-        });
-  }
-
-  udp::socket socket_;
-  std::array<char, 2048> buffer_;
-  udp::endpoint sender_;
-};
 
 // One call: the peer's channel with its loopback, and the client's channel,
 // which echoes every packet back.
@@ -234,7 +198,7 @@ class MediaBadInputTest : public ::testing::Test {
     const GiceStats& stats = target_.peer->stats();
     const uint64_t before = stats.*counter;
     for (const std::string& datagram : datagrams) {
-      injector_.Send(datagram, target_.peer_endpoint());
+      injector_.SendTo(datagram, target_.peer_endpoint());
     }
     EXPECT_TRUE(
         RunUntil([&] { return stats.*counter >= before + datagrams.size(); }));
@@ -249,11 +213,11 @@ class MediaBadInputTest : public ::testing::Test {
     request.transaction_id = "ValidPingFromInj";
     request.username = target_.ValidUsername();
     const size_t before = injector_.received.size();
-    injector_.Send(request.Serialize(), target_.peer_endpoint());
+    injector_.SendTo(request.Serialize(), target_.peer_endpoint());
     ASSERT_TRUE(RunUntil([&] {
       for (size_t i = before; i < injector_.received.size(); ++i) {
         absl::StatusOr<StunMessage> reply =
-            media_sim::ParseStunMessage(injector_.received[i]);
+            media_sim::ParseStunMessage(injector_.received[i].bytes);
         if (reply.ok() && reply->transaction_id == request.transaction_id) {
           return true;
         }
@@ -262,7 +226,7 @@ class MediaBadInputTest : public ::testing::Test {
     })) << "the target peer no longer answers a valid ping";
     for (size_t i = before; i < injector_.received.size(); ++i) {
       absl::StatusOr<StunMessage> reply =
-          media_sim::ParseStunMessage(injector_.received[i]);
+          media_sim::ParseStunMessage(injector_.received[i].bytes);
       if (!reply.ok() || reply->transaction_id != request.transaction_id) {
         continue;
       }
@@ -316,7 +280,7 @@ class MediaBadInputTest : public ::testing::Test {
   std::mt19937_64 bitgen_{20050824};
   Call target_;
   Call bystander_;
-  Injector injector_{io_};
+  media_sim::RecordingUdpSocket injector_{io_, kLoopbackAddress};
 };
 
 // A Binding request from the injector: USERNAME valid for the target peer,
@@ -455,7 +419,7 @@ TEST_F(MediaBadInputTest, MalformedRtpFromReadableAddressIsCounted) {
   const std::vector<std::string> bad = {ValidRtp(3).substr(0, 8),
                                         csrcs_past_end, extension_past_end};
   for (const std::string& packet : bad) {
-    injector_.Send(packet, target_.peer_endpoint());
+    injector_.SendTo(packet, target_.peer_endpoint());
   }
   EXPECT_TRUE(RunUntil([&] {
     return target_.loopback->received().malformed >= malformed + bad.size();
