@@ -65,6 +65,19 @@ bool IsAnswer(const SessionIq& iq) {
   return iq.type == "result" || iq.type == "error";
 }
 
+// Whether the other side's first result or error for `iq` came within
+// `wait_us` of it.
+bool AnsweredWithin(const std::vector<SessionIq>& iqs, const SessionIq& iq,
+                    int64_t wait_us) {
+  for (const SessionIq& reply : iqs) {
+    if (reply.from_client != iq.from_client && IsAnswer(reply) &&
+        reply.id == iq.id) {
+      return reply.time_us <= iq.time_us + wait_us;
+    }
+  }
+  return false;
+}
+
 // Session iqs from the peer with no answer from the client, that were sent at
 // least `wait_us` before `now_us`.
 std::vector<const SessionIq*> Unanswered(const std::vector<SessionIq>& iqs,
@@ -73,14 +86,7 @@ std::vector<const SessionIq*> Unanswered(const std::vector<SessionIq>& iqs,
   for (const SessionIq& iq : iqs) {
     if (iq.from_client || iq.type != "set" || iq.sid.empty()) continue;
     if (iq.time_us + wait_us > now_us) continue;
-    bool answered = false;
-    for (const SessionIq& reply : iqs) {
-      if (reply.from_client && IsAnswer(reply) && reply.id == iq.id) {
-        answered = reply.time_us <= iq.time_us + wait_us;
-        break;
-      }
-    }
-    if (!answered) out.push_back(&iq);
+    if (!AnsweredWithin(iqs, iq, wait_us)) out.push_back(&iq);
   }
   return out;
 }
@@ -108,14 +114,7 @@ std::vector<const SessionIq*> UnansweredFromClient(
         EndsSession(iq.session_type) || IsTransportMessage(iq.session_type)) {
       continue;
     }
-    bool answered = false;
-    for (const SessionIq& reply : iqs) {
-      if (!reply.from_client && IsAnswer(reply) && reply.id == iq.id) {
-        answered = reply.time_us <= iq.time_us + ack_us;
-        break;
-      }
-    }
-    if (!answered) out.push_back(&iq);
+    if (!AnsweredWithin(iqs, iq, ack_us)) out.push_back(&iq);
   }
   return out;
 }
