@@ -26,11 +26,8 @@ struct CandidateGatherer::Impl {
         clock(clock),
         bitgen(bitgen),
         options(std::move(options)),
-        owned_network(this->options.network == nullptr
-                          ? std::make_unique<UdpNetwork>(io)
-                          : nullptr),
-        network(this->options.network != nullptr ? *this->options.network
-                                                 : *owned_network),
+        network_source(this->options.network, io),
+        network(network_source.get()),
         done(std::move(done)) {}
   ~Impl() { *alive = false; }
 
@@ -45,7 +42,7 @@ struct CandidateGatherer::Impl {
   Clock& clock;
   absl::BitGenRef bitgen;
   const GatherOptions options;
-  const std::unique_ptr<UdpNetwork> owned_network;
+  const NetworkOrUdp network_source;
   DatagramNetwork& network;
   Done done;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);

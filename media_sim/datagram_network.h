@@ -82,6 +82,22 @@ class UdpNetwork : public DatagramNetwork {
   boost::asio::io_context& io_;
 };
 
+// The network a component was given or, when it was given none, real UDP
+// sockets on `io` that it owns: the default of GiceChannel and
+// CandidateGatherer.
+class NetworkOrUdp {
+ public:
+  NetworkOrUdp(DatagramNetwork* given, boost::asio::io_context& io)
+      : owned_(given == nullptr ? std::make_unique<UdpNetwork>(io) : nullptr),
+        network_(given != nullptr ? *given : *owned_) {}
+
+  DatagramNetwork& get() const { return network_; }
+
+ private:
+  const std::unique_ptr<UdpNetwork> owned_;
+  DatagramNetwork& network_;
+};
+
 // Sockets with no kernel behind them. Ports are handed out in order from
 // 20000 (never reused), so runs are repeatable. Each datagram sent is given a
 // `Fate`: dropped, or delivered through `clock.CallAfter(delay)`, so delivery

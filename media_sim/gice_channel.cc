@@ -79,11 +79,8 @@ struct GiceChannel::Impl {
         clock(clock),
         bitgen(bitgen),
         options(std::move(options)),
-        owned_network(this->options.network == nullptr
-                          ? std::make_unique<UdpNetwork>(io)
-                          : nullptr),
-        network(this->options.network != nullptr ? *this->options.network
-                                                 : *owned_network) {}
+        network_source(this->options.network, io),
+        network(network_source.get()) {}
 
   ~Impl() {
     *alive = false;
@@ -141,7 +138,7 @@ struct GiceChannel::Impl {
   const GiceOptions options;
   // Set when options.network is null; declared before `ports`, whose sockets
   // it made.
-  const std::unique_ptr<UdpNetwork> owned_network;
+  const NetworkOrUdp network_source;
   DatagramNetwork& network;
   // Cleared on destruction; every asynchronous handler checks it first.
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
