@@ -141,20 +141,8 @@ int FuzzCommand(const FuzzCommandOptions& options) {
   }
   std::cout << FuzzTextSummary(*summary);
 
-  std::string junit = options.junit;
-  if (junit.empty()) {
-    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE"))
-      junit = xml_output;
-  }
-  if (!junit.empty()) {
-    if (absl::Status s = WriteFile(junit, FuzzJUnitXml(*summary)); !s.ok())
-      std::cerr << "talkcheck: " << s.message() << "\n";
-  }
-  if (!options.json.empty()) {
-    absl::StatusOr<std::string> json = FuzzJsonReport(*summary);
-    if (!json.ok() || !WriteFile(options.json, *json).ok())
-      std::cerr << "talkcheck: cannot write the JSON report\n";
-  }
+  WriteReportFiles(options.junit, FuzzJUnitXml(*summary), options.json,
+                   FuzzJsonReport(*summary));
   return summary->failing_runs() > 0 ? kExitFail : kExitPass;
 }
 

@@ -3,7 +3,9 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -208,6 +210,23 @@ std::string FuzzJUnitXml(const FuzzSummary& summary) {
 
 absl::StatusOr<std::string> FuzzJsonReport(const FuzzSummary& summary) {
   return Json(summary);
+}
+
+void WriteReportFiles(std::string junit_path, const std::string& junit_xml,
+                      const std::string& json_path,
+                      const absl::StatusOr<std::string>& json) {
+  if (junit_path.empty()) {
+    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE"))
+      junit_path = xml_output;
+  }
+  if (!junit_path.empty()) {
+    if (absl::Status s = WriteFile(junit_path, junit_xml); !s.ok())
+      std::cerr << "talkcheck: " << s.message() << "\n";
+  }
+  if (!json_path.empty() && (!json.ok() || !WriteFile(json_path, *json).ok())) {
+    std::cerr << "talkcheck: cannot write the JSON report to " << json_path
+              << "\n";
+  }
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& contents) {

@@ -33,6 +33,13 @@ std::string FuzzTextSummary(const FuzzSummary& summary);
 std::string FuzzJUnitXml(const FuzzSummary& summary);
 absl::StatusOr<std::string> FuzzJsonReport(const FuzzSummary& summary);
 
+// Writes a report's JUnit XML to `junit_path` (empty: $XML_OUTPUT_FILE when
+// set, as under bazel test; else nowhere) and its JSON to `json_path` (empty:
+// nowhere), saying on stderr which could not be written.
+void WriteReportFiles(std::string junit_path, const std::string& junit_xml,
+                      const std::string& json_path,
+                      const absl::StatusOr<std::string>& json);
+
 // Writes `contents` to `path` (truncating).
 absl::Status WriteFile(const std::string& path, const std::string& contents);
 

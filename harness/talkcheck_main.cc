@@ -348,21 +348,8 @@ int Run(const std::vector<std::string>& files) {
   report.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start));
 
   std::cout << "\n" << TextSummary(report);
-  std::string junit = absl::GetFlag(FLAGS_junit);
-  if (junit.empty()) {
-    if (const char* xml_output = std::getenv("XML_OUTPUT_FILE"))
-      junit = xml_output;
-  }
-  if (!junit.empty()) {
-    if (absl::Status s = WriteFile(junit, JUnitXml(report)); !s.ok())
-      std::cerr << "talkcheck: " << s.message() << "\n";
-  }
-  if (const std::string json = absl::GetFlag(FLAGS_json); !json.empty()) {
-    absl::StatusOr<std::string> text = JsonReport(report);
-    if (!text.ok() || !WriteFile(json, *text).ok())
-      std::cerr << "talkcheck: cannot write the JSON report to " << json
-                << "\n";
-  }
+  WriteReportFiles(absl::GetFlag(FLAGS_junit), JUnitXml(report),
+                   absl::GetFlag(FLAGS_json), JsonReport(report));
 
   if (never_ready) return kExitNotReady;
   if (report.errors() > 0) return kExitError;
