@@ -48,11 +48,17 @@ class VirtualClock : public Clock {
   size_t pending_count() const { return queue_->size(); }
 
  private:
+  class VirtualTimer;
+
+  // A queued callback and the handle that can still cancel it, so that firing
+  // disarms the handle and cancelling erases by position, not by key.
+  struct Entry {
+    absl::AnyInvocable<void()> callback;
+    VirtualTimer* timer = nullptr;
+  };
   // (deadline, creation sequence) orders the queue deterministically.
   using Key = std::pair<absl::Duration, uint64_t>;
-  using Queue = std::map<Key, absl::AnyInvocable<void()>>;
-
-  class VirtualTimer;
+  using Queue = std::map<Key, Entry>;
 
   absl::Duration now_ = absl::ZeroDuration();
   uint64_t next_sequence_ = 0;

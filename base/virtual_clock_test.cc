@@ -38,6 +38,32 @@ TEST(VirtualClockTest, CancelledTimersDoNotRun) {
   EXPECT_EQ(clock.pending_count(), 0u);
 }
 
+// Verifies that the handle of a timer that already ran cancels nothing, not
+// even the timers queued after it (handles cancel by queue position), and
+// that a callback may cancel and destroy its own handle.
+TEST(VirtualClockTest, HandlesOfFiredTimersCancelNothing) {
+  VirtualClock clock;
+  std::vector<std::string> ran;
+  std::unique_ptr<Timer> self;
+  auto fired = clock.CallAfter(absl::Seconds(1), [&] { ran.push_back("a"); });
+  self = clock.CallAfter(absl::Seconds(1), [&] {
+    ran.push_back("self");
+    self->Cancel();
+    self.reset();
+  });
+  ASSERT_TRUE(clock.RunNext());
+  auto later = clock.CallAfter(absl::Seconds(1), [&] { ran.push_back("b"); });
+  auto same_time =
+      clock.CallAfter(absl::ZeroDuration(), [&] { ran.push_back("c"); });
+  fired->Cancel();
+  fired.reset();
+  while (clock.RunNext()) {
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{"a", "self", "c", "b"}));
+  EXPECT_EQ(self, nullptr);
+  EXPECT_EQ(clock.pending_count(), 0u);
+}
+
 // Verifies that callbacks scheduled inside the window of AdvanceBy still run in
 // it.
 TEST(VirtualClockTest, AdvanceRunsNestedTimersInsideWindow) {

@@ -1,5 +1,6 @@
 #include "fake_server/c2s_stream.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,21 @@ constexpr int kMaxSaslAttempts = 3;
 
 constexpr char kBase64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+// The framer's limits before (`authenticated` false) and after SASL success.
+xmpp::FramerLimits FramerLimitsFor(const Limits& limits, bool authenticated) {
+  xmpp::FramerLimits framer;
+  framer.max_element_bytes = limits.max_stanza_bytes();
+  framer.max_attributes = limits.max_attributes();
+  framer.max_name_bytes = limits.max_name_bytes();
+  if (!authenticated) {
+    framer.max_element_bytes = std::min<uint64_t>(
+        framer.max_element_bytes, limits.max_stanza_bytes_before_auth());
+    framer.max_attributes = std::min<uint64_t>(
+        framer.max_attributes, limits.max_attributes_before_auth());
+  }
+  return framer;
+}
 
 bool IsStanza(const Element& e) {
   return e.ns() == ns::kClient &&
@@ -49,17 +65,19 @@ C2sStream::C2sStream(const ServerConfig& config, Router& router, Clock& clock,
       clock_(clock),
       transport_(transport),
       bitgen_(bitgen),
-      framer_([&config] {
-        xmpp::FramerLimits limits;
-        limits.max_element_bytes = config.limits().max_stanza_bytes();
-        return limits;
-      }()) {}
+      framer_(FramerLimitsFor(config.limits(), /*authenticated=*/false)) {}
 
 C2sStream::~C2sStream() {
   if (bound_) router_.Unbind(jid_);
 }
 
+void C2sStream::Note(LoginEvent::Kind kind, std::string detail) {
+  if (login_stream_ == 0) login_stream_ = router_.NewLoginStream();
+  router_.NoteLogin(login_stream_, kind, std::move(detail));
+}
+
 void C2sStream::Start() {
+  Note(LoginEvent::Kind::kConnected);
   auth_timer_ = clock_.CallAfter(
       absl::Milliseconds(config_.limits().auth_timeout_ms()), [this] {
         FailStream(StreamCondition::kConnectionTimeout,
@@ -71,6 +89,12 @@ void C2sStream::Start() {
 
 void C2sStream::RejectAtStart(StreamCondition condition,
                               absl::string_view text) {
+  Note(LoginEvent::Kind::kConnected);
+  FailStream(condition, text);
+}
+
+void C2sStream::EndWithError(StreamCondition condition,
+                             absl::string_view text) {
   FailStream(condition, text);
 }
 
@@ -111,16 +135,41 @@ void C2sStream::OnBytes(absl::string_view data) {
         return;
     }
   }
-  if (!status.ok() && state_ != State::kClosed) FailStream(status);
+  if (!status.ok() && state_ != State::kClosed) {
+    FailStream(status);
+    return;
+  }
+  ArmStanzaTimer();
+}
+
+void C2sStream::ArmStanzaTimer() {
+  if (state_ != State::kOpen && state_ != State::kAwaitHeader) return;
+  if (!framer_.mid_construct()) {
+    stanza_timer_.reset();
+    return;
+  }
+  if (stanza_timer_ != nullptr) return;  // counting since its first bytes
+  // The idle timer is re-armed by every byte, so a stanza trickled a byte at a
+  // time would never end without this bound (issue 13).
+  stanza_timer_ = clock_.CallAfter(
+      absl::Milliseconds(config_.limits().stanza_timeout_ms()), [this] {
+        FailStream(StreamCondition::kConnectionTimeout,
+                   absl::StrCat("an element took longer than ",
+                                config_.limits().stanza_timeout_ms(),
+                                " ms to arrive"));
+      });
 }
 
 void C2sStream::OnTlsEstablished() {
   if (state_ != State::kTlsHandshake) return;
   tls_active_ = true;
   state_ = State::kAwaitHeader;
+  Note(LoginEvent::Kind::kTlsEstablished);
 }
 
 void C2sStream::OnTransportClosed() {
+  if (login_stream_ != 0 && state_ != State::kClosed)
+    Note(LoginEvent::Kind::kClosed, "by the client");
   state_ = State::kClosed;
   EndSession();
 }
@@ -128,6 +177,7 @@ void C2sStream::OnTransportClosed() {
 void C2sStream::EndSession() {
   auth_timer_.reset();
   idle_timer_.reset();
+  stanza_timer_.reset();
   if (bound_) {
     bound_ = false;
     router_.Unbind(jid_);
@@ -164,6 +214,7 @@ void C2sStream::HandleHeader(const Element& header) {
     return;
   }
   state_ = State::kOpen;
+  Note(LoginEvent::Kind::kStreamHeader);
   SendStreamHeader();
   SendFeatures();
 }
@@ -242,10 +293,12 @@ void C2sStream::HandleStartTls() {
   if (authenticated() || tls_active_ ||
       config_.tls() == ServerConfig::TLS_OFF || !transport_.CanStartTls()) {
     // RFC 6120 §5.4.2.2: failure, then close the stream.
+    Note(LoginEvent::Kind::kStartTls, "failure");
     transport_.Write(Element(ns::kTls, "failure").ToString());
     CloseStream();
     return;
   }
+  Note(LoginEvent::Kind::kStartTls, "proceed");
   transport_.Write(Element(ns::kTls, "proceed").ToString());
   state_ = State::kTlsHandshake;
   framer_.Reset();
@@ -257,6 +310,7 @@ void C2sStream::HandleAuth(const Element& auth) {
     FailStream(StreamCondition::kPolicyViolation, "already authenticated");
     return;
   }
+  Note(LoginEvent::Kind::kAuth, auth.AttrOr("mechanism", ""));
   if (TlsRequiredButMissing()) {
     return SendSaslFailure("encryption-required",
                            "STARTTLS is required before authentication");
@@ -323,12 +377,14 @@ void C2sStream::FinishSaslStep(const SaslStep& step) {
       Element success(ns::kSasl, "success");
       if (!step.data.empty()) success.SetText(absl::Base64Escape(step.data));
       username_ = sasl_->username();
+      Note(LoginEvent::Kind::kAuthenticated, username_);
       sasl_.reset();
       auth_timer_.reset();
       transport_.Write(success.ToString());
       // RFC 6120 §6.4.6: the client opens a new stream over the same
       // connection.
       framer_.Reset();
+      framer_.set_limits(FramerLimitsFor(config_.limits(), true));
       state_ = State::kAwaitHeader;
       return;
     }
@@ -337,6 +393,9 @@ void C2sStream::FinishSaslStep(const SaslStep& step) {
 
 void C2sStream::SendSaslFailure(absl::string_view condition,
                                 absl::string_view text) {
+  Note(LoginEvent::Kind::kAuthFailed,
+       text.empty() ? std::string(condition)
+                    : absl::StrCat(condition, " (", text, ")"));
   Element failure(ns::kSasl, "failure");
   failure.AddChild(ns::kSasl, condition);
   if (!text.empty()) failure.AddChild(ns::kSasl, "text").SetText(text);
@@ -365,6 +424,10 @@ void C2sStream::HandleBind(const Element& iq) {
     return;
   }
   absl::Status bound = router_.Bind(*jid, this);
+  if (!bound.ok()) {
+    Note(LoginEvent::Kind::kBindFailed,
+         absl::IsAlreadyExists(bound) ? "conflict" : "not-allowed");
+  }
   if (absl::IsAlreadyExists(bound)) {
     // RFC 6120 §7.7.2.2: refuse the new resource with <conflict/>.
     transport_.Write(IqError(iq, "cancel", "conflict").ToString());
@@ -376,6 +439,7 @@ void C2sStream::HandleBind(const Element& iq) {
   }
   jid_ = *std::move(jid);
   bound_ = true;
+  Note(LoginEvent::Kind::kBound, jid_.ToString());
   Element reply(ns::kClient, "iq");
   reply.SetAttr("type", "result").SetAttr("id", iq.AttrOr("id", ""));
   reply.AddChild(ns::kBind, "bind")
@@ -400,7 +464,22 @@ void C2sStream::HandleStanza(Element stanza) {
 
 void C2sStream::Deliver(const Element& stanza) {
   if (state_ == State::kClosed) return;
-  transport_.Write(stanza.ToString());
+  std::string bytes = stanza.ToString();
+  const uint64_t limit = config_.limits().max_output_queue_bytes();
+  if (transport_.QueuedBytes() + bytes.size() > limit) {
+    // A client that does not read must not make the server hold everything
+    // routed to it (issue 13). policy-violation (RFC 6120 §4.9.3.14): the
+    // client broke a local rule (keep reading); resource-constraint would
+    // tell it the server is short of resources, which it is not. Unsent
+    // stanzas are dropped so the error can go out next, and the transport
+    // closes after a short linger even if the client never reads it.
+    transport_.DiscardQueued();
+    FailStream(StreamCondition::kPolicyViolation,
+               absl::StrCat("more than ", limit,
+                            " bytes waiting for the client to read them"));
+    return;
+  }
+  transport_.Write(std::move(bytes));
 }
 
 void C2sStream::Kick(absl::string_view reason) {
@@ -415,6 +494,19 @@ void C2sStream::FailStream(const absl::Status& status) {
 
 void C2sStream::FailStream(StreamCondition condition, absl::string_view text) {
   if (state_ == State::kClosed) return;
+  Note(LoginEvent::Kind::kStreamError,
+       text.empty() ? std::string(xmpp::StreamConditionName(condition))
+                    : absl::StrCat(xmpp::StreamConditionName(condition), " (",
+                                   text, ")"));
+  if (state_ == State::kTlsHandshake) {
+    // After <proceed/> the bytes belong to TLS, which is not up yet: nothing
+    // can be said in the clear any more, so the connection just goes (e.g. a
+    // client that sends no ClientHello, reaped by the authentication timer).
+    state_ = State::kClosed;
+    EndSession();
+    transport_.Close();
+    return;
+  }
   // RFC 6120 §4.9.1.1: an error before the stream is open still opens it first.
   if (!header_sent_) SendStreamHeader();
   Element error(ns::kStream, "error");
@@ -432,6 +524,7 @@ void C2sStream::FailStream(StreamCondition condition, absl::string_view text) {
 
 void C2sStream::CloseStream() {
   if (state_ == State::kClosed) return;
+  Note(LoginEvent::Kind::kClosed, "stream closed");
   if (!header_sent_) SendStreamHeader();
   transport_.Write("</stream:stream>");
   state_ = State::kClosed;

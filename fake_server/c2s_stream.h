@@ -42,6 +42,12 @@ class C2sStream : public Endpoint {
     virtual ~Transport() = default;
     // Queues bytes for the client, in order.
     virtual void Write(std::string bytes) = 0;
+    // Bytes queued and not yet written to the client (limits.
+    // max_output_queue_bytes bounds it).
+    virtual size_t QueuedBytes() const = 0;
+    // Drops the queued bytes not yet handed to the operating system (a client
+    // that does not read is about to be closed).
+    virtual void DiscardQueued() = 0;
     // After everything queued so far is written, switches the connection to TLS
     // (server side) and then calls OnTlsEstablished(), or OnTransportClosed()
     // on failure.
@@ -67,6 +73,10 @@ class C2sStream : public Endpoint {
   // Instead of Start(): answers at once with a stream error (e.g.
   // resource-constraint for a connection over the limit) and closes.
   void RejectAtStart(xmpp::StreamCondition condition, absl::string_view text);
+  // Ends the stream with that stream error (after a header if none was sent)
+  // and closes, at any point of its life (e.g. evicted at the connection
+  // limit). A no-op once closed.
+  void EndWithError(xmpp::StreamCondition condition, absl::string_view text);
 
   void OnBytes(absl::string_view data);
   void OnTlsEstablished();
@@ -111,8 +121,12 @@ class C2sStream : public Endpoint {
   // stanzas.
   void EndSession();
   void ArmIdleTimer();
+  // Starts or stops stanza_timer_ as the framer is inside an element or not.
+  void ArmStanzaTimer();
   std::string RandomToken(int length);
   bool TlsRequiredButMissing() const;
+  // Notes a login step in the router's login log (LoginEvent).
+  void Note(LoginEvent::Kind kind, std::string detail = "");
 
   const ServerConfig& config_;
   Router& router_;
@@ -131,6 +145,9 @@ class C2sStream : public Endpoint {
   bool bound_ = false;
   std::unique_ptr<Timer> auth_timer_;
   std::unique_ptr<Timer> idle_timer_;
+  // Armed while a top-level element is incomplete (limits.stanza_timeout_ms).
+  std::unique_ptr<Timer> stanza_timer_;
+  int login_stream_ = 0;  // this stream's number in the login log
 };
 
 }  // namespace talkcheck::fake_server

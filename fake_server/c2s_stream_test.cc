@@ -4,6 +4,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -21,6 +22,14 @@ constexpr char kHeader[] =
 class FakeTransport : public C2sStream::Transport {
  public:
   void Write(std::string bytes) override { out_ += bytes; }
+  // What a transport whose client does not read would report.
+  size_t QueuedBytes() const override { return queued_; }
+  void DiscardQueued() override {
+    queued_ = 0;
+    discarded_ = true;
+  }
+  void set_queued(size_t bytes) { queued_ = bytes; }
+  bool discarded() const { return discarded_; }
   void StartTls() override { tls_requested_ = true; }
   bool CanStartTls() const override { return true; }
   void Close() override { closed_ = true; }
@@ -34,6 +43,8 @@ class FakeTransport : public C2sStream::Transport {
   std::string out_;
   bool closed_ = false;
   bool tls_requested_ = false;
+  size_t queued_ = 0;
+  bool discarded_ = false;
 };
 
 class C2sStreamTest : public ::testing::Test {
@@ -95,6 +106,71 @@ class C2sStreamTest : public ::testing::Test {
   std::unique_ptr<Router> router_;
   std::unique_ptr<C2sStream> stream_;
 };
+
+// An endpoint that keeps what it is given.
+class RecordingEndpoint : public Endpoint {
+ public:
+  void Deliver(const xmpp::Element& stanza) override {
+    delivered.push_back(stanza.ToString());
+  }
+  void Kick(absl::string_view) override {}
+  std::vector<std::string> delivered;
+};
+
+// Verifies that a stanza holding a name that is not an NCName (issue 13 §1)
+// ends the sender's stream with not-well-formed and reaches nobody: written
+// back as `<0y .../>`, it would break the recipient's stream.
+TEST_F(C2sStreamTest, NonNcNameEndsStreamAndIsNotRouted) {
+  for (const char* child :
+       {"<x:0y xmlns:x='urn:a'/>", "<x:-y xmlns:x='urn:a'/>",
+        "<a x:.b='1' xmlns:x='urn:a'/>", "<a\xC3\x97 xmlns='urn:a'/>"}) {
+    SCOPED_TRACE(child);
+    LogIn();
+    RecordingEndpoint peer;
+    const xmpp::Jid peer_jid = *xmpp::Jid::Parse("peer@localhost/r");
+    ASSERT_TRUE(router_->Bind(peer_jid, &peer).ok());
+    const std::string reply = Send(absl::StrCat(
+        "<message to='peer@localhost/r'><body>hi</body>", child, "</message>"));
+    EXPECT_TRUE(absl::StrContains(reply, "<not-well-formed")) << reply;
+    EXPECT_TRUE(stream_->closed());
+    EXPECT_TRUE(peer.delivered.empty()) << peer.delivered.front();
+    router_->Unbind(peer_jid);
+    stream_.reset();
+  }
+}
+
+// Verifies the stricter limits before authentication (issue 13 §1: one stanza
+// with 30,000 attributes cost 3 s of CPU): too many attributes or too large an
+// element end the stream with policy-violation, and the wider limits apply
+// once the client has authenticated.
+TEST_F(C2sStreamTest, StricterLimitsBeforeAuthentication) {
+  config_.mutable_limits()->set_max_attributes_before_auth(4);
+  config_.mutable_limits()->set_max_attributes(64);
+  config_.mutable_limits()->set_max_stanza_bytes_before_auth(1024);
+  std::string many = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
+  for (int i = 0; i < 30000; ++i) absl::StrAppend(&many, " a", i, "=''");
+  many += "/>";
+  StartStream();
+  Send(kHeader);
+  std::string reply = Send(many);
+  EXPECT_TRUE(absl::StrContains(reply, "<policy-violation")) << reply;
+  EXPECT_TRUE(stream_->closed());
+
+  StartStream();
+  Send(kHeader);
+  reply = Send(absl::StrCat("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>",
+                            std::string(2000, 'A'), "</auth>"));
+  EXPECT_TRUE(absl::StrContains(reply, "<policy-violation")) << reply;
+
+  LogIn();
+  std::string presence = "<presence";
+  for (int i = 0; i < 60; ++i) absl::StrAppend(&presence, " a", i, "=''");
+  presence += "/>";
+  reply = Send(presence);
+  EXPECT_FALSE(stream_->closed()) << reply;
+  reply = Send(many);
+  EXPECT_TRUE(absl::StrContains(reply, "<policy-violation")) << reply;
+}
 
 // Verifies the whole negotiation: STARTTLS, SASL, restart, bind, then routing.
 TEST_F(C2sStreamTest, NegotiatesTlsSaslAndBind) {
@@ -282,6 +358,61 @@ TEST_F(C2sStreamTest, IdleTimeout) {
   EXPECT_FALSE(router_->IsBound(stream_->jid()));
 }
 
+// Verifies that a stanza trickled one byte per second, which keeps re-arming
+// the idle timer, is cut off by limits.stanza_timeout_ms (issue 13 §1,
+// slowloris after authentication), and that the bound restarts per stanza.
+TEST_F(C2sStreamTest, StanzaTimeoutEndsTrickledStanza) {
+  config_.mutable_limits()->set_stanza_timeout_ms(10000);
+  LogIn();
+  // Whole stanzas in pieces within the bound are fine, one after another.
+  for (int i = 0; i < 3; ++i) {
+    Send("<presence><status>");
+    clock_.AdvanceBy(absl::Seconds(9));
+    Send("x</status></presence>");
+    EXPECT_FALSE(transport_.closed());
+  }
+  const std::string stanza =
+      "<message to='peer@localhost/r'><body>slow</body></message>";
+  std::string reply;
+  for (size_t i = 0; i < stanza.size() && !transport_.closed(); ++i) {
+    reply += Send(stanza.substr(i, 1));
+    clock_.AdvanceBy(absl::Seconds(1));
+  }
+  reply += transport_.Take();
+  EXPECT_TRUE(transport_.closed());
+  EXPECT_TRUE(absl::StrContains(reply, "<connection-timeout ")) << reply;
+  EXPECT_EQ(clock_.Now(), absl::Seconds(3 * 9 + 10));
+}
+
+// Verifies that a stanza that would take the client's unwritten output past
+// limits.max_output_queue_bytes closes it with policy-violation, the unsent
+// output dropped, instead of being queued (issue 13 §1).
+TEST_F(C2sStreamTest, OutputQueueIsBounded) {
+  config_.mutable_limits()->set_max_output_queue_bytes(1000);
+  LogIn();
+  RecordingEndpoint peer;
+  const xmpp::Jid peer_jid = *xmpp::Jid::Parse("peer@localhost/r");
+  ASSERT_TRUE(router_->Bind(peer_jid, &peer).ok());
+  auto message = [&] {
+    xmpp::Element m(xmpp::ns::kClient, "message");
+    m.SetAttr("to", stream_->jid().ToString());
+    m.AddChild(xmpp::ns::kClient, "body").SetText(std::string(200, 'x'));
+    router_->RouteFromClient(peer_jid, m);
+  };
+  transport_.set_queued(700);
+  message();  // ~270 bytes: fits
+  EXPECT_FALSE(transport_.closed());
+  EXPECT_TRUE(absl::StrContains(transport_.Take(), "xxxx"));
+  transport_.set_queued(800);
+  message();
+  EXPECT_TRUE(transport_.discarded());
+  EXPECT_TRUE(transport_.closed());
+  const std::string reply = transport_.Take();
+  EXPECT_TRUE(absl::StrContains(reply, "<policy-violation")) << reply;
+  EXPECT_FALSE(absl::StrContains(reply, "xxxx")) << reply;
+  router_->Unbind(peer_jid);
+}
+
 // Verifies that a forged `from` ends the stream with invalid-from.
 TEST_F(C2sStreamTest, SpoofedFromIsRefused) {
   LogIn();
@@ -322,6 +453,40 @@ TEST_F(C2sStreamTest, BindConflictIsRefused) {
   std::string out = second_transport.Take();
   EXPECT_TRUE(absl::StrContains(out, "<conflict xmlns=")) << out;
   EXPECT_TRUE(router_->IsBound(stream_->jid()));
+}
+
+// Verifies the login log the harness reads when a client never gets ready:
+// each negotiation step, the SASL mechanism and failure condition, the bind.
+TEST_F(C2sStreamTest, NotesLoginStepsInTheRouter) {
+  StartStream();
+  Send(kHeader);
+  Send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  stream_->OnTlsEstablished();
+  Send(kHeader);
+  Send(PlainAuth("cut", "wrong"));
+  Send(PlainAuth("cut", "secret"));
+  Send(kHeader);
+  Send(
+      "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+      "<resource>r</resource></bind></iq>");
+  std::vector<std::string> log;
+  for (const LoginEvent& e : router_->login_log()) {
+    EXPECT_EQ(e.stream, 1);
+    log.push_back(absl::StrCat(static_cast<int>(e.kind), ":", e.detail));
+  }
+  using K = LoginEvent::Kind;
+  auto at = [](K kind, absl::string_view detail) {
+    return absl::StrCat(static_cast<int>(kind), ":", detail);
+  };
+  EXPECT_EQ(
+      log,
+      (std::vector<std::string>{
+          at(K::kConnected, ""), at(K::kStreamHeader, ""),
+          at(K::kStartTls, "proceed"), at(K::kTlsEstablished, ""),
+          at(K::kStreamHeader, ""), at(K::kAuth, "PLAIN"),
+          at(K::kAuthFailed, "not-authorized (invalid username or password)"),
+          at(K::kAuth, "PLAIN"), at(K::kAuthenticated, "cut"),
+          at(K::kStreamHeader, ""), at(K::kBound, "cut@localhost/r")}));
 }
 
 }  // namespace

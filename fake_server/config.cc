@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -194,6 +195,18 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "accounts[", i, "]: username \"", username, "\" is used twice"));
     }
+    for (int j = 0; j < config.accounts(i).roster_size(); ++j) {
+      absl::StatusOr<xmpp::Jid> contact =
+          RosterContact(config.accounts(i).roster(j), config.domain());
+      if (!contact.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "accounts[", i, "].roster[", j, "]: ", contact.status().message()));
+      }
+      if (contact->BareEquals(*jid)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "accounts[", i, "].roster[", j, "]: an account's own JID"));
+      }
+    }
   }
 
   for (int i = 0; i < config.listen_size(); ++i) {
@@ -216,10 +229,41 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   return ValidateJingleInfo(config.jingle_info());
 }
 
+absl::StatusOr<xmpp::Jid> RosterContact(const ConfiguredRosterItem& item,
+                                        absl::string_view domain) {
+  absl::StatusOr<xmpp::Jid> jid =
+      absl::StrContains(item.jid(), '@')
+          ? xmpp::Jid::Parse(item.jid())
+          : xmpp::Jid::Create(item.jid(), domain, "");
+  if (!jid.ok() || item.jid().empty() || jid->local().empty() ||
+      !jid->is_bare()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "jid \"", item.jid(), "\" is neither a username nor a bare JID"));
+  }
+  return jid;
+}
+
 std::vector<std::string> ListenAddresses(const ServerConfig& config) {
   if (config.in_memory_only()) return {};
   if (config.listen().empty()) return {"127.0.0.1:0"};
   return {config.listen().begin(), config.listen().end()};
+}
+
+absl::Status ApplyServerIdentityProfile(absl::string_view profile,
+                                        ServerConfig& config) {
+  ServerIdentity& identity = *config.mutable_identity();
+  identity.set_category("server");
+  identity.set_type("im");
+  if (profile == "talkcheck") {
+    identity.set_name("talkcheck");
+  } else if (profile == "google-talk") {
+    identity.set_name("Google Talk");
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown server identity profile \"", profile,
+                     "\" (talkcheck, google-talk)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace talkcheck::fake_server

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "fake_server/config.pb.h"
+#include "xmpp/jid.h"
 
 namespace talkcheck::fake_server {
 
@@ -39,9 +40,22 @@ absl::StatusOr<ServerConfig> ParseServerConfig(absl::string_view text,
 // normalised (lower-case) form, usernames are valid localparts and unique after
 // normalisation, every listen entry is `ip:port` or `[ipv6]:port` with an IP
 // literal host, the TLS certificate and key are given together or not at all,
+// roster items name a username or a bare JID other than the account's own,
 // the limits are non-zero, and jingleinfo servers have hosts and 16-bit ports.
 // kInvalidArgument naming the first offending field.
 absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// Sets `config`'s disco#info identity from a named profile: "talkcheck"
+// (server/im/talkcheck, the default) or "google-talk" (server/im/"Google
+// Talk", what libpurple looks for before it asks google:jingleinfo).
+// kInvalidArgument for another name.
+absl::Status ApplyServerIdentityProfile(absl::string_view profile,
+                                        ServerConfig& config);
+
+// The contact a configured roster item names: `username@domain` for a bare
+// username, else the bare JID written. kInvalidArgument for anything else.
+absl::StatusOr<xmpp::Jid> RosterContact(const ConfiguredRosterItem& item,
+                                        absl::string_view domain);
 
 // The addresses to listen on: `config.listen()`, {"127.0.0.1:0"} when empty,
 // none with in_memory_only.

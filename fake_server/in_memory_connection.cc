@@ -34,6 +34,10 @@ void InMemoryConnection::Reject(xmpp::StreamCondition condition,
 
 void InMemoryConnection::Abort() { Shutdown(); }
 
+void InMemoryConnection::Evict(absl::string_view text) {
+  stream_.EndWithError(xmpp::StreamCondition::kResourceConstraint, text);
+}
+
 void InMemoryConnection::Write(std::string bytes) {
   if (shut_down_) return;
   pipe_->Write(std::move(bytes));

@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "fake_server/c2s_stream.h"
 #include "fake_server/config.pb.h"
+#include "fake_server/connection.h"
 #include "fake_server/router.h"
 #include "xmpp/stream_error.h"
 
@@ -27,6 +28,7 @@ namespace talkcheck::fake_server {
 // Serves one C2sStream over the server's end of a byte pipe.
 class InMemoryConnection
     : public std::enable_shared_from_this<InMemoryConnection>,
+      public ServedConnection,
       public C2sStream::Transport {
  public:
   // The references must outlive the connection; `io` is the pipe's.
@@ -39,12 +41,20 @@ class InMemoryConnection
   void Start();
   // Instead of Start(): answers with that stream error and closes.
   void Reject(xmpp::StreamCondition condition, absl::string_view text);
-  // Closes the pipe now (server shutdown); the client still gets what was
-  // written.
-  void Abort();
+
+  // ServedConnection implementation. Abort() closes the pipe now (server
+  // shutdown); the client still gets what was written.
+  bool authenticated() const override { return stream_.authenticated(); }
+  bool closed() const override { return stream_.closed(); }
+  size_t queued_output_bytes() const override { return QueuedBytes(); }
+  void Evict(absl::string_view text) override;
+  void Abort() override;
 
   // C2sStream::Transport implementation.
   void Write(std::string bytes) override;
+  // The pipe takes everything at once: nothing is ever queued here.
+  size_t QueuedBytes() const override { return 0; }
+  void DiscardQueued() override {}
   // Never asked for (CanStartTls() is false); fails the connection if it is.
   void StartTls() override;
   bool CanStartTls() const override { return false; }

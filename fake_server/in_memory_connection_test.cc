@@ -171,10 +171,12 @@ TEST_F(InMemoryConnectionTest, ClientCloseUnbinds) {
       server_->router().IsBound(*xmpp::Jid::Parse("cut@localhost/pipe")));
 }
 
-// Verifies that in-memory connections count toward the connection limit.
+// Verifies that in-memory connections count toward the connection limit: with
+// the only slot held by an authenticated session, a new one is refused.
 TEST_F(InMemoryConnectionTest, CountsTowardConnectionLimit) {
   StartServer(ServerConfig::TLS_REQUIRED, /*max_connections=*/1);
   std::unique_ptr<PipeClient> first = Connect();
+  LogIn(*first);
   std::unique_ptr<PipeClient> second = Connect();
   EXPECT_TRUE(RunVirtual(
       io_, clock_, [&] { return second->closed; }, absl::Seconds(1)));
@@ -189,6 +191,23 @@ TEST_F(InMemoryConnectionTest, CountsTowardConnectionLimit) {
       io_, clock_, [] { return false; }, absl::Seconds(1));
   std::unique_ptr<PipeClient> third = Connect();
   LogIn(*third);
+}
+
+// Verifies that at the limit a new connection evicts the oldest one that has
+// not authenticated (resource-constraint), so pre-auth sockets cannot lock
+// logins out (issue 13 §1).
+TEST_F(InMemoryConnectionTest, NewConnectionEvictsOldestUnauthenticated) {
+  StartServer(ServerConfig::TLS_OFF, /*max_connections=*/2);
+  std::unique_ptr<PipeClient> idle1 = Connect();
+  std::unique_ptr<PipeClient> idle2 = Connect();
+  std::unique_ptr<PipeClient> login = Connect();
+  EXPECT_TRUE(RunVirtual(
+      io_, clock_, [&] { return idle1->closed; }, absl::Seconds(1)));
+  EXPECT_TRUE(absl::StrContains(idle1->received, "<resource-constraint"))
+      << idle1->received;
+  EXPECT_FALSE(idle2->closed);
+  LogIn(*login);
+  EXPECT_FALSE(login->closed);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "fake_server/config.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::fake_server {
@@ -14,8 +16,6 @@ namespace {
 using xmpp::Element;
 using xmpp::Jid;
 namespace ns = xmpp::ns;
-
-constexpr char kServerName[] = "talkcheck";
 
 // What disco#info on the server lists, in this order.
 constexpr const char* kServerFeatures[] = {
@@ -74,6 +74,8 @@ struct Router::Resource {
   Endpoint* endpoint = nullptr;
   // The last available presence (stamped `from`), empty while unavailable.
   std::optional<Element> presence;
+  // Has asked for the roster, so gets roster pushes (RFC 6121 §2.1.6).
+  bool interested = false;
 
   class Dispatch;
 };
@@ -94,11 +96,25 @@ class Router::Resource::Dispatch {
 
   // Sorted (repeatable) lists of resources.
   std::vector<Jid> ResourcesOf(const Jid& bare, bool available_only) const;
+  // Who receives `sender`'s broadcast presence: its other available
+  // resources and those of the contacts subscribed to it.
   std::vector<Jid> PresenceAudience(const Jid& sender) const;
+  // Whose presence a newly available `sender` learns: its other available
+  // resources and those of the contacts it is subscribed to.
+  std::vector<Jid> PresenceSources(const Jid& sender) const;
   std::vector<Jid> MessageRecipients(const Jid& bare) const;
 
   void BroadcastPresence(const Jid& sender, const Element& presence);
   void RoutePresence(const Jid& sender, Element presence);
+  void RouteSubscription(const Jid& sender, const Jid& to,
+                         absl::string_view type, Element presence);
+  // Each available resource of `from` (bare) sends its current presence (or
+  // `unavailable`) to each available resource of `to` (bare).
+  void SharePresence(const Jid& from, const Jid& to, bool available);
+  // A roster push of `item` to every interested resource of `owner`.
+  void PushRosterItem(const Jid& owner, const RosterItem& item);
+  void RosterSet(const Jid& sender, const Element& iq, const Element& query,
+                 const std::string& reply_from);
   void RouteMessage(const Jid& sender, Element message);
   void RouteIq(const Jid& sender, Element iq);
   // Answers a well-formed iq addressed to the server (`account` empty) or to
@@ -112,6 +128,43 @@ class Router::Resource::Dispatch {
   Router& r_;
 };
 
+std::string DescribeLoginEvent(const LoginEvent& e) {
+  using Kind = LoginEvent::Kind;
+  switch (e.kind) {
+    case Kind::kConnected:
+      return "connected";
+    case Kind::kStreamHeader:
+      return "opened a stream";
+    case Kind::kStartTls:
+      return e.detail == "proceed" ? "STARTTLS" : "STARTTLS refused";
+    case Kind::kTlsEstablished:
+      return "TLS established";
+    case Kind::kAuth:
+      return absl::StrCat("SASL ", e.detail);
+    case Kind::kAuthFailed:
+      return absl::StrCat("SASL failed: ", e.detail);
+    case Kind::kAuthenticated:
+      return absl::StrCat("authenticated as ", e.detail);
+    case Kind::kBound:
+      return absl::StrCat("bound ", e.detail);
+    case Kind::kBindFailed:
+      return absl::StrCat("bind refused: ", e.detail);
+    case Kind::kStreamError:
+      return absl::StrCat("server ended the stream: ", e.detail);
+    case Kind::kClosed:
+      return absl::StrCat("connection closed (", e.detail, ")");
+  }
+  return "?";
+}
+
+void Router::NoteLogin(int stream, LoginEvent::Kind kind, std::string detail) {
+  if (login_log_.size() >= kMaxLoginEvents)
+    login_log_.erase(login_log_.begin());
+  login_log_.push_back(
+      LoginEvent{clock_.Now(), stream, kind, std::move(detail)});
+  if (login_listener_) login_listener_(login_log_.back());
+}
+
 Router::Router(const ServerConfig& config, Clock& clock)
     : config_(config), clock_(clock) {
   // Routing compares normalised JIDs, so keep the normalised forms of the
@@ -121,6 +174,58 @@ Router::Router(const ServerConfig& config, Clock& clock)
   }
   for (const Account& account : config_.accounts()) {
     AddAccount(account.username(), account.password());
+  }
+  LoadConfiguredRosters();
+}
+
+void Router::LoadConfiguredRosters() {
+  // The items as listed, then the mirror items of local contacts that do not
+  // list their owner themselves.
+  std::vector<std::pair<Jid, RosterItem>> listed;
+  absl::flat_hash_set<std::pair<Jid, Jid>> pairs;
+  for (const Account& account : config_.accounts()) {
+    absl::StatusOr<Jid> owner = Jid::Create(account.username(), domain(), "");
+    if (!owner.ok()) continue;  // ValidateServerConfig() reports these
+    for (const ConfiguredRosterItem& configured : account.roster()) {
+      absl::StatusOr<Jid> contact = RosterContact(configured, domain());
+      if (!contact.ok() || contact->BareEquals(*owner)) continue;
+      RosterItem item;
+      item.jid = *contact;
+      item.name = configured.name();
+      item.groups.assign(configured.group().begin(), configured.group().end());
+      switch (configured.subscription()) {
+        case ConfiguredRosterItem::TO:
+          item.subscription = Subscription::kTo;
+          break;
+        case ConfiguredRosterItem::FROM:
+          item.subscription = Subscription::kFrom;
+          break;
+        case ConfiguredRosterItem::NONE:
+          item.subscription = Subscription::kNone;
+          break;
+        case ConfiguredRosterItem::BOTH:
+          item.subscription = Subscription::kBoth;
+          break;
+      }
+      rosters_.Put(*owner, item);
+      pairs.insert({*owner, *contact});
+      listed.emplace_back(*owner, std::move(item));
+    }
+  }
+  for (const auto& [owner, item] : listed) {
+    const Jid& contact = item.jid;
+    if (contact.domain() != domain() || !passwords_.contains(contact.local()) ||
+        pairs.contains({contact, owner}) ||
+        item.subscription == Subscription::kNone) {
+      continue;
+    }
+    RosterItem mirror;
+    mirror.jid = owner;
+    mirror.subscription =
+        item.subscription == Subscription::kTo     ? Subscription::kFrom
+        : item.subscription == Subscription::kFrom ? Subscription::kTo
+                                                   : Subscription::kBoth;
+    rosters_.Put(contact, std::move(mirror));
   }
 }
 
@@ -141,6 +246,35 @@ void Router::AddAccount(absl::string_view username,
   // No JID could name such an account; ValidateServerConfig() reports it.
   if (!jid.ok() || jid->local().empty()) return;
   passwords_[jid->local()] = std::string(password);
+}
+
+absl::Status Router::AddContacts(const Jid& a, const Jid& b) {
+  for (const Jid* jid : {&a, &b}) {
+    if (jid->local().empty() || jid->domain() != domain()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "AddContacts: ", jid->ToString(), " is no account of ", domain()));
+    }
+  }
+  if (a.BareEquals(b)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("AddContacts: ", a.Bare().ToString(), " is one account"));
+  }
+  const Jid bare_a = a.Bare();
+  const Jid bare_b = b.Bare();
+  const std::vector<SubscriptionOutcome::Change> changes =
+      rosters_.Link(bare_a, bare_b);
+  if (changes.empty()) return absl::OkStatus();
+  Resource::Dispatch dispatch(*this);
+  for (const SubscriptionOutcome::Change& change : changes) {
+    dispatch.PushRosterItem(change.owner, change.item);
+  }
+  dispatch.SharePresence(bare_a, bare_b, /*available=*/true);
+  dispatch.SharePresence(bare_b, bare_a, /*available=*/true);
+  return absl::OkStatus();
+}
+
+std::vector<RosterItem> Router::RosterOf(const Jid& bare) const {
+  return rosters_.Items(bare.Bare());
 }
 
 absl::Status Router::Bind(const Jid& full_jid, Endpoint* endpoint) {
@@ -175,6 +309,9 @@ absl::Status Router::Bind(const Jid& full_jid, Endpoint* endpoint) {
   }
   slot->second = std::make_unique<Resource>();
   slot->second->endpoint = endpoint;
+  std::vector<Jid>& online = accounts_online_[full_jid.Bare()];
+  online.insert(std::upper_bound(online.begin(), online.end(), full_jid),
+                full_jid);
   return absl::OkStatus();
 }
 
@@ -183,6 +320,12 @@ void Router::Unbind(const Jid& full_jid) {
   if (it == resources_.end()) return;
   const bool was_available = it->second->presence.has_value();
   resources_.erase(it);
+  auto online = accounts_online_.find(full_jid.Bare());
+  if (online != accounts_online_.end()) {
+    std::vector<Jid>& jids = online->second;
+    jids.erase(std::remove(jids.begin(), jids.end(), full_jid), jids.end());
+    if (jids.empty()) accounts_online_.erase(online);
+  }
   if (!was_available) return;
   Element unavailable(ns::kClient, "presence");
   unavailable.SetAttr("type", "unavailable");
@@ -300,26 +443,45 @@ void Router::Resource::Dispatch::DeliverTo(const Jid& recipient,
 std::vector<Jid> Router::Resource::Dispatch::ResourcesOf(
     const Jid& bare, bool available_only) const {
   std::vector<Jid> jids;
-  for (const auto& [jid, resource] : r_.resources_) {
-    if (jid.BareEquals(bare) &&
-        (!available_only || resource->presence.has_value())) {
+  auto online = r_.accounts_online_.find(bare.Bare());
+  if (online == r_.accounts_online_.end()) return jids;
+  for (const Jid& jid : online->second) {
+    auto it = r_.resources_.find(jid);
+    if (it != r_.resources_.end() &&
+        (!available_only || it->second->presence.has_value())) {
       jids.push_back(jid);
     }
   }
-  std::sort(jids.begin(), jids.end());
-  return jids;
+  return jids;  // sorted, as accounts_online_ keeps them
 }
 
 std::vector<Jid> Router::Resource::Dispatch::PresenceAudience(
     const Jid& sender) const {
-  // Every account has every other one on its roster with subscription "both",
-  // so the audience is the sender's other available resources plus every
-  // contact's: every available resource but the sender.
+  // Sorted by contact, then resource: repeatable. The cost is the sender's
+  // roster, not the number of resources on the server (issue 13).
   std::vector<Jid> jids;
-  for (const auto& [jid, resource] : r_.resources_) {
-    if (jid != sender && resource->presence.has_value()) jids.push_back(jid);
+  for (const Jid& own : ResourcesOf(sender.Bare(), /*available_only=*/true)) {
+    if (own != sender) jids.push_back(own);
   }
-  std::sort(jids.begin(), jids.end());
+  for (const Jid& contact : r_.rosters_.Subscribers(sender.Bare())) {
+    for (const Jid& jid : ResourcesOf(contact, /*available_only=*/true)) {
+      jids.push_back(jid);
+    }
+  }
+  return jids;
+}
+
+std::vector<Jid> Router::Resource::Dispatch::PresenceSources(
+    const Jid& sender) const {
+  std::vector<Jid> jids;
+  for (const Jid& own : ResourcesOf(sender.Bare(), /*available_only=*/true)) {
+    if (own != sender) jids.push_back(own);
+  }
+  for (const Jid& contact : r_.rosters_.Subscriptions(sender.Bare())) {
+    for (const Jid& jid : ResourcesOf(contact, /*available_only=*/true)) {
+      jids.push_back(jid);
+    }
+  }
   return jids;
 }
 
@@ -365,7 +527,7 @@ void Router::Resource::Dispatch::RoutePresence(const Jid& sender,
       // the answers to the probes a real server would send. Its own other
       // resources are included: they have just been told about this one.
       if (initial) {
-        for (const Jid& contact : PresenceAudience(sender)) {
+        for (const Jid& contact : PresenceSources(sender)) {
           auto contact_it = r_.resources_.find(contact);
           if (contact_it == r_.resources_.end() ||
               !contact_it->second->presence.has_value()) {
@@ -374,6 +536,11 @@ void Router::Resource::Dispatch::RoutePresence(const Jid& sender,
           Element copy = *contact_it->second->presence;
           copy.RemoveAttr("to");
           DeliverTo(sender, std::move(copy));
+        }
+        // RFC 6121 §3.1.3: subscription requests that came while the
+        // account was offline (or unanswered at an earlier login).
+        for (Element& request : r_.rosters_.PendingRequests(sender.Bare())) {
+          DeliverTo(sender, std::move(request));
         }
       }
     } else if (type == "unavailable") {
@@ -391,8 +558,22 @@ void Router::Resource::Dispatch::RoutePresence(const Jid& sender,
       !r_.passwords_.contains(to->local())) {
     return;  // presence is never answered with errors about its address
   }
+  if (IsSubscriptionType(type)) {
+    RouteSubscription(sender, *to, type, std::move(presence));
+    return;
+  }
   if (type == "probe") {
     const Jid bare = to->Bare();
+    // RFC 6121 §4.3.2: presence only for a subscriber (or the account itself).
+    const RosterItem* item = r_.rosters_.Find(bare, sender.Bare());
+    if (!bare.BareEquals(sender) &&
+        (item == nullptr || !HasFrom(item->subscription))) {
+      Element unsubscribed(ns::kClient, "presence");
+      unsubscribed.SetAttr("type", "unsubscribed");
+      unsubscribed.SetAttr("from", bare.ToString());
+      DeliverTo(sender, std::move(unsubscribed));
+      return;
+    }
     const std::vector<Jid> available =
         ResourcesOf(bare, /*available_only=*/true);
     if (available.empty()) {
@@ -413,16 +594,83 @@ void Router::Resource::Dispatch::RoutePresence(const Jid& sender,
     return;
   }
 
-  // Directed presence, subscription management and presence errors: delivered
-  // as addressed; the sender's stored presence is not touched.
+  // Directed presence and presence errors: delivered as addressed; the
+  // sender's stored presence is not touched.
   std::vector<Jid> recipients;
   if (!to->is_bare() && r_.resources_.contains(*to)) {
     recipients.push_back(*to);
-  } else if (to->is_bare() || IsSubscriptionType(type)) {
-    // RFC 6121 §3: subscription stanzas concern the account, not a resource.
+  } else if (to->is_bare()) {
     recipients = ResourcesOf(to->Bare(), /*available_only=*/true);
   }
   for (const Jid& recipient : recipients) DeliverTo(recipient, presence);
+}
+
+void Router::Resource::Dispatch::RouteSubscription(const Jid& sender,
+                                                   const Jid& to,
+                                                   absl::string_view type,
+                                                   Element presence) {
+  // RFC 6121 §3: subscriptions concern accounts, not resources. The server
+  // stamps the sender's bare JID (§3.1.2, §3.1.5, §3.2.2, §3.3.2) and
+  // addresses the contact's bare JID.
+  const Jid user = sender.Bare();
+  const Jid contact = to.Bare();
+  if (user == contact) return;
+  presence.SetAttr("from", user.ToString());
+  presence.SetAttr("to", contact.ToString());
+  const SubscriptionOutcome outcome =
+      r_.rosters_.ApplySubscription(user, contact, type, presence);
+  for (const SubscriptionOutcome::Change& change : outcome.changes) {
+    PushRosterItem(change.owner, change.item);
+  }
+  if (outcome.deliver) {
+    for (const Jid& recipient : ResourcesOf(contact, /*available_only=*/true))
+      DeliverTo(recipient, presence);
+  }
+  if (outcome.auto_subscribed) {
+    Element subscribed(ns::kClient, "presence");
+    subscribed.SetAttr("type", "subscribed");
+    subscribed.SetAttr("from", contact.ToString());
+    subscribed.SetAttr("to", user.ToString());
+    for (const Jid& recipient : ResourcesOf(user, /*available_only=*/true))
+      DeliverTo(recipient, subscribed);
+  }
+  if (outcome.presence != PresenceChange::kNone) {
+    SharePresence(outcome.presence_from, outcome.presence_to,
+                  outcome.presence == PresenceChange::kStarts);
+  }
+}
+
+void Router::Resource::Dispatch::SharePresence(const Jid& from, const Jid& to,
+                                               bool available) {
+  const std::vector<Jid> recipients = ResourcesOf(to, /*available_only=*/true);
+  for (const Jid& source : ResourcesOf(from, /*available_only=*/true)) {
+    Element presence(ns::kClient, "presence");
+    if (available) {
+      auto it = r_.resources_.find(source);
+      if (it == r_.resources_.end() || !it->second->presence.has_value())
+        continue;
+      presence = *it->second->presence;
+    } else {
+      presence.SetAttr("type", "unavailable");
+      presence.SetAttr("from", source.ToString());
+    }
+    presence.RemoveAttr("to");
+    for (const Jid& recipient : recipients) DeliverTo(recipient, presence);
+  }
+}
+
+void Router::Resource::Dispatch::PushRosterItem(const Jid& owner,
+                                                const RosterItem& item) {
+  for (const Jid& recipient : ResourcesOf(owner, /*available_only=*/false)) {
+    auto it = r_.resources_.find(recipient);
+    if (it == r_.resources_.end() || !it->second->interested) continue;
+    // RFC 6121 §2.1.6: no `from` (the account's own bare JID is implied).
+    Element push(ns::kClient, "iq");
+    push.SetAttr("type", "set");
+    push.SetAttr("id", absl::StrCat("push", r_.next_push_id_++));
+    push.AddChild(ns::kRoster, "query").AddChild(item.ToElement());
+    DeliverTo(recipient, std::move(push));
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -574,9 +822,9 @@ void Router::Resource::Dispatch::AnswerIq(const Jid& sender, const Element& iq,
       identity.SetAttr("category", "account").SetAttr("type", "registered");
       info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", ns::kDiscoInfo);
     } else {
-      identity.SetAttr("category", "server")
-          .SetAttr("type", "im")
-          .SetAttr("name", kServerName);
+      identity.SetAttr("category", r_.config_.identity().category())
+          .SetAttr("type", r_.config_.identity().type())
+          .SetAttr("name", r_.config_.identity().name());
       for (const char* feature : kServerFeatures) {
         info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", feature);
       }
@@ -588,8 +836,14 @@ void Router::Resource::Dispatch::AnswerIq(const Jid& sender, const Element& iq,
     if (const std::string* node = query->Attr("node"))
       items.SetAttr("node", *node);
   } else if (own_account && query->Is(ns::kRoster, "query")) {
-    // Rosters are fixed (everyone has everyone): a roster set changes nothing.
-    if (get) reply.AddChild(RosterFor(sender));
+    if (!get) {
+      RosterSet(sender, iq, *query, reply_from);
+      return;
+    }
+    // From now on this resource gets roster pushes (RFC 6121 §2.1.6).
+    if (auto it = r_.resources_.find(sender); it != r_.resources_.end())
+      it->second->interested = true;
+    reply.AddChild(RosterFor(sender));
   } else if (own_account && query->Is(ns::kSession, "session") && !get) {
     // RFC 3921 session establishment: a no-op kept for old clients.
   } else if (own_account && query->Is(ns::kJingleInfo, "query") && get) {
@@ -600,18 +854,49 @@ void Router::Resource::Dispatch::AnswerIq(const Jid& sender, const Element& iq,
   DeliverTo(sender, std::move(reply));
 }
 
-Element Router::Resource::Dispatch::RosterFor(const Jid& owner) const {
-  std::vector<std::string> contacts;
-  for (const auto& [username, password] : r_.passwords_) {
-    if (username != owner.local()) contacts.push_back(username);
+void Router::Resource::Dispatch::RosterSet(const Jid& sender, const Element& iq,
+                                           const Element& query,
+                                           const std::string& reply_from) {
+  const Jid owner = sender.Bare();
+  // RFC 6121 §2.5.2: removing a contact cancels the subscriptions both ways
+  // first (unsubscribe and unsubscribed to the contact).
+  const std::vector<const Element*> items =
+      query.FindChildren(ns::kRoster, "item");
+  if (items.size() == 1 && query.Children().size() == 1 &&
+      items.front()->AttrOr("subscription", "") == "remove") {
+    absl::StatusOr<Jid> contact = Jid::Parse(items.front()->AttrOr("jid", ""));
+    if (contact.ok() && contact->is_bare() && !contact->BareEquals(owner) &&
+        contact->domain() == r_.domain() &&
+        r_.passwords_.contains(contact->local())) {
+      for (const char* type : {"unsubscribe", "unsubscribed"}) {
+        const RosterItem* item = r_.rosters_.Find(owner, *contact);
+        if (item == nullptr) break;
+        const bool cancels = std::string(type) == "unsubscribe"
+                                 ? HasTo(item->subscription) || item->ask
+                                 : HasFrom(item->subscription);
+        if (!cancels) continue;
+        Element presence(ns::kClient, "presence");
+        presence.SetAttr("type", type);
+        RouteSubscription(sender, *contact, type, std::move(presence));
+      }
+    }
   }
-  std::sort(contacts.begin(), contacts.end());
+  const RosterSetOutcome outcome = r_.rosters_.ApplyRosterSet(owner, query);
+  if (!outcome.error_condition.empty()) {
+    const bool modify = outcome.error_condition != "item-not-found";
+    DeliverTo(sender,
+              ErrorReply(iq, sender, reply_from, modify ? "modify" : "cancel",
+                         outcome.error_condition));
+    return;
+  }
+  DeliverTo(sender, ResultReply(iq, sender, reply_from));
+  PushRosterItem(owner, outcome.pushed);
+}
+
+Element Router::Resource::Dispatch::RosterFor(const Jid& owner) const {
   Element query(ns::kRoster, "query");
-  for (const std::string& contact : contacts) {
-    query.AddChild(ns::kRoster, "item")
-        .SetAttr("jid", absl::StrCat(contact, "@", r_.domain()))
-        .SetAttr("subscription", "both")
-        .SetAttr("name", contact);
+  for (const RosterItem& item : r_.rosters_.Items(owner.Bare())) {
+    query.AddChild(item.ToElement());
   }
   return query;
 }

@@ -7,17 +7,28 @@
 // checked it; the router stamps `from` with the sender's full JID (a client's
 // own `from` is never trusted), then:
 //   - presence: initial/updated presence without `to` goes to the sender's
-//     other resources and to every contact's available resources; `probe` is
-//     answered with the prober's contacts' current presence; directed
+//     other resources and to the available resources of the contacts
+//     subscribed to it (roster.h: from the configuration and AddContacts(),
+//     never all-to-all); initial presence also brings the sender the presence
+//     of the contacts it is subscribed to and the subscription requests
+//     waiting for it; `probe` is answered with the contact's current presence
+//     when the prober is subscribed (`unsubscribed` otherwise); directed
 //     presence goes where it is addressed; caps elements pass through
 //     untouched.
+//   - subscription presence (`subscribe`, `subscribed`, `unsubscribe`,
+//     `unsubscribed`; RFC 6121 §3) goes out from the sender's bare JID to the
+//     contact's available resources and updates both rosters (with roster
+//     pushes); a `subscribe` is kept until answered and delivered again at
+//     each of the contact's logins.
 //   - iq/message/presence to a full JID go to that resource; to a bare JID:
 //     messages to the highest-priority resource(s), presence to all
 //     resources, iqs are answered by the server on the account's behalf
 //     (RFC 6121 §8.5.2.1.3).
 //   - iqs to the server (no `to`, the domain, or the sender's own bare JID):
-//     roster get, disco#info / disco#items for the server, XEP-0199 ping,
-//     legacy session, `google:jingleinfo`; anything else service-unavailable.
+//     roster get and set (stored, pushed to every resource of the account
+//     that has asked for the roster; RFC 6121 §2), disco#info / disco#items for
+//     the server, XEP-0199 ping, legacy session, `google:jingleinfo`; anything
+//     else service-unavailable.
 //   - iq get/set to an unknown or unavailable JID: service-unavailable error.
 // Observers see every stanza the router delivers or receives, with a timestamp.
 #ifndef TALKCHECK_FAKE_SERVER_ROUTER_H_
@@ -35,6 +46,7 @@
 #include "absl/time/time.h"
 #include "base/clock.h"
 #include "fake_server/config.pb.h"
+#include "fake_server/roster.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
 
@@ -65,6 +77,32 @@ struct RoutedStanza {
   xmpp::Element stanza;
 };
 
+// One step of a client stream's login (negotiation before stanzas), for
+// reports on a client that never logged in: how far did it get?
+struct LoginEvent {
+  enum class Kind {
+    kConnected,     // a client stream opened (TCP accepted, or in memory)
+    kStreamHeader,  // its stream header was accepted; features offered
+    kStartTls,      // <starttls/>: detail "proceed" or "failure"
+    kTlsEstablished,
+    kAuth,           // <auth>: detail is the mechanism
+    kAuthFailed,     // <failure>: detail is the condition (and text)
+    kAuthenticated,  // detail is the username
+    kBound,          // detail is the full JID
+    kBindFailed,     // detail is the error condition
+    kStreamError,    // the server ended the stream: condition and text
+    kClosed,         // the connection is gone
+  };
+  absl::Duration time;  // Clock::Now()
+  int stream = 0;       // numbers the client streams of this router from 1
+  Kind kind;
+  std::string detail;
+};
+
+// "connected", "SASL PLAIN", "SASL failed: not-authorized (...)", "bound
+// JID", ...: a login step in words, for reports and logs.
+std::string DescribeLoginEvent(const LoginEvent& event);
+
 class Router {
  public:
   // Does not take ownership of `clock`, which must outlive the router.
@@ -77,9 +115,20 @@ class Router {
 
   // Password of `username`, nullopt for an unknown account.
   std::optional<std::string> PasswordOf(absl::string_view username) const;
-  // Adds (or replaces the password of) an account at run time; every roster
-  // then lists it. Used by the harness to create the simulated peer's account.
+  // Adds (or replaces the password of) an account at run time, on nobody's
+  // roster. Used by the harness to create the simulated peer's account.
   void AddAccount(absl::string_view username, absl::string_view password);
+
+  // Puts the accounts `a` and `b` (bare or full JIDs of this server; the
+  // accounts need not exist yet) on each other's roster with subscription
+  // both, as an approved mutual subscription would: roster pushes to their
+  // interested resources, and each one's available resources get the other's
+  // current presence. The harness calls it for the client under test and each
+  // of its peers. kInvalidArgument for JIDs without a localpart, of another
+  // domain, or of the same account.
+  absl::Status AddContacts(const xmpp::Jid& a, const xmpp::Jid& b);
+  // The roster of the account `bare`, sorted by JID.
+  std::vector<RosterItem> RosterOf(const xmpp::Jid& bare) const;
 
   // Binds `full_jid` to `endpoint` (not owned; must stay valid until Unbind()).
   // kAlreadyExists when the resource is taken and the policy is REFUSE_NEW;
@@ -109,16 +158,37 @@ class Router {
   int AddObserver(Observer observer);
   void RemoveObserver(int id);
 
+  // The login log of client streams (read-only for the harness), the newest
+  // kMaxLoginEvents kept. Streams note their steps through NoteLogin().
+  static constexpr size_t kMaxLoginEvents = 256;
+  int NewLoginStream() { return ++login_streams_; }
+  void NoteLogin(int stream, LoginEvent::Kind kind, std::string detail = "");
+  const std::vector<LoginEvent>& login_log() const { return login_log_; }
+  // Called with every login event as it is noted (e.g. fake_xmpp_server's
+  // log); null: none.
+  void set_login_listener(std::function<void(const LoginEvent&)> listener) {
+    login_listener_ = std::move(listener);
+  }
+
  private:
   // See router.cc.
   struct Resource;
+  // Fills rosters_ from config_ (constructor).
+  void LoadConfiguredRosters();
   ServerConfig config_;
   Clock& clock_;
   absl::flat_hash_map<std::string, std::string>
       passwords_;  // username -> password
   absl::flat_hash_map<xmpp::Jid, std::unique_ptr<Resource>> resources_;
+  // Bare JID -> its bound resources (keys of resources_), sorted.
+  absl::flat_hash_map<xmpp::Jid, std::vector<xmpp::Jid>> accounts_online_;
+  RosterStore rosters_;
+  int next_push_id_ = 1;
   std::vector<std::pair<int, Observer>> observers_;
   int next_observer_id_ = 1;
+  int login_streams_ = 0;
+  std::vector<LoginEvent> login_log_;
+  std::function<void(const LoginEvent&)> login_listener_;
 };
 
 }  // namespace talkcheck::fake_server

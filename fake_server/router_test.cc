@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/virtual_clock.h"
+#include "fake_server/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
@@ -99,6 +100,10 @@ class RouterTest : public ::testing::Test {
       account->set_username(name);
       account->set_password(std::string(name) + "pass");
     }
+    // cut has peer and third as contacts (they get the mirror items); peer
+    // and third are strangers to each other.
+    config_.mutable_accounts(0)->add_roster()->set_jid("peer");
+    config_.mutable_accounts(0)->add_roster()->set_jid("third@localhost");
     JingleInfo* info = config_.mutable_jingle_info();
     info->add_stun()->set_host("127.0.0.1");
     info->mutable_stun(0)->set_udp(3478);
@@ -150,8 +155,9 @@ class RouterTest : public ::testing::Test {
   std::unique_ptr<Router> router_;
 };
 
-// Verifies that every account's roster lists every other account with "both".
-TEST_F(RouterTest, RosterListsEveryOtherAccount) {
+// Verifies that rosters come from the configuration (with mirror items), not
+// from the list of accounts.
+TEST_F(RouterTest, RosterComesFromConfiguration) {
   FakeEndpoint& cut = Connect(kCut);
   router().AddAccount("added", "addedpass");
   Element reply =
@@ -163,22 +169,14 @@ TEST_F(RouterTest, RosterListsEveryOtherAccount) {
   ASSERT_NE(query, nullptr);
   std::vector<std::string> items;
   for (const Element* item : query->Children()) {
-    items.push_back(AttrOf(*item, "jid") + " " + AttrOf(*item, "subscription") +
-                    " " + AttrOf(*item, "name"));
+    items.push_back(AttrOf(*item, "jid") + " " + AttrOf(*item, "subscription"));
   }
-  EXPECT_THAT(items, ElementsAre("added@localhost both added",
-                                 "peer@localhost both peer",
-                                 "third@localhost both third"));
+  EXPECT_THAT(items,
+              ElementsAre("peer@localhost both", "third@localhost both"));
+  EXPECT_THAT(router().RosterOf(J("peer@localhost")), SizeIs(1));
+  EXPECT_THAT(router().RosterOf(J("added@localhost")), IsEmpty());
   EXPECT_EQ(router().PasswordOf("added"), "addedpass");
   EXPECT_EQ(router().PasswordOf("nobody"), std::nullopt);
-
-  // A roster set is acknowledged and changes nothing.
-  Element set =
-      Ask(cut,
-          "<iq type='set' id='r2'><query xmlns='jabber:iq:roster'>"
-          "<item jid='x@localhost' subscription='remove'/></query></iq>");
-  EXPECT_EQ(AttrOf(set, "type"), "result");
-  EXPECT_TRUE(set.Children().empty());
 }
 
 // Verifies that initial presence reaches contacts and own resources, with caps
@@ -257,11 +255,10 @@ TEST_F(RouterTest, DirectedPresence) {
   EXPECT_THAT(third.received, IsEmpty());
   EXPECT_EQ(router().PresenceOf(J(kCut)), std::nullopt);
 
-  // To a bare JID: every available resource. Subscriptions route the same way.
-  Send(cut, "<presence type='subscribe' to='peer@localhost'/>");
+  // To a bare JID: every available resource.
+  Send(cut, "<presence to='peer@localhost'><show>dnd</show></presence>");
   EXPECT_THAT(peer.Take(), SizeIs(2));
   ASSERT_THAT(other.received, SizeIs(1));
-  EXPECT_EQ(AttrOf(other.received[0], "type"), "subscribe");
   EXPECT_EQ(AttrOf(other.received[0], "to"), "peer@localhost");
   EXPECT_THAT(third.received, IsEmpty());
   EXPECT_THAT(cut.received, IsEmpty());
@@ -633,6 +630,24 @@ TEST_F(RouterTest, BindRefusesUnknownAccountsAndTakenResources) {
   EXPECT_FALSE(router().Bind(J("cut@localhost"), &second).ok());
 }
 
+// Verifies the google-talk identity profile: the name libpurple checks
+// before asking google:jingleinfo.
+TEST_F(RouterTest, ServerDiscoGoogleTalkIdentity) {
+  ASSERT_TRUE(ApplyServerIdentityProfile("google-talk", config_).ok());
+  EXPECT_FALSE(ApplyServerIdentityProfile("gmail", config_).ok());
+  FakeEndpoint& cut = Connect(kCut);
+  Element reply = Ask(cut,
+                      "<iq type='get' id='i'><query "
+                      "xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  const Element* query = reply.FindChild(ns::kDiscoInfo, "query");
+  ASSERT_NE(query, nullptr);
+  const Element* identity = query->FindChild(ns::kDiscoInfo, "identity");
+  ASSERT_NE(identity, nullptr);
+  EXPECT_EQ(AttrOf(*identity, "category"), "server");
+  EXPECT_EQ(AttrOf(*identity, "type"), "im");
+  EXPECT_EQ(AttrOf(*identity, "name"), "Google Talk");
+}
+
 // Verifies REPLACE_EXISTING: the old session is kicked (and unbinds), the new
 // one wins.
 TEST_F(RouterTest, BindReplacesExistingSession) {
@@ -685,7 +700,8 @@ TEST_F(RouterTest, ReentrantDelivery) {
 
   Send(cut, "<presence><show>dnd</show></presence>");
   EXPECT_FALSE(router().IsBound(J(kPeer)));
-  EXPECT_THAT(third.received, SizeIs(2));  // cut's update, peer's unavailable
+  // cut's update; peer (not third's contact) went away quietly for third.
+  EXPECT_THAT(third.received, SizeIs(1));
   ASSERT_THAT(cut.received, SizeIs(1));
   EXPECT_EQ(AttrOf(cut.received[0], "type"), "unavailable");
 }

@@ -8,6 +8,7 @@
 #include "fake_server/in_memory_connection.h"
 #include "fake_server/tcp_connection.h"
 #include "fake_server/tls_identity.h"
+#include "fake_server/websocket_connection.h"
 
 namespace talkcheck::fake_server {
 
@@ -67,14 +68,23 @@ absl::StatusOr<std::unique_ptr<FakeServer>> FakeServer::Create(
     server->tls_context_ = *std::move(context);
   }
   for (const std::string& address : ListenAddresses(server->config_)) {
-    if (absl::Status listening = server->Listen(address); !listening.ok()) {
+    if (absl::Status listening = server->Listen(address, false);
+        !listening.ok()) {
       return listening;
+    }
+  }
+  if (!server->config_.in_memory_only()) {
+    for (const std::string& address : server->config_.websocket_listen()) {
+      if (absl::Status listening = server->Listen(address, true);
+          !listening.ok()) {
+        return listening;
+      }
     }
   }
   return server;
 }
 
-absl::Status FakeServer::Listen(const std::string& address) {
+absl::Status FakeServer::Listen(const std::string& address, bool websocket) {
   absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
   if (!parsed.ok()) return parsed.status();
   boost::system::error_code ec;
@@ -96,59 +106,91 @@ absl::Status FakeServer::Listen(const std::string& address) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address, ": ", ec.message()));
   }
-  DoAccept(*acceptor);
-  acceptors_.push_back(std::move(acceptor));
+  DoAccept(*acceptor, websocket);
+  (websocket ? websocket_acceptors_ : acceptors_)
+      .push_back(std::move(acceptor));
   return absl::OkStatus();
 }
 
-void FakeServer::DoAccept(tcp::acceptor& acceptor) {
+void FakeServer::DoAccept(tcp::acceptor& acceptor, bool websocket) {
   // The handler may run after the server is gone (an aborted accept drained by
   // a later io.run()): it checks the shared flag before touching `this`.
-  acceptor.async_accept([this, alive = alive_, &acceptor](
+  acceptor.async_accept([this, alive = alive_, &acceptor, websocket](
                             const boost::system::error_code& ec,
                             tcp::socket socket) {
     if (!*alive || stopped_) return;
-    if (!ec) {
-      const bool over_limit = PruneAndCheckLimit();
+    if (!ec && websocket) {
+      MakeRoom();
+      // TLS belongs to the WebSocket layer: no STARTTLS in these streams.
+      auto connection = std::make_shared<WebSocketConnection>(
+          std::move(socket), in_memory_config_, router_, clock_, bitgen_);
+      connections_.push_back(connection);
+      connection->Start();
+    } else if (!ec) {
+      const bool room = MakeRoom();
       auto connection =
           std::make_shared<TcpConnection>(std::move(socket), tls_context_.get(),
                                           config_, router_, clock_, bitgen_);
       connections_.push_back(connection);
-      if (over_limit) {
+      if (wire_tap_ != nullptr)
+        connection->SetWireTap(wire_tap_, ++tapped_connections_);
+      if (!room) {
         // RFC 6120 §4.9.3.17: the server lacks the resources to serve this
         // stream.
-        connection->Reject(
-            xmpp::StreamCondition::kResourceConstraint,
-            absl::StrCat("connection limit of ",
-                         config_.limits().max_connections(), " reached"));
+        connection->Reject(xmpp::StreamCondition::kResourceConstraint,
+                           absl::StrCat("connection limit of ",
+                                        config_.limits().max_connections(),
+                                        " reached by authenticated sessions"));
       } else {
         connection->Start();
       }
     }
     // Re-arm even after an error (e.g. too many open files), as Beast's
     // listener does.
-    DoAccept(acceptor);
+    DoAccept(acceptor, websocket);
   });
 }
 
-bool FakeServer::PruneAndCheckLimit() {
-  auto prune = [](auto& list) {
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [](const auto& weak) { return weak.expired(); }),
-               list.end());
-  };
-  prune(connections_);
-  prune(in_memory_connections_);
-  return connections_.size() + in_memory_connections_.size() >=
-         config_.limits().max_connections();
+bool FakeServer::MakeRoom() {
+  connections_.erase(
+      std::remove_if(connections_.begin(), connections_.end(),
+                     [](const auto& weak) { return weak.expired(); }),
+      connections_.end());
+  size_t open = 0;
+  std::shared_ptr<ServedConnection> oldest_unauthenticated;
+  for (const auto& weak : connections_) {
+    std::shared_ptr<ServedConnection> connection = weak.lock();
+    if (connection == nullptr || connection->closed()) continue;
+    ++open;
+    if (oldest_unauthenticated == nullptr && !connection->authenticated()) {
+      oldest_unauthenticated = connection;
+    }
+  }
+  if (open < config_.limits().max_connections()) return true;
+  // Idle pre-auth sockets must not lock logins out (issue 13): the oldest one
+  // goes. Authenticated sessions are never evicted.
+  if (oldest_unauthenticated == nullptr) return false;
+  oldest_unauthenticated->Evict(absl::StrCat(
+      "connection limit of ", config_.limits().max_connections(),
+      " reached; the oldest unauthenticated connection makes room"));
+  return true;
 }
 
 size_t FakeServer::connection_count() const {
-  auto live = [](const auto& list) {
-    return std::count_if(list.begin(), list.end(),
-                         [](const auto& weak) { return !weak.expired(); });
-  };
-  return live(connections_) + live(in_memory_connections_);
+  return std::count_if(connections_.begin(), connections_.end(),
+                       [](const auto& weak) { return !weak.expired(); });
+}
+
+ServerUsage FakeServer::Usage() const {
+  ServerUsage usage;
+  for (const auto& weak : connections_) {
+    if (std::shared_ptr<ServedConnection> connection = weak.lock()) {
+      ++usage.connections;
+      usage.queued_output_bytes += connection->queued_output_bytes();
+    }
+  }
+  usage.bound_resources = router_.BoundResources().size();
+  return usage;
 }
 
 std::unique_ptr<BytePipeEnd> FakeServer::ConnectInMemory() {
@@ -156,24 +198,27 @@ std::unique_ptr<BytePipeEnd> FakeServer::ConnectInMemory() {
       MakeBytePipe(io_);
   // Stopped: the server's end goes at once, like a refused connection.
   if (stopped_) return std::move(ends.first);
-  const bool over_limit = PruneAndCheckLimit();
+  const bool room = MakeRoom();
   auto connection = std::make_shared<InMemoryConnection>(
       io_, std::move(ends.second), in_memory_config_, router_, clock_, bitgen_);
-  in_memory_connections_.push_back(connection);
-  if (over_limit) {
+  connections_.push_back(connection);
+  if (!room) {
     connection->Reject(
         xmpp::StreamCondition::kResourceConstraint,
         absl::StrCat("connection limit of ", config_.limits().max_connections(),
-                     " reached"));
+                     " reached by authenticated sessions"));
   } else {
     connection->Start();
   }
   return std::move(ends.first);
 }
 
-std::vector<std::string> FakeServer::endpoints() const {
+namespace {
+
+std::vector<std::string> EndpointsOf(
+    const std::vector<std::unique_ptr<tcp::acceptor>>& acceptors) {
   std::vector<std::string> out;
-  for (const auto& acceptor : acceptors_) {
+  for (const auto& acceptor : acceptors) {
     tcp::endpoint endpoint = acceptor->local_endpoint();
     const std::string host = endpoint.address().to_string();
     out.push_back(endpoint.address().is_v6()
@@ -181,6 +226,16 @@ std::vector<std::string> FakeServer::endpoints() const {
                       : absl::StrCat(host, ":", endpoint.port()));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> FakeServer::endpoints() const {
+  return EndpointsOf(acceptors_);
+}
+
+std::vector<std::string> FakeServer::websocket_endpoints() const {
+  return EndpointsOf(websocket_acceptors_);
 }
 
 uint16_t FakeServer::port() const {
@@ -205,10 +260,10 @@ void FakeServer::Stop() {
   stopped_ = true;
   boost::system::error_code ignored;
   for (auto& acceptor : acceptors_) acceptor->close(ignored);
-  for (auto& weak : connections_) {
-    if (auto connection = weak.lock()) connection->Abort();
-  }
-  for (auto& weak : in_memory_connections_) {
+  for (auto& acceptor : websocket_acceptors_) acceptor->close(ignored);
+  // Aborting may release connections (and so touch the list): work on a copy.
+  const std::vector<std::weak_ptr<ServedConnection>> connections = connections_;
+  for (const auto& weak : connections) {
     if (auto connection = weak.lock()) connection->Abort();
   }
 }

@@ -31,7 +31,9 @@
 #include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "fake_server/config.pb.h"
+#include "fake_server/connection.h"
 #include "fake_server/router.h"
+#include "fake_server/wire_tap.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
 
@@ -65,6 +67,29 @@ class VirtualSession : public Endpoint {
   friend class FakeServer;  // clears bound_ when binding was refused
 };
 
+// What the server holds on its clients' behalf, to check that whatever a
+// client did leaves nothing behind once it is gone (tests/
+// hostile_input_test): the server's own accounting, which unlike the process's
+// RSS does not depend on the allocator returning memory.
+struct ServerUsage {
+  // Connection objects still alive (open, flushing, lingering after a stream
+  // error, or with I/O in flight), TCP, WebSocket and in-memory.
+  size_t connections = 0;
+  // Output written for them and not yet taken by the operating system.
+  size_t queued_output_bytes = 0;
+  // Bound resources, virtual sessions included.
+  size_t bound_resources = 0;
+
+  friend bool operator==(const ServerUsage& a, const ServerUsage& b) {
+    return a.connections == b.connections &&
+           a.queued_output_bytes == b.queued_output_bytes &&
+           a.bound_resources == b.bound_resources;
+  }
+  friend bool operator!=(const ServerUsage& a, const ServerUsage& b) {
+    return !(a == b);
+  }
+};
+
 class FakeServer {
  public:
   // Validates `config`, makes the TLS identity (unless TLS is off) and starts
@@ -79,11 +104,16 @@ class FakeServer {
   std::vector<std::string> endpoints() const;
   // The port of the first listener.
   uint16_t port() const;
+  // The XMPP-over-WebSocket listeners (config websocket_listen), as
+  // "host:port".
+  std::vector<std::string> websocket_endpoints() const;
 
   const ServerConfig& config() const { return config_; }
   Router& router() { return router_; }
   // Open client connections, TCP and in-memory.
   size_t connection_count() const;
+  // See ServerUsage.
+  ServerUsage Usage() const;
 
   // Logs in a resource with no socket. kNotFound for an unknown account (add it
   // first with router().AddAccount()), kAlreadyExists for a resource in use.
@@ -102,13 +132,20 @@ class FakeServer {
   // Stops listening and closes every connection.
   void Stop();
 
+  // Shows the bytes of every TCP connection accepted from now on to `tap`
+  // (not owned; must outlive the server; null: none).
+  void set_wire_tap(WireTap* tap) { wire_tap_ = tap; }
+
  private:
   FakeServer(ServerConfig config, boost::asio::io_context& io, Clock& clock,
              uint64_t seed);
-  absl::Status Listen(const std::string& address);
-  void DoAccept(boost::asio::ip::tcp::acceptor& acceptor);
-  // Forgets closed connections; true when the limit is already reached.
-  bool PruneAndCheckLimit();
+  absl::Status Listen(const std::string& address, bool websocket);
+  void DoAccept(boost::asio::ip::tcp::acceptor& acceptor, bool websocket);
+  // Forgets finished connections and makes room for a new one: at
+  // limits.max_connections, evicts the oldest unauthenticated connection.
+  // False when every open connection is authenticated and the limit is
+  // reached (the new one is to be refused).
+  bool MakeRoom();
 
   ServerConfig config_;
   // config_ with TLS off, for in-memory connections (see ConnectInMemory()).
@@ -119,9 +156,13 @@ class FakeServer {
   Router router_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
-  std::vector<std::weak_ptr<TcpConnection>> connections_;
-  std::vector<std::weak_ptr<InMemoryConnection>> in_memory_connections_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>>
+      websocket_acceptors_;
+  // TCP and in-memory connections, in the order they were opened.
+  std::vector<std::weak_ptr<ServedConnection>> connections_;
   bool stopped_ = false;
+  WireTap* wire_tap_ = nullptr;
+  uint64_t tapped_connections_ = 0;
   // Shared with pending accept handlers, which may outlive the server.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1,5 +1,6 @@
 #include "fake_server/tcp_connection.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <iterator>
 #include <utility>
@@ -15,7 +16,26 @@ TcpConnection::TcpConnection(asio::ip::tcp::socket socket,
     : socket_(std::move(socket)),
       tls_context_(tls_context),
       clock_(clock),
-      stream_(config, router, clock, *this, bitgen) {}
+      stream_(config, router, clock, *this, bitgen) {
+  // Stanzas are small and latency matters (the harness promises timings):
+  // no Nagle delay behind the client's delayed ACKs (issue 13).
+  boost::system::error_code ignored;
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+}
+
+void TcpConnection::SetWireTap(WireTap* tap, uint64_t id) {
+  tap_ = tap;
+  tap_id_ = id;
+  boost::system::error_code client_ec;
+  boost::system::error_code server_ec;
+  const asio::ip::tcp::endpoint client = socket_.remote_endpoint(client_ec);
+  const asio::ip::tcp::endpoint server = socket_.local_endpoint(server_ec);
+  if (client_ec || server_ec) {
+    tap_ = nullptr;
+    return;
+  }
+  tap_->OnOpen(tap_id_, client, server);
+}
 
 void TcpConnection::Start() {
   stream_.Start();
@@ -28,6 +48,10 @@ void TcpConnection::Reject(xmpp::StreamCondition condition,
 }
 
 void TcpConnection::Abort() { Shutdown(); }
+
+void TcpConnection::Evict(absl::string_view text) {
+  stream_.EndWithError(xmpp::StreamCondition::kResourceConstraint, text);
+}
 
 void TcpConnection::DoRead() {
   if (reading_ || shut_down_ || tls_pending_) return;
@@ -50,6 +74,8 @@ void TcpConnection::OnRead(const boost::system::error_code& ec, size_t bytes) {
     Shutdown();
     return;
   }
+  if (tap_ != nullptr)
+    tap_->OnBytes(tap_id_, true, absl::string_view(read_buffer_.data(), bytes));
   if (!draining_)
     stream_.OnBytes(absl::string_view(read_buffer_.data(), bytes));
   DoRead();
@@ -57,13 +83,20 @@ void TcpConnection::OnRead(const boost::system::error_code& ec, size_t bytes) {
 
 void TcpConnection::Write(std::string bytes) {
   if (shut_down_) return;
-  write_queue_.push_back(std::move(bytes));
-  DoWrite();
+  pending_.append(bytes);
+  // Everything written in this turn goes out together: one segment instead of
+  // a small one followed by others held back by Nagle and delayed ACKs.
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->DoWrite();
+  });
 }
 
 void TcpConnection::DoWrite() {
-  if (writing_ || shut_down_) return;
-  if (write_queue_.empty()) {
+  if (writing_ || shut_down_ || flush_posted_) return;
+  if (pending_.empty()) {
     if (close_pending_) {
       GracefulClose();
     } else if (tls_pending_) {
@@ -72,26 +105,27 @@ void TcpConnection::DoWrite() {
     return;
   }
   writing_ = true;
+  in_flight_.swap(pending_);
+  pending_.clear();
+  if (tap_ != nullptr) tap_->OnBytes(tap_id_, false, in_flight_);
   auto handler = [self = shared_from_this()](
                      const boost::system::error_code& ec, size_t) {
     self->OnWrite(ec);
   };
   if (tls_) {
-    asio::async_write(*tls_, asio::buffer(write_queue_.front()),
-                      std::move(handler));
+    asio::async_write(*tls_, asio::buffer(in_flight_), std::move(handler));
   } else {
-    asio::async_write(socket_, asio::buffer(write_queue_.front()),
-                      std::move(handler));
+    asio::async_write(socket_, asio::buffer(in_flight_), std::move(handler));
   }
 }
 
 void TcpConnection::OnWrite(const boost::system::error_code& ec) {
   writing_ = false;
+  in_flight_.clear();
   if (ec) {
     Shutdown();
     return;
   }
-  write_queue_.pop_front();
   DoWrite();
 }
 
@@ -111,6 +145,7 @@ void TcpConnection::DoHandshake() {
           self->Shutdown();
           return;
         }
+        if (self->tap_ != nullptr) self->tap_->OnTlsEstablished(self->tap_id_);
         self->stream_.OnTlsEstablished();
         self->DoRead();
         self->DoWrite();
@@ -118,7 +153,21 @@ void TcpConnection::DoHandshake() {
 }
 
 void TcpConnection::Close() {
+  if (tls_pending_) {
+    // Closing during the TLS handshake (or before it started): there is no
+    // channel to say goodbye on, and the handshake would wait for the client.
+    Shutdown();
+    return;
+  }
   close_pending_ = true;
+  // A client that does not read would keep the queue from draining, and the
+  // connection open, forever: give it the linger time, then close anyway.
+  if (linger_timer_ == nullptr) {
+    linger_timer_ =
+        clock_.CallAfter(absl::Seconds(2), [weak = weak_from_this()] {
+          if (auto self = weak.lock()) self->Shutdown();
+        });
+  }
   DoWrite();
 }
 
@@ -136,13 +185,14 @@ void TcpConnection::GracefulClose() {
 void TcpConnection::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  if (tap_ != nullptr) tap_->OnClose(tap_id_);
+  tap_ = nullptr;  // the tap may go once the server has stopped
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  // The front buffer belongs to the write in flight until its handler runs.
-  write_queue_.erase(
-      writing_ ? std::next(write_queue_.begin()) : write_queue_.begin(),
-      write_queue_.end());
+  // in_flight_ belongs to the write in progress until its handler runs.
+  pending_.clear();
+  pending_.shrink_to_fit();
   linger_timer_.reset();
   stream_.OnTransportClosed();
 }

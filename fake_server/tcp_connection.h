@@ -13,15 +13,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <deque>
 #include <memory>
 #include <string>
 
 #include "fake_server/c2s_stream.h"
+#include "fake_server/connection.h"
+#include "fake_server/wire_tap.h"
 
 namespace talkcheck::fake_server {
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
+                      public ServedConnection,
                       public C2sStream::Transport {
  public:
   // `tls_context` may be null (no STARTTLS). The references must outlive the
@@ -34,12 +36,26 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   // Starts reading; with `reject` set, answers with that stream error and
   // closes.
   void Start();
+  // Shows this connection's bytes to `tap` (not owned; must outlive the
+  // connection) as connection number `id`. Call before Start().
+  void SetWireTap(WireTap* tap, uint64_t id);
   void Reject(xmpp::StreamCondition condition, absl::string_view text);
-  // Closes the socket now (server shutdown).
-  void Abort();
+
+  // ServedConnection implementation.
+  bool authenticated() const override { return stream_.authenticated(); }
+  bool closed() const override { return stream_.closed(); }
+  size_t queued_output_bytes() const override { return QueuedBytes(); }
+  void Evict(absl::string_view text) override;
+  void Abort() override;
 
   // C2sStream::Transport implementation.
+  // Bytes written in one turn of the io_context go out in one write (stream
+  // header and features together; consecutive stanzas coalesced).
   void Write(std::string bytes) override;
+  size_t QueuedBytes() const override {
+    return pending_.size() + in_flight_.size();
+  }
+  void DiscardQueued() override { pending_.clear(); }
   void StartTls() override;
   bool CanStartTls() const override { return tls_context_ != nullptr; }
   void Close() override;
@@ -64,7 +80,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   std::unique_ptr<Timer> linger_timer_;
 
   std::array<char, 16 * 1024> read_buffer_;
-  std::deque<std::string> write_queue_;
+  std::string pending_;        // queued, not yet handed to a write
+  std::string in_flight_;      // the buffer of the write in progress
+  bool flush_posted_ = false;  // a DoWrite() is queued for the end of the turn
   bool writing_ = false;
   bool reading_ = false;
   bool tls_pending_ =
@@ -72,6 +90,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   bool close_pending_ = false;  // Close() asked; close after the queue drains
   bool draining_ = false;       // half-closed, discarding input until EOF
   bool shut_down_ = false;
+  WireTap* tap_ = nullptr;
+  uint64_t tap_id_ = 0;
 };
 
 }  // namespace talkcheck::fake_server

@@ -2,10 +2,10 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
-#include <map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -58,9 +58,11 @@ class UdpSocket : public DatagramSocket {
                     ignored);
   }
   void SetReceiveHandler(ReceiveHandler handler) override {
-    const bool armed = static_cast<bool>(handler_);
-    handler_ = std::move(handler);
-    if (!armed && handler_) StartRead();
+    const bool armed = handler_ != nullptr;
+    handler_ = handler
+                   ? std::make_shared<const ReceiveHandler>(std::move(handler))
+                   : nullptr;
+    if (!armed && handler_ != nullptr) StartRead();
   }
 
  private:
@@ -73,9 +75,10 @@ class UdpSocket : public DatagramSocket {
             const boost::system::error_code& ec, size_t size) {
           if (!*alive || ec == asio::error::operation_aborted) return;
           if (!ec) {
-            // A copy: the handler may destroy this socket.
-            ReceiveHandler handler = handler_;
-            handler(absl::string_view(buffer->data(), size), *sender);
+            // Shared, not copied per datagram: the handler may destroy this
+            // socket.
+            const std::shared_ptr<const ReceiveHandler> handler = handler_;
+            (*handler)(absl::string_view(buffer->data(), size), *sender);
             if (!*alive) return;
           }
           StartRead();
@@ -84,7 +87,7 @@ class UdpSocket : public DatagramSocket {
 
   udp::socket socket_;
   UdpEndpoint local_;
-  ReceiveHandler handler_;
+  std::shared_ptr<const ReceiveHandler> handler_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<std::vector<char>> buffer_ =
       std::make_shared<std::vector<char>>(kMaxDatagram);
@@ -119,9 +122,12 @@ struct InMemoryNetwork::State {
   Clock& clock;
   FateFunction fate;
   uint32_t next_port = kFirstInMemoryPort;
-  std::map<UdpEndpoint, Socket*> sockets;
+  // By port: Bind never gives two sockets the same port, whatever their
+  // address, and a hash of the port is cheaper per datagram than ordering
+  // endpoints.
+  absl::flat_hash_map<uint16_t, Socket*> sockets;
   // Delivery timers by datagram; destroying the state cancels them.
-  std::map<uint64_t, std::unique_ptr<Timer>> in_flight;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Timer>> in_flight;
   uint64_t next_id = 0;
   uint64_t delivered = 0;
   uint64_t dropped = 0;
@@ -134,7 +140,7 @@ class InMemoryNetwork::Socket : public DatagramSocket {
       : state_(std::move(state)), local_(std::move(local)) {}
   ~Socket() override {
     if (std::shared_ptr<State> state = state_.lock()) {
-      state->sockets.erase(local_);
+      state->sockets.erase(local_.port());
     }
   }
 
@@ -178,8 +184,9 @@ void InMemoryNetwork::State::Deliver(uint64_t id, const UdpEndpoint& from,
                                      const UdpEndpoint& to,
                                      const std::string& datagram) {
   in_flight.erase(id);  // the timer has fired; its handle may go
-  const auto it = sockets.find(to);
-  if (it == sockets.end() || !it->second->handler() ||
+  const auto it = sockets.find(to.port());
+  if (it == sockets.end() || it->second->local_endpoint() != to ||
+      !it->second->handler() ||
       from.address().is_v4() != to.address().is_v4()) {
     ++undeliverable;
     return;
@@ -209,7 +216,7 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> InMemoryNetwork::Bind(
   const UdpEndpoint local(*parsed,
                           static_cast<unsigned short>(state_->next_port++));
   auto socket = std::make_unique<Socket>(state_, local);
-  state_->sockets[local] = socket.get();
+  state_->sockets[local.port()] = socket.get();
   return std::unique_ptr<DatagramSocket>(std::move(socket));
 }
 

@@ -55,6 +55,13 @@ class DatagramSocket {
   // called from inside SendTo. The handler may destroy the socket.
   virtual void SetReceiveHandler(
       std::function<void(absl::string_view, const UdpEndpoint&)> handler) = 0;
+
+  // Hints for a socket that shares one kernel socket with others
+  // (SharedUdpNetwork): the GICE ufrag it answers Binding requests for, and a
+  // remote address it expects datagrams from. A socket of its own ignores
+  // them.
+  virtual void AnswerUfrag(absl::string_view /*ufrag*/) {}
+  virtual void ExpectFrom(const UdpEndpoint& /*remote*/) {}
 };
 
 // Where sockets come from.
@@ -66,6 +73,10 @@ class DatagramNetwork {
   // network. kInvalidArgument for an address that does not parse.
   virtual absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
       const std::string& address) = 0;
+
+  // Whether its sockets are the kernel's, able to reach servers outside it
+  // (a STUN server, a relay).
+  virtual bool reaches_real_sockets() const = 0;
 };
 
 // Real UDP sockets on `io` (port 0, chosen by the kernel). Does not own `io`,
@@ -77,6 +88,7 @@ class UdpNetwork : public DatagramNetwork {
   // DatagramNetwork implementation.
   absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
       const std::string& address) override;
+  bool reaches_real_sockets() const override { return true; }
 
  private:
   boost::asio::io_context& io_;
@@ -130,6 +142,7 @@ class InMemoryNetwork : public DatagramNetwork {
   // been handed out.
   absl::StatusOr<std::unique_ptr<DatagramSocket>> Bind(
       const std::string& address) override;
+  bool reaches_real_sockets() const override { return false; }
 
   // Datagrams handed to a receive handler, dropped by their fate, and lost
   // for want of a receiver.

@@ -14,10 +14,15 @@
 // least every 900 ms. Media goes only over the best writable connection, and is
 // accepted only from readable ones.
 //
-// Everything a channel reads comes from the client under test: oversized,
-// truncated or otherwise damaged STUN, attributes libjingle 0.4 would choke on,
-// media from addresses that never completed a check and floods are counted by
-// kind in GiceStats and dropped, costing at most one reply per datagram.
+// Oversized, truncated or otherwise damaged STUN, attributes libjingle 0.4
+// would choke on, media from addresses that never completed a check and floods
+// are counted by kind in GiceStats and dropped, costing at most one reply per
+// datagram. Each datagram is attributed first: what can be the remote side's
+// (from an address it announced in a candidate or that passed one of its
+// checks, or a Binding request whose USERNAME is our ufrag followed by one of
+// its ufrags) counts in stats(); anything else (a stray STUN with a foreign
+// username, a flood from an address nobody announced) in environment_stats(),
+// which describes the network, not the other side.
 //
 // Used by the reference client and by the simulated peer. Single-threaded on
 // the io_context that runs `clock`. Sockets come from a DatagramNetwork: real
@@ -30,7 +35,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +78,11 @@ struct GiceOptions {
   // flood does not cost the valid pings inside it. 0 turns the count off.
   uint64_t max_datagrams_per_second = 1000;
 
+  // Judge every datagram as the remote side's, whatever its source (no
+  // environment_stats): for tests that play the remote side from a socket
+  // nobody announced, and for a user who wants every datagram judged.
+  bool judge_every_datagram = false;
+
   // Misbehaviours for both-ways proofs (reference client --fault=...).
   bool fault_no_ping_responses = false;        // never answer Binding requests
   bool fault_username_without_remote = false;  // USERNAME = local ufrag only
@@ -78,6 +90,12 @@ struct GiceOptions {
   bool fault_media_before_writable = false;
   // Keep sending on an old-generation pair.
   bool fault_media_to_stale_generation = false;
+  // Never ping a write-timed-out connection again, even when the other side
+  // pings it (libjingle checks it again once it is pinged).
+  bool fault_abandon_timed_out_pairs = false;
+  // Stop pinging once writable: no keep-alive, so the other side's
+  // connection loses readability after its 30 s read timeout.
+  bool fault_no_keepalive = false;
 };
 
 // What one side observed about the other side's checks. Except for the
@@ -95,12 +113,28 @@ struct GiceOptions {
 // STUN types a GICE channel ignores (Allocate, Send, ...). `flood_datagrams`
 // cuts across them, and so do `media_before_writable` and
 // `media_to_stale_generation` across the two media counts.
+// Connectivity checks on one pair, both ways, as a failure report shows them:
+// with none at all from the other side, "0 RTP" means it never tried.
+struct PairChecks {
+  uint64_t requests_received = 0;   // the other side's checks
+  uint64_t responses_sent = 0;      // of those, answered with success
+  uint64_t requests_sent = 0;       // our checks
+  uint64_t responses_received = 0;  // its answers to them
+};
+
 struct GiceStats {
+  // By pair: "REMOTE -> LOCAL" (the other side's address, our socket's).
+  std::map<std::string, PairChecks> pairs;
   uint64_t requests_received = 0;
   uint64_t responses_received = 0;
   uint64_t requests_sent = 0;
   uint64_t responses_sent = 0;
   uint64_t error_responses_sent = 0;  // 400 / 430
+  // Requests with our ufrag followed by a ufrag we have no candidate for,
+  // answered 430 Stale Credentials. Not a finding: pings that beat the
+  // candidates message are normal and the sender retries (PROTOCOL.md §4.2,
+  // §8.13). Counted so a report can show the race.
+  uint64_t stale_credentials_requests = 0;
   // USERNAME not "our ufrag ‖ known remote".
   uint64_t bad_username_requests = 0;
   uint64_t responses_without_mapped_address = 0;
@@ -196,6 +230,13 @@ class GiceChannel {
   bool readable() const;
   // The best writable connection's remote address, if any.
   const boost::asio::ip::udp::endpoint* best_remote() const;
+  // The best writable connection's local and remote candidates (the pair media
+  // goes over), if any.
+  struct CandidatePair {
+    Candidate local;
+    Candidate remote;
+  };
+  std::optional<CandidatePair> best_pair() const;
 
   // Sends a non-STUN packet (RTP/RTCP) on the best writable connection. Returns
   // false (and sends nothing) when the channel is not writable.
@@ -215,7 +256,10 @@ class GiceChannel {
     answer_pings_ = std::move(answer);
   }
 
+  // Findings against the remote side: what it sent (see the class comment).
   const GiceStats& stats() const { return stats_; }
+  // The same counters for datagrams that cannot be the remote side's.
+  const GiceStats& environment_stats() const { return environment_stats_; }
   const std::vector<Candidate>& local_candidates() const;
 
  private:
@@ -225,6 +269,7 @@ class GiceChannel {
   std::function<void(bool)> on_writable_;
   std::function<bool()> answer_pings_;
   GiceStats stats_;
+  GiceStats environment_stats_;
 };
 
 }  // namespace talkcheck::media_sim

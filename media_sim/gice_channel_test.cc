@@ -266,10 +266,12 @@ TEST_F(GiceChannelTest, AnswersBadUsernameWith400) {
   EXPECT_NE(raw.received.back().bytes.find(
                 std::string("\x00\x09\x00\x10\x00\x00\x01\x90", 8)),
             std::string::npos);
-  EXPECT_EQ(channel->stats().requests_received, 1u);
-  EXPECT_EQ(channel->stats().bad_username_requests, 1u);
-  EXPECT_EQ(channel->stats().error_responses_sent, 1u);
-  EXPECT_EQ(channel->stats().responses_sent, 0u);
+  EXPECT_EQ(channel->environment_stats().requests_received, 1u);
+  EXPECT_EQ(channel->environment_stats().bad_username_requests, 1u);
+  EXPECT_EQ(channel->environment_stats().error_responses_sent, 1u);
+  EXPECT_EQ(channel->environment_stats().responses_sent, 0u);
+  // Nobody announced the sender: the environment's, not the remote side's.
+  EXPECT_EQ(channel->stats().datagrams_received, 0u);
   EXPECT_FALSE(channel->readable());
 }
 
@@ -285,7 +287,12 @@ TEST_F(GiceChannelTest, AnswersUnknownRemoteUfragWith430) {
   EXPECT_EQ(reply->type, kStunBindingErrorResponse);
   EXPECT_EQ(reply->error_code->GiceCode(), 430);
   EXPECT_EQ(reply->username, local.username + kRawUfrag);
-  EXPECT_EQ(channel->stats().bad_username_requests, 1u);
+  // Before the candidate, nothing ties the request to the remote side.
+  EXPECT_EQ(channel->environment_stats().stale_credentials_requests, 1u);
+  EXPECT_EQ(channel->stats().stale_credentials_requests, 0u);
+  // The race is normal (PROTOCOL.md §8.13): never a finding.
+  EXPECT_EQ(channel->environment_stats().bad_username_requests, 0u);
+  EXPECT_EQ(channel->stats().bad_username_requests, 0u);
 
   // Once the candidate is known, the retry succeeds (PROTOCOL.md §8.13).
   ASSERT_TRUE(channel->AddRemoteCandidate(raw.candidate()));
@@ -314,7 +321,8 @@ TEST_F(GiceChannelTest, PeerReflexiveRequestMakesMediaAcceptableFor30s) {
   // Media before any ping: counted and dropped.
   actual.SendTo(Rtp(), Endpoint(local));
   Poll();
-  EXPECT_EQ(channel->stats().media_from_unreadable, 1u);
+  // From an address nobody announced yet: the environment's.
+  EXPECT_EQ(channel->environment_stats().media_from_unreadable, 1u);
   EXPECT_TRUE(delivered.empty());
 
   std::optional<StunMessage> reply = RoundTrip(
@@ -337,7 +345,8 @@ TEST_F(GiceChannelTest, PeerReflexiveRequestMakesMediaAcceptableFor30s) {
   Poll();
   EXPECT_EQ(delivered.size(), 2u);
   EXPECT_EQ(channel->stats().media_received, 2u);
-  EXPECT_EQ(channel->stats().media_from_unreadable, 2u);
+  // Learnt in its check, the address is the remote side's from then on.
+  EXPECT_EQ(channel->stats().media_from_unreadable, 1u);
 }
 
 // Verifies that broken STUN is counted under the name of its damage, and
@@ -367,7 +376,9 @@ TEST_F(GiceChannelTest, CountsMalformedStunByKind) {
                  {{kStunAttrMappedAddress, std::string("\0\x01\0\x01", 4)}}),
              to);
   Poll();
-  const GiceStats& stats = channel->stats();
+  // Nobody announced the sender: the environment's, not the remote side's.
+  EXPECT_EQ(channel->stats().datagrams_received, 0u);
+  const GiceStats& stats = channel->environment_stats();
   EXPECT_EQ(stats.datagrams_received, 7u);
   EXPECT_EQ(stats.truncated_stun, 3u);
   EXPECT_EQ(stats.oversized_stun, 1u);
@@ -393,13 +404,14 @@ TEST_F(GiceChannelTest, DropsDatagramsOverMaxDatagramBytes) {
   raw.SendTo(over_limit, to);
   raw.SendTo(Rtp() + std::string(1000, 'x'), to);
   Poll();
-  EXPECT_EQ(channel->stats().oversized_datagrams, 2u);
-  EXPECT_EQ(channel->stats().media_from_unreadable, 0u);
+  EXPECT_EQ(channel->environment_stats().oversized_datagrams, 2u);
+  EXPECT_EQ(channel->environment_stats().media_from_unreadable, 0u);
   EXPECT_TRUE(raw.received.empty());
   raw.SendTo(at_limit, to);
   Poll();
-  EXPECT_EQ(channel->stats().oversized_datagrams, 2u);
-  EXPECT_EQ(channel->stats().bad_username_requests, 1u);  // answered with 400
+  EXPECT_EQ(channel->environment_stats().oversized_datagrams, 2u);
+  EXPECT_EQ(channel->environment_stats().bad_username_requests,
+            1u);  // answered with 400
   EXPECT_EQ(raw.received.size(), 1u);
 }
 
@@ -465,16 +477,20 @@ TEST_F(GiceChannelTest, CountsDatagramsOverTheRateAsFlood) {
     const udp::endpoint to = Endpoint(channel->local_candidates()[0]);
     for (int i = 0; i < 15; ++i) raw.SendTo(Rtp(), to);
     Poll();
-    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 5u);
-    EXPECT_EQ(channel->stats().media_from_unreadable, 15u);  // all handled
+    EXPECT_EQ(channel->environment_stats().flood_datagrams,
+              limit == 0 ? 0u : 5u);
+    EXPECT_EQ(channel->environment_stats().media_from_unreadable,
+              15u);  // all handled
     clock_.AdvanceBy(absl::Milliseconds(999));
     raw.SendTo(Rtp(), to);
     Poll();
-    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 6u);
+    EXPECT_EQ(channel->environment_stats().flood_datagrams,
+              limit == 0 ? 0u : 6u);
     clock_.AdvanceBy(absl::Milliseconds(1));  // a new window
     for (int i = 0; i < 10; ++i) raw.SendTo(Rtp(), to);
     Poll();
-    EXPECT_EQ(channel->stats().flood_datagrams, limit == 0 ? 0u : 6u);
+    EXPECT_EQ(channel->environment_stats().flood_datagrams,
+              limit == 0 ? 0u : 6u);
   }
   EXPECT_EQ(GiceOptions{}.max_datagrams_per_second, 1000u);
 }

@@ -215,9 +215,19 @@ double RtpStats::loss_percent() const {
 }
 
 RtpReceiver::RtpReceiver(RtpCodec expected)
-    : codec_(std::move(expected)),
-      timestamp_step_(codec_.timestamp_step()),
-      seen_(kSeenWords, 0) {}
+    : RtpReceiver(std::vector<RtpCodec>{std::move(expected)}) {}
+
+RtpReceiver::RtpReceiver(std::vector<RtpCodec> expected)
+    : codecs_(std::move(expected)), seen_(kSeenWords, 0) {
+  assert(!codecs_.empty());
+}
+
+const RtpCodec* RtpReceiver::Find(int payload_type) const {
+  for (const RtpCodec& codec : codecs_) {
+    if (codec.payload_type == payload_type) return &codec;
+  }
+  return nullptr;
+}
 
 bool RtpReceiver::Seen(uint64_t extended) const {
   const uint64_t bit = extended % kSequenceModulus;
@@ -237,27 +247,34 @@ void RtpReceiver::Resync(const RtpPacket& packet, absl::Duration arrival) {
   std::fill(seen_.begin(), seen_.end(), 0);
   MarkSeen(extended_highest_);
   highest_timestamp_ = packet.timestamp;
-  highest_expected_type_ = packet.payload_type == codec_.payload_type;
+  highest_payload_type_ =
+      Find(packet.payload_type) != nullptr ? packet.payload_type : -1;
   // The estimate carries over (it describes the path, not the source), but no
   // transit difference spans two sources.
   last_arrival_ = arrival;
   last_timestamp_ = packet.timestamp;
+  last_payload_type_ = packet.payload_type;
 }
 
 void RtpReceiver::UpdateJitter(const RtpPacket& packet,
                                absl::Duration arrival) {
-  // RFC 3550 A.8: D(i-1,i) = (R_i - R_{i-1}) - (S_i - S_{i-1}) in timestamp
-  // units, with arrivals converted to the RTP clock; the signed 32-bit
-  // timestamp difference keeps wrapped timestamps right.
-  const double arrival_delta =
-      static_cast<double>(absl::ToInt64Nanoseconds(arrival - last_arrival_)) *
-      codec_.clock_rate / 1e9;
-  const int32_t timestamp_delta =
-      static_cast<int32_t>(packet.timestamp - last_timestamp_);
-  const double d = arrival_delta - timestamp_delta;
-  jitter_ += (std::fabs(d) - jitter_) / 16;
+  // RFC 3550 A.8: D(i-1,i) = (R_i - R_{i-1}) - (S_i - S_{i-1}), here in
+  // seconds with the timestamp difference read at the packet's own clock rate;
+  // the signed 32-bit timestamp difference keeps wrapped timestamps right.
+  if (packet.payload_type == last_payload_type_) {
+    const RtpCodec* codec = Find(packet.payload_type);
+    const int clock_rate =
+        codec != nullptr ? codec->clock_rate : codecs_.front().clock_rate;
+    const double arrival_delta = absl::ToDoubleSeconds(arrival - last_arrival_);
+    const int32_t timestamp_delta =
+        static_cast<int32_t>(packet.timestamp - last_timestamp_);
+    const double d =
+        arrival_delta - static_cast<double>(timestamp_delta) / clock_rate;
+    jitter_s_ += (std::fabs(d) - jitter_s_) / 16;
+  }
   last_arrival_ = arrival;
   last_timestamp_ = packet.timestamp;
+  last_payload_type_ = packet.payload_type;
 }
 
 std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
@@ -268,8 +285,11 @@ std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
     return std::nullopt;
   }
   RtpPacket& packet = *parsed;
-  const bool expected_type = packet.payload_type == codec_.payload_type;
+  const RtpCodec* codec = Find(packet.payload_type);
+  const bool expected_type = codec != nullptr;
   if (!expected_type) ++stats_.wrong_payload_type;
+  ++stats_.by_payload_type[packet.payload_type];
+  ++stats_.by_ssrc[packet.ssrc];
   if (stats_.packets == 0) {
     stats_.first_arrival = arrival;
     stats_.last_arrival = arrival;
@@ -303,16 +323,21 @@ std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
         seen_[bit / 64] &= ~(uint64_t{1} << (bit % 64));
       }
       stats_.lost += static_cast<uint64_t>(delta) - 1;
-      if (expected_type && highest_expected_type_ && timestamp_step_ > 0) {
+      // Steps are judged between packets of one codec: another codec has
+      // another clock and frame.
+      const uint32_t timestamp_step =
+          expected_type ? codec->timestamp_step() : 0;
+      if (expected_type && highest_payload_type_ == packet.payload_type &&
+          timestamp_step > 0) {
         const int32_t step =
             static_cast<int32_t>(packet.timestamp - highest_timestamp_);
-        if (step <= 0 || static_cast<uint32_t>(step) % timestamp_step_ != 0) {
+        if (step <= 0 || static_cast<uint32_t>(step) % timestamp_step != 0) {
           ++stats_.bad_timestamp_steps;
         }
       }
       extended_highest_ = extended;
       highest_timestamp_ = packet.timestamp;
-      highest_expected_type_ = expected_type;
+      highest_payload_type_ = expected_type ? packet.payload_type : -1;
       MarkSeen(extended);
     } else if (extended >= extended_base_ && Seen(extended)) {
       ++stats_.duplicates;
@@ -329,7 +354,7 @@ std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
       MarkSeen(extended);
     }
   }
-  stats_.jitter_ms = jitter_ * 1000.0 / codec_.clock_rate;
+  stats_.jitter_ms = jitter_s_ * 1000.0;
   return std::move(packet);
 }
 

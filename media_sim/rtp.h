@@ -11,6 +11,7 @@
 #define TALKCHECK_MEDIA_SIM_RTP_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,7 +70,7 @@ struct RtpStats {
   // Their payload octets: no header, extension or padding (RFC 3550 6.4.1).
   uint64_t bytes = 0;
   uint64_t malformed = 0;
-  uint64_t wrong_payload_type = 0;  // not the expected payload type
+  uint64_t wrong_payload_type = 0;  // not one of the expected payload types
   uint64_t ssrc_changes = 0;  // each one re-syncs sequence and jitter state
   uint64_t lost = 0;          // sequence numbers never received (so far)
   uint64_t duplicates = 0;
@@ -84,11 +85,15 @@ struct RtpStats {
   double packets_per_second = 0;
   absl::Duration first_arrival;
   absl::Duration last_arrival;
+  // What arrived: well-formed packets by payload type and by SSRC, for a
+  // failure message that names them.
+  std::map<int, uint64_t> by_payload_type;
+  std::map<uint32_t, uint64_t> by_ssrc;
   // Loss in percent of expected packets (received + lost).
   double loss_percent() const;
 };
 
-// Checks a stream against the negotiated codec. Feed every packet with its
+// Checks a stream against the negotiated codecs. Feed every packet with its
 // arrival time.
 //
 // Sequence numbers are extended across wraps at 65535: a number up to 32767
@@ -97,10 +102,17 @@ struct RtpStats {
 // duplicate. A packet with another SSRC counts as a change and starts the
 // sequence, timestamp and transit state afresh; counts and the jitter estimate
 // carry on. Jitter is updated for every well-formed packet of the current SSRC,
-// in arrival order (RFC 3550 A.8), at the expected codec's clock rate.
+// in arrival order (RFC 3550 A.8), at the clock rate of the packet's own
+// payload type (RFC 3551 for static types, the negotiated one for dynamic
+// types); a packet whose payload type differs from the previous packet's
+// restarts the transit difference, since two clocks do not subtract. A packet
+// of an unexpected payload type is measured at the first expected codec's rate.
 class RtpReceiver {
  public:
   explicit RtpReceiver(RtpCodec expected);
+  // Any of `expected` (by payload type) is right; the first is the reference
+  // for packets of other types. Must not be empty.
+  explicit RtpReceiver(std::vector<RtpCodec> expected);
   // Returns the parsed packet (for echo), or nullopt when it was malformed.
   std::optional<RtpPacket> OnPacket(absl::string_view data,
                                     absl::Duration arrival);
@@ -112,9 +124,10 @@ class RtpReceiver {
   bool Seen(uint64_t extended) const;
   void MarkSeen(uint64_t extended);
   void UpdateJitter(const RtpPacket& packet, absl::Duration arrival);
+  // The expected codec of `payload_type`, or nullptr.
+  const RtpCodec* Find(int payload_type) const;
 
-  RtpCodec codec_;
-  uint32_t timestamp_step_;
+  std::vector<RtpCodec> codecs_;
   RtpStats stats_;
   // Implementation state (see rtp.cc). Extended sequence numbers count wraps in
   // the bits above 16 and start at 2^16 + first sequence, so late packets never
@@ -129,11 +142,12 @@ class RtpReceiver {
   // apart.
   std::vector<uint64_t> seen_;
   uint32_t highest_timestamp_ = 0;  // of the packet with extended_highest_
-  bool highest_expected_type_ = false;
+  int highest_payload_type_ = -1;   // of that packet; -1: not an expected one
   // Previous packet by arrival (RFC 3550 A.8): its arrival and RTP timestamp.
   absl::Duration last_arrival_;
   uint32_t last_timestamp_ = 0;
-  double jitter_ = 0;  // in RTP timestamp units
+  int last_payload_type_ = -1;
+  double jitter_s_ = 0;  // in seconds (each packet's clock converted)
 };
 
 // Makes the packets of one stream: stable SSRC, consecutive sequence numbers,

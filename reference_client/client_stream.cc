@@ -741,6 +741,12 @@ void ClientStream::Impl::DoWrite() {
     return;
   if (phase_ == Phase::kTlsHandshake) return;
   writing_ = true;
+  // Whatever queued up behind the last write goes out as one (issue 13: one
+  // write, not a train of small segments).
+  while (write_queue_.size() > 1) {
+    write_queue_.front() += write_queue_[1];
+    write_queue_.erase(write_queue_.begin() + 1);
+  }
   auto handler = [self = shared_from_this()](
                      const boost::system::error_code& ec, size_t) {
     self->OnWrite(ec);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::reference_client {
@@ -29,6 +30,44 @@ std::vector<Codec> DefaultCodecs() {
           {0, "PCMU", 8000},
           {8, "PCMA", 8000},
           {13, "CN", 8000}};
+}
+
+absl::StatusOr<std::vector<Codec>> ParseCodecList(absl::string_view list) {
+  // Google's ids and rates (PROTOCOL.md §2.1: the 2005 offer and LJ13's
+  // kGingleInitiate).
+  static const Codec kKnown[] = {
+      {103, "ISAC", 16000}, {97, "IPCMWB", 16000}, {102, "iLBC", 8000},
+      {4, "G723", 8000},    {100, "EG711U", 8000}, {101, "EG711A", 8000},
+      {0, "PCMU", 8000},    {8, "PCMA", 8000},     {13, "CN", 8000},
+      {9, "G722", 16000},   {3, "GSM", 8000},      {99, "speex", 16000}};
+  std::vector<Codec> codecs;
+  for (absl::string_view entry : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    std::vector<absl::string_view> parts = absl::StrSplit(entry, '/');
+    Codec codec;
+    codec.name = std::string(parts[0]);
+    bool known = false;
+    for (const Codec& k : kKnown) {
+      if (k.name == codec.name) {
+        codec = k;
+        known = true;
+      }
+    }
+    if ((parts.size() >= 2 && (!absl::SimpleAtoi(parts[1], &codec.id) ||
+                               codec.id < 0 || codec.id > 127)) ||
+        (parts.size() == 3 && (!absl::SimpleAtoi(parts[2], &codec.clockrate) ||
+                               codec.clockrate <= 0)) ||
+        parts.size() > 3 || codec.name.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad codec \"", entry, "\": NAME, NAME/ID or NAME/ID/CLOCKRATE"));
+    }
+    if (!known && parts.size() < 2) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown codec \"", entry, "\": write NAME/ID"));
+    }
+    codecs.push_back(std::move(codec));
+  }
+  if (codecs.empty()) return absl::InvalidArgumentError("empty codec list");
+  return codecs;
 }
 
 std::vector<PayloadType> ReadAudioPayloadTypes(
@@ -61,6 +100,9 @@ bool Matches(const PayloadType& offered, const Codec& ours) {
   const bool same_codec =
       offered.id < 96 ? offered.id == ours.id : offered.name == ours.name;
   if (!same_codec) return false;
+  // LJ04 GipsLiteMediaEngine::FindGIPSCodec also compares the channels
+  // (default 1; every codec of ours is mono).
+  if (offered.channels > 1) return false;
   return offered.clockrate == 0 || ours.clockrate == 0 ||
          offered.clockrate == ours.clockrate;
 }

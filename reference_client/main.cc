@@ -1,7 +1,8 @@
 // The reference client as a program: logs in, advertises voice, answers and
 // places Google Talk calls, and prints what happens. Control lines on standard
-// input ("call JID", "hangup", "answer", "reject", "quit") follow talkcheck's
-// control protocol for external clients (harness/client_under_test.h).
+// input ("call JID", "hangup", "answer", "reject", each of the last three
+// optionally with the JID of the call, "quit") follow talkcheck's
+// control protocol for external clients (harness/run/client_under_test.h).
 //
 //   reference_client --server=127.0.0.1:5222 --jid=cut@localhost/Talk.ref
 //       --password=cutpass [--fault=no-ack,late-ack] [--dialect=g2]
@@ -19,20 +20,22 @@
 #include <iostream>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "base/asio_clock.h"
+#include "base/flag_help.h"
 #include "reference_client/client_stream.h"
 #include "reference_client/faults.h"
+#include "reference_client/process_faults.h"
 #include "reference_client/voice_client.h"
 #include "xmpp/jid.h"
 
@@ -47,7 +50,8 @@ ABSL_FLAG(std::string, fault, "",
           "an unknown name lists the valid ones");
 ABSL_FLAG(std::string, dialect, "g1",
           "how outgoing calls offer transports: g1 (`candidates`) or g2 "
-          "(<transport/> + transport-info)");
+          "(<transport/> + transport-info); g3: libjingle >= 0.5, answers a "
+          "hybrid initiate in Jingle (its own calls are g1)");
 ABSL_FLAG(std::string, media, "echo",
           "RTP once a call is up: echo (each packet carries the newest payload "
           "received, for the peer's round-trip time), generate (own pattern) "
@@ -60,7 +64,8 @@ ABSL_FLAG(int, relay_http_port, 80,
           "TCP port of the relay's HTTP create_session (jingleinfo names only "
           "the host)");
 ABSL_FLAG(bool, list_faults, false,
-          "print the names of every --fault switch, one per line, and exit");
+          "print every --fault switch with what it does and the scenario "
+          "that proves it, and exit");
 ABSL_FLAG(std::string, call, "", "full JID to call once logged in");
 ABSL_FLAG(double, time_scale, 1.0,
           "run the 15 s iq, 50 s writability, 180 s ring and 20 s generation "
@@ -68,6 +73,21 @@ ABSL_FLAG(double, time_scale, 1.0,
 ABSL_FLAG(int64_t, auto_answer_ms, 0,
           "answer incoming calls after this many ms; negative waits for an "
           "`answer` control line");
+ABSL_FLAG(std::string, codecs, "",
+          "accept only these codecs, in this order of preference: a comma "
+          "list of NAME (PCMU, PCMA, iLBC, ISAC, ...), NAME/ID or "
+          "NAME/ID/CLOCKRATE (default: ISAC, iLBC, PCMU, PCMA, CN)");
+ABSL_FLAG(std::string, answer_after, "",
+          "answer incoming calls after this long (e.g. 0s, 5s), or 'never' to "
+          "ring until an `answer` or `reject` control line; when set, it "
+          "replaces --auto_answer_ms");
+ABSL_FLAG(std::string, hangup_after, "",
+          "hang up each call this long after it is accepted (e.g. 3s), as if "
+          "the user did; default: only a `hangup` control line hangs up");
+ABSL_FLAG(bool, voice_caps_from_disco, false,
+          "learn a contact's voice support from disco#info of its caps "
+          "node#voice-v1, and refuse to call it before the answer (as "
+          "gabble and libpurple do)");
 ABSL_FLAG(bool, require_tls, true,
           "fail the login when the server does not offer STARTTLS");
 ABSL_FLAG(std::string, sasl, "SCRAM-SHA-1",
@@ -126,9 +146,10 @@ class Program {
   Program() : clock_(io_), signals_(io_, SIGINT, SIGTERM), input_(io_) {}
 
   int Run(ClientStreamOptions stream_options, VoiceClientOptions voice_options,
-          std::string call) {
+          std::string call, absl::Duration hangup_after) {
     voice_options_ = std::move(voice_options);
     call_ = std::move(call);
+    hangup_after_ = hangup_after;
     stream_ = std::make_unique<ClientStream>(io_, clock_, bitgen_,
                                              std::move(stream_options));
     stream_->set_closed_handler([this](absl::Status status) {
@@ -141,6 +162,7 @@ class Program {
       if (!ec) Quit();
     });
     io_.run();
+    flood_.reset();
     voice_.reset();
     stream_.reset();
     return exit_code_;
@@ -161,10 +183,26 @@ class Program {
       Print(absl::StrCat("event ", EventName(event.type), " sid=", event.sid,
                          " reason=", event.reason));
       if (event.media.has_value()) PrintMedia(event.sid, *event.media);
+      if (event.type == CallEvent::Type::kAccepted) ScheduleHangup();
+      if (event.type == CallEvent::Type::kIncoming) {
+        absl::StatusOr<xmpp::Jid> caller = xmpp::Jid::Parse(event.reason);
+        if (caller.ok()) {
+          flood_ = CommitProcessFaultsOnInitiate(voice_options_.faults, clock_,
+                                                 *stream_, *caller);
+        }
+      }
     });
     voice_->Start();
     StartInput();
     if (!call_.empty()) Control(absl::StrCat("call ", call_));
+  }
+
+  // --hangup_after: a user who ends the call after a while, so that two
+  // reference clients can hold a whole call without anyone typing.
+  void ScheduleHangup() {
+    if (hangup_after_ == absl::InfiniteDuration()) return;
+    hangup_timer_ =
+        clock_.CallAfter(hangup_after_, [this] { Control("hangup"); });
   }
 
   void StartInput() {
@@ -204,24 +242,33 @@ class Program {
     } else if (action == "call") {
       absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(argument);
       status = callee.ok() ? voice_->Call(*callee) : callee.status();
-    } else if (action == "hangup") {
-      status = voice_->Hangup();
-    } else if (action == "answer") {
-      status = voice_->Answer();
-    } else if (action == "reject") {
-      status = voice_->Reject();
+    } else if (action == "hangup" || action == "answer" || action == "reject") {
+      // An optional JID picks the call ("answer alice@host/res").
+      std::optional<xmpp::Jid> remote;
+      absl::StatusOr<xmpp::Jid> jid = xmpp::Jid::Parse(argument);
+      if (!argument.empty() && jid.ok()) remote = *jid;
+      if (!argument.empty() && !jid.ok()) {
+        status = jid.status();
+      } else if (action == "hangup") {
+        status = voice_->Hangup(remote);
+      } else if (action == "answer") {
+        status = voice_->Answer(remote);
+      } else {
+        status = voice_->Reject(remote);
+      }
     } else if (action == "quit") {
       return Quit();
     } else {
-      status = absl::InvalidArgumentError(
-          absl::StrCat("unknown control '", action,
-                       "' (call JID, hangup, answer, reject, quit)"));
+      status = absl::InvalidArgumentError(absl::StrCat(
+          "unknown control '", action,
+          "' (call JID, hangup [JID], answer [JID], reject [JID], quit)"));
     }
     Print(status.ok() ? absl::StrCat("ok ", line)
                       : absl::StrCat("error ", line, ": ", status.message()));
   }
 
   void Quit() {
+    flood_.reset();
     voice_.reset();
     stream_->Close();
     exit_timer_ = clock_.CallAfter(kExitLinger, [this] { io_.stop(); });
@@ -249,22 +296,47 @@ class Program {
   asio::posix::stream_descriptor input_;
   asio::streambuf input_buffer_;
   VoiceClientOptions voice_options_;
+  std::unique_ptr<MessageFlood> flood_;
   std::string call_;
+  absl::Duration hangup_after_ = absl::InfiniteDuration();
+  std::unique_ptr<Timer> hangup_timer_;
   std::unique_ptr<ClientStream> stream_;
   std::unique_ptr<VoiceClient> voice_;
   std::unique_ptr<Timer> exit_timer_;
   int exit_code_ = 0;
 };
 
+// The fault catalogue: per fault, its switch, what it does and the tests
+// that prove the harness catches it (fault_table_test reads this format).
+void ListFaults() {
+  std::cout << "Faults (--fault=NAME[,NAME...]); each is caught by the "
+               "scenario named, run as the Bazel test named:\n";
+  for (Fault fault : AllFaults()) {
+    const FaultInfo& info = GetFaultInfo(fault);
+    std::cout << "\n"
+              << info.name << "\n    " << info.description
+              << "\n    proof: scenarios/" << info.proof
+              << ".xml (bazel test //scenarios:fault_"
+              << absl::StrReplaceAll(info.name, {{"-", "_"}}) << ")\n";
+    if (!info.fuzz_proof.empty()) {
+      std::cout << "    fuzz proof: scenarios/" << info.fuzz_proof
+                << ".xml (bazel test //scenarios:fuzz_proof_"
+                << absl::StrReplaceAll(info.name, {{"-", "_"}}) << ")\n";
+    }
+  }
+}
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "A Google Talk voice client (libjingle 0.4 behaviour) for talkcheck.\n"
-      "Prints `ready JID`, `event TYPE sid=.. reason=..` and `closed ..` "
-      "lines; "
-      "reads `call JID`, `hangup`, `answer`, `reject`, `quit` on stdin.");
-  absl::ParseCommandLine(argc, argv);
+  talkcheck::ParseCommandLine(
+      argc, argv, "reference_client/",
+      "A Google Talk voice client (libjingle 0.4 behaviour) for talkcheck. "
+      "Logs in to --server as --jid, advertises voice, answers and places "
+      "calls. Prints `ready JID`, `event TYPE sid=.. reason=..`, `media ..` "
+      "and `closed ..` lines; reads `call JID`, `hangup`, `answer`, "
+      "`reject`, `quit` on stdin. Exits 0 after `quit` or a signal, 1 when "
+      "the login or the stream fails, 2 on a bad flag.");
   if (absl::GetFlag(FLAGS_list_faults)) {
-    for (Fault fault : AllFaults()) std::cout << FaultName(fault) << "\n";
+    ListFaults();
     return 0;
   }
 
@@ -300,8 +372,10 @@ int Main(int argc, char** argv) {
     voice_options.dialect = VoiceClientOptions::Dialect::kG1;
   } else if (dialect == "g2") {
     voice_options.dialect = VoiceClientOptions::Dialect::kG2;
+  } else if (dialect == "g3") {
+    voice_options.dialect = VoiceClientOptions::Dialect::kG3;
   } else {
-    std::cerr << "--dialect must be g1 or g2, not '" << dialect << "'"
+    std::cerr << "--dialect must be g1, g2 or g3, not '" << dialect << "'"
               << std::endl;
     return 2;
   }
@@ -334,6 +408,27 @@ int Main(int argc, char** argv) {
   voice_options.auto_answer_after = auto_answer_ms < 0
                                         ? absl::InfiniteDuration()
                                         : absl::Milliseconds(auto_answer_ms);
+  if (const std::string after = absl::GetFlag(FLAGS_answer_after);
+      !after.empty()) {
+    absl::Duration duration;
+    if (after == "never") {
+      voice_options.auto_answer_after = absl::InfiniteDuration();
+    } else if (absl::ParseDuration(after, &duration) &&
+               duration >= absl::ZeroDuration()) {
+      voice_options.auto_answer_after = duration;
+    } else {
+      std::cerr << "--answer_after must be a duration such as 5s, or never\n";
+      return 2;
+    }
+  }
+  if (const std::string codecs = absl::GetFlag(FLAGS_codecs); !codecs.empty()) {
+    absl::StatusOr<std::vector<Codec>> parsed = ParseCodecList(codecs);
+    if (!parsed.ok()) {
+      std::cerr << "--codecs: " << parsed.status().message() << std::endl;
+      return 2;
+    }
+    voice_options.codecs = *std::move(parsed);
+  }
   // libjingle's session timers, K times as fast: lets `talkcheck fuzz
   // --time_scale=K` run campaigns against this binary in K of the time.
   const double time_scale = absl::GetFlag(FLAGS_time_scale);
@@ -341,10 +436,9 @@ int Main(int argc, char** argv) {
     std::cerr << "reference_client: --time_scale must be positive\n";
     return 2;
   }
-  voice_options.iq_timeout *= time_scale;
-  voice_options.writable_timeout *= time_scale;
-  voice_options.ring_timeout *= time_scale;
-  voice_options.generation_period *= time_scale;
+  voice_options.ScaleTimers(time_scale);
+  voice_options.voice_caps_from_disco =
+      absl::GetFlag(FLAGS_voice_caps_from_disco);
   const std::string call = absl::GetFlag(FLAGS_call);
   if (!call.empty()) {
     absl::StatusOr<xmpp::Jid> callee = xmpp::Jid::Parse(call);
@@ -355,8 +449,17 @@ int Main(int argc, char** argv) {
     }
   }
 
+  absl::Duration hangup_after = absl::InfiniteDuration();
+  if (const std::string after = absl::GetFlag(FLAGS_hangup_after);
+      !after.empty() && (!absl::ParseDuration(after, &hangup_after) ||
+                         hangup_after < absl::ZeroDuration())) {
+    std::cerr << "--hangup_after must be a duration such as 3s\n";
+    return 2;
+  }
+
   Program program;
-  return program.Run(std::move(stream_options), std::move(voice_options), call);
+  return program.Run(std::move(stream_options), std::move(voice_options), call,
+                     hangup_after);
 }
 
 }  // namespace

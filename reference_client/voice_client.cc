@@ -9,12 +9,14 @@
 
 #include "absl/random/distributions.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "media_sim/candidate.h"
 #include "media_sim/gice_channel.h"
 #include "reference_client/codecs.h"
+#include "reference_client/jingle_messages.h"
 #include "reference_client/session_messages.h"
 #include "reference_client/voice_client_impl.h"
 #include "xmpp/namespaces.h"
@@ -26,16 +28,6 @@ using media_sim::Candidate;
 using xmpp::Element;
 
 namespace {
-
-constexpr char kVoiceExt[] = "voice-v1";
-constexpr char kGoogleSessionFeature[] =
-    "http://www.google.com/xmpp/protocol/session";
-// late-ack: past libjingle's 15 s reply timeout.
-constexpr absl::Duration kLateAckDelay = absl::Seconds(20);
-// drop-early-candidates: the initiate is acked this late (a slow client), and
-// the candidates that arrive meanwhile are lost. Normally the ack goes out at
-// once.
-constexpr absl::Duration kDropEarlyAckDelay = absl::Seconds(1);
 
 // wrong-initiator: what a client that normalises JIDs would echo.
 std::string MangleInitiator(const std::string& initiator) {
@@ -56,150 +48,34 @@ bool IsTransportMessage(absl::string_view type) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
-// Presence, disco, stanza dispatch
-
-void VoiceClient::Impl::Start() {
-  if (started_) return;
-  started_ = true;
-  std::weak_ptr<bool> alive = alive_;
-  stream_.set_stanza_handler([this, alive](const Element& stanza) {
-    if (alive.lock()) OnStanza(stanza);
-  });
-  SendPresence();
-  if (options_.candidates.stun || options_.candidates.relay) QueryJingleInfo();
-}
-
-// LJ04 always asks, with no `to` (PROTOCOL.md §5.1).
-void VoiceClient::Impl::QueryJingleInfo() {
-  Element iq(ns::kClient, "iq");
-  iq.SetAttr("type", "get");
-  iq.AddChild("google:jingleinfo", "query");
-  std::weak_ptr<bool> alive = alive_;
-  stream_.SendIq(std::move(iq), options_.iq_timeout,
-                 [this, alive](absl::StatusOr<Element> reply) {
-                   if (alive.lock() && reply.ok()) OnJingleInfo(*reply);
-                 });
-}
-
-// The first STUN server and the first relay (GAB, PUR), hosts as IP literals:
-// the client resolves no names.
-void VoiceClient::Impl::OnJingleInfo(const Element& reply) {
-  const Element* query = reply.FindChild("google:jingleinfo", "query");
-  if (query == nullptr) return;
-  auto address_of = [](const Element& server, const char* port_attr)
-      -> std::optional<std::pair<boost::asio::ip::address, uint16_t>> {
-    boost::system::error_code ec;
-    const boost::asio::ip::address address =
-        boost::asio::ip::make_address(server.AttrOr("host", ""), ec);
-    int port = 0;
-    if (ec || !absl::SimpleAtoi(server.AttrOr(port_attr, ""), &port) ||
-        port <= 0 || port > 65535) {
-      return std::nullopt;
-    }
-    return std::make_pair(address, static_cast<uint16_t>(port));
-  };
-  if (const Element* stun = query->FindChild("google:jingleinfo", "stun")) {
-    for (const Element* server :
-         stun->FindChildren("google:jingleinfo", "server")) {
-      if (auto found = address_of(*server, "udp")) {
-        stun_server_ =
-            boost::asio::ip::udp::endpoint(found->first, found->second);
-        break;
-      }
-    }
-  }
-  if (const Element* relay = query->FindChild("google:jingleinfo", "relay")) {
-    const Element* token = relay->FindChild("google:jingleinfo", "token");
-    for (const Element* server :
-         relay->FindChildren("google:jingleinfo", "server")) {
-      boost::system::error_code ec;
-      const boost::asio::ip::address address =
-          boost::asio::ip::make_address(server->AttrOr("host", ""), ec);
-      if (ec || token == nullptr) continue;
-      relay_server_ = media_sim::RelayServerAddress{
-          boost::asio::ip::tcp::endpoint(address, options_.relay_http_port),
-          token->Text()};
-      break;
-    }
-  }
-}
-
-void VoiceClient::Impl::SendPresence() {
-  Element presence(ns::kClient, "presence");
-  presence.AddChild(ns::kClient, "priority").SetText("0");
-  if (!Has(Fault::kNoCaps)) {
-    presence.AddChild(ns::kCaps, "c")
-        .SetAttr("node", ns::kGoogleCapsNode)
-        .SetAttr("ver", options_.caps_ver)
-        .SetAttr("ext", kVoiceExt);
-  }
-  stream_.Send(presence);
-}
-
-void VoiceClient::Impl::OnStanza(const Element& stanza) {
-  if (stanza.ns() == ns::kClient && stanza.name() == "iq") OnIq(stanza);
-  // Presence and messages need no answer from a voice client.
-}
-
-void VoiceClient::Impl::OnIq(const Element& iq) {
-  const std::string type = iq.AttrOr("type", "");
-  if (type != "get" && type != "set") return;  // stray results and errors
-  const Element* session = iq.FindChild(ns::kGoogleSession, "session");
-  // LJ04 routes a session message only with all three attributes on an iq set.
-  if (type == "set" && session != nullptr && session->Attr("type") != nullptr &&
-      session->Attr("id") != nullptr && session->Attr("initiator") != nullptr) {
-    return OnSessionIq(iq, *session);
-  }
-  const Element* query = iq.FindChild(ns::kDiscoInfo, "query");
-  if (type == "get" && query != nullptr) return AnswerDisco(iq, *query);
-  SendError(iq, "cancel", "service-unavailable", "");
-}
-
-void VoiceClient::Impl::AnswerDisco(const Element& iq, const Element& query) {
-  const std::string node = query.AttrOr("node", "");
-  const std::string caps_node = ns::kGoogleCapsNode;
-  Element result = IqResult(iq);
-  Element& info = result.AddChild(ns::kDiscoInfo, "query");
-  if (!node.empty()) info.SetAttr("node", node);
-  if (node == absl::StrCat(caps_node, "#", kVoiceExt)) {
-    if (Has(Fault::kNoDiscoAnswer)) return;
-    info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", ns::kGoogleVoiceV1);
-  } else if (node.empty() ||
-             node == absl::StrCat(caps_node, "#", options_.caps_ver)) {
-    info.AddChild(ns::kDiscoInfo, "identity")
-        .SetAttr("category", "client")
-        .SetAttr("type", "pc")
-        .SetAttr("name", "talkcheck reference client");
-    for (const char* feature :
-         {ns::kDiscoInfo, kGoogleSessionFeature, ns::kGoogleVoiceV1}) {
-      info.AddChild(ns::kDiscoInfo, "feature").SetAttr("var", feature);
-    }
-  } else {
-    return SendError(iq, "cancel", "item-not-found", "");
-  }
-  stream_.Send(result);
-}
-
-void VoiceClient::Impl::SendError(const Element& iq, absl::string_view type,
-                                  absl::string_view condition,
-                                  absl::string_view text,
-                                  const Element* extra) {
-  stream_.Send(IqError(iq, type, condition, text, extra));
-}
-
-// ---------------------------------------------------------------------------
 // Incoming session messages
+
+// LJ13 keys a Jingle message by its sid alone (WriteJingleAction writes the
+// initiator only on session-initiate).
+void VoiceClient::Impl::OnJingleIq(const Element& iq, const Element& jingle) {
+  const std::string sid = jingle.AttrOr("sid", "");
+  for (const auto& [key, s] : sessions_) {
+    if (s->jingle && s->sid == sid)
+      return OnSessionIq(iq, GingleOfJingle(jingle, s->initiator));
+  }
+  SendError(iq, "modify", "bad-request", "unknown session");
+}
 
 void VoiceClient::Impl::OnSessionIq(const Element& iq, const Element& session) {
   const std::string type = *session.Attr("type");
   if (type == "initiate") return OnInitiate(iq, session);
   auto it = sessions_.find({*session.Attr("id"), *session.Attr("initiator")});
   // LJ04 also insists that the message comes from the session's peer.
-  if (it == sessions_.end() || it->second->remote != iq.AttrOr("from", "")) {
+  if (it == sessions_.end() || (it->second->remote != iq.AttrOr("from", "") &&
+                                !Has(Fault::kAcceptAnyResource))) {
     if (Has(Fault::kIgnoreUnknownSession)) return;
     return SendError(iq, "modify", "bad-request", "unknown session");
   }
   Session& s = *it->second;
+  if ((type == "terminate" || type == "reject") &&
+      session.FirstChild() != nullptr && Has(Fault::kStrictTerminatePayload)) {
+    return SendError(iq, "modify", "bad-request", "unexpected payload");
+  }
   if (type == "terminate") {
     AckSessionIq(iq, /*is_terminate=*/true);
     const Element* reason = session.FirstChild();
@@ -212,6 +88,10 @@ void VoiceClient::Impl::OnSessionIq(const Element& iq, const Element& session) {
   }
   const bool awaiting_answer =
       !s.incoming && s.state == Session::State::kSentInitiate;
+  if ((type == "accept" || type == "reject" || type == "redirect") &&
+      !awaiting_answer && Has(Fault::kAckWrongState)) {
+    return AckSessionIq(iq, false);
+  }
   if (type == "accept" || type == "reject") {
     if (!awaiting_answer) {
       return SendError(iq, "modify", "not-allowed",
@@ -231,6 +111,7 @@ void VoiceClient::Impl::OnSessionIq(const Element& iq, const Element& session) {
   }
   if (type == "transport-accept") return OnTransportAccept(s, iq, session);
   if (type == "info") return AckSessionIq(iq, false);
+  if (Has(Fault::kIgnoreUnknownSessionType)) return;
   SendError(iq, "modify", "bad-request", "unknown session message type");
 }
 
@@ -242,6 +123,13 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   }
   const std::string* from = iq.Attr("from");
   if (from == nullptr || from->empty()) return;
+  if (Has(Fault::kIgnoreGlareInitiate) &&
+      Newest([from](const Session& s) {
+        return !s.incoming && s.state == Session::State::kSentInitiate &&
+               s.remote == *from;
+      }) != nullptr) {
+    return;
+  }
   const Element* description =
       session.FindChild(ns::kGooglePhone, "description");
   if (description == nullptr) {
@@ -268,7 +156,8 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
     if (child->ns() == ns::kGoogleP2p && p2p == nullptr) p2p = child;
   }
   if (offers_transport && p2p == nullptr) {
-    return SendError(iq, "cancel", "not-acceptable",
+    // LJ04 Session::ChooseTransport: type modify.
+    return SendError(iq, "modify", "not-acceptable",
                      "no supported transport in offer");
   }
 
@@ -282,8 +171,14 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   s.state = Session::State::kReceivedInitiate;
   s.g2 = p2p != nullptr;
   s.transport_accepted = s.g2;
+  // LJ13 parses a hybrid initiate as Jingle and follows it (PROTOCOL.md §0.1).
+  s.jingle = options_.dialect == VoiceClientOptions::Dialect::kG3 &&
+             iq.FindChild(ns::kJingle, "jingle") != nullptr;
   s.remote_codecs = ReadAudioPayloadTypes(*description);
   s.accept = NegotiateAccept(s.remote_codecs, options_.codecs);
+  if (Has(Fault::kCaseInsensitiveCodecs) || Has(Fault::kMatchDynamicById)) {
+    s.accept = FaultyAccept(s.remote_codecs);
+  }
   sessions_[key] = std::move(owned);
 
   // Events go out after the wire work, so a handler acting on them cannot
@@ -313,8 +208,12 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   }
   if (!Has(Fault::kCandidatesBeforeAck)) StartTransport(s);
   ArmWritableTimer(s);
-  if (options_.auto_answer_after != absl::InfiniteDuration()) {
-    s.answer_timer = clock_.CallAfter(options_.auto_answer_after, [this, ref] {
+  if (options_.auto_answer_after != absl::InfiniteDuration() ||
+      Has(Fault::kAnswerAtOnce)) {
+    const absl::Duration after = Has(Fault::kAnswerAtOnce)
+                                     ? absl::ZeroDuration()
+                                     : options_.auto_answer_after;
+    s.answer_timer = clock_.CallAfter(after, [this, ref] {
       Session* s = Find(ref);
       if (s != nullptr && s->state == Session::State::kReceivedInitiate) {
         SendAccept(*s);
@@ -364,7 +263,8 @@ void VoiceClient::Impl::OnRedirect(Session& s, const Element& iq,
   s.transport_accepted = false;
   s.g2 = options_.dialect == VoiceClientOptions::Dialect::kG2;
   std::vector<Element> children = InitiateChildren(s);
-  if (const Element* cookie = session.FindChild(ns::kGoogleSession, "cookie")) {
+  if (const Element* cookie = session.FindChild(ns::kGoogleSession, "cookie");
+      cookie != nullptr && !Has(Fault::kRedirectWithoutCookie)) {
     children.push_back(*cookie);
   }
   SendSessionMessage(s, "initiate", std::move(children));
@@ -379,17 +279,28 @@ void VoiceClient::Impl::OnTransportAccept(Session& s, const Element& iq,
     return SendError(iq, "modify", "not-allowed",
                      "message not allowed in current state");
   }
-  // LJ04 P2PTransport::OnTransportAnswer and Session::OnTransportAcceptMessage.
+  if (Has(Fault::kRefuseTransportAccept)) {
+    return SendError(iq, "modify", "bad-request",
+                     "unknown session message type");
+  }
+  if (Has(Fault::kLaxTransportAccept)) {
+    AckSessionIq(iq, false);
+    s.transport_accepted = true;
+    return;
+  }
+  // LJ04 P2PTransport::OnTransportAnswer and Session::OnTransportAcceptMessage:
+  // transports of other namespaces are skipped (GetTransport finds none).
   std::vector<const Element*> transports;
   for (const Element* child : session.Children()) {
-    if (child->name() == "transport") transports.push_back(child);
+    if (child->Is(ns::kGoogleP2p, "transport")) transports.push_back(child);
   }
   if (transports.size() > 1) {
     return SendError(iq, "modify", "bad-request",
                      "transport-accept has two answers");
   }
-  if (transports.empty() || transports[0]->ns() != ns::kGoogleP2p) {
-    return SendError(iq, "cancel", "not-allowed",
+  if (transports.empty()) {
+    // LJ04 Session::OnTransportAcceptMessage: type modify.
+    return SendError(iq, "modify", "not-allowed",
                      "no supported transport in answer");
   }
   if (!transports[0]->Children().empty()) {
@@ -405,13 +316,14 @@ void VoiceClient::Impl::OnTransportAccept(Session& s, const Element& iq,
 
 void VoiceClient::Impl::AckSessionIq(const Element& iq, bool is_terminate,
                                      Session* initiate_of) {
-  if (Has(Fault::kNoAck)) return;
+  // A flooding client sends messages instead (process_faults.h).
+  if (Has(Fault::kNoAck) || Has(Fault::kFloodOnInitiate)) return;
   if (is_terminate && Has(Fault::kNoTerminateAck)) return;
   absl::Duration delay = absl::ZeroDuration();
   if (Has(Fault::kLateAck)) {
-    delay = kLateAckDelay;
+    delay = options_.late_ack_delay;
   } else if (initiate_of != nullptr && Has(Fault::kDropEarlyCandidates)) {
-    delay = kDropEarlyAckDelay;
+    delay = options_.drop_early_ack_delay;
   }
   Element result = IqResult(iq);
   if (delay <= absl::ZeroDuration()) {
@@ -435,7 +347,15 @@ void VoiceClient::Impl::SendSessionMessage(Session& s, absl::string_view type,
       Has(Fault::kWrongInitiator) && type != "initiate"
           ? MangleInitiator(s.initiator)
           : s.initiator;
+  std::optional<Element> jingle;
+  if (s.jingle && !(type == "accept" && Has(Fault::kHybridBackToGingle)))
+    jingle = JingleOfGingle(type, s.sid, children);
   Element iq = SessionIq(s.remote, type, s.sid, initiator, std::move(children));
+  if (jingle) {
+    iq = Element(ns::kClient, "iq");
+    iq.SetAttr("type", "set").SetAttr("to", s.remote);
+    iq.AddChild(*std::move(jingle));
+  }
   std::weak_ptr<bool> alive = alive_;
   stream_.SendIq(std::move(iq), options_.iq_timeout,
                  [this, alive, ref = Ref(s),
@@ -459,6 +379,7 @@ void VoiceClient::Impl::OnSessionReply(const SessionRef& ref,
   // LJ04 Session::OnFailedSend: transport messages may fail; for anything else,
   // an error other than continue/wait, or no reply in 15 s, ends the session.
   if (IsTransportMessage(type)) return;
+  if (reply.ok() && Has(Fault::kIgnoreErrorReplies)) return;
   if (!reply.ok()) {
     if (Has(Fault::kNoTerminateOnTimeout)) return;
     return EndSession(
@@ -475,6 +396,39 @@ void VoiceClient::Impl::OnSessionReply(const SessionRef& ref,
              absl::StrCat("error reply to ", type, ": ",
                           condition != nullptr ? condition->name() : "?"),
              /*send_terminate=*/true);
+}
+
+// ---------------------------------------------------------------------------
+// Fault helpers
+
+std::vector<PayloadType> VoiceClient::Impl::FaultyAccept(
+    const std::vector<PayloadType>& offer) const {
+  std::vector<PayloadType> accept;
+  for (const PayloadType& offered : offer) {
+    for (const Codec& codec : options_.codecs) {
+      const bool same = offered.id < 96 || Has(Fault::kMatchDynamicById)
+                            ? offered.id == codec.id
+                            : absl::EqualsIgnoreCase(offered.name, codec.name);
+      if (!same) continue;
+      PayloadType ours = offered;
+      ours.name = codec.name;  // our spelling, not the offer's
+      accept.push_back(ours);
+      break;
+    }
+  }
+  return accept;
+}
+
+void VoiceClient::Impl::SendTerminateUntilAcked(const std::string& remote,
+                                                const std::string& sid,
+                                                const std::string& initiator) {
+  std::weak_ptr<bool> alive = alive_;
+  stream_.SendIq(
+      SessionIq(remote, "terminate", sid, initiator, {}), options_.iq_timeout,
+      [this, alive, remote, sid, initiator](absl::StatusOr<Element> reply) {
+        if (alive.lock() && !reply.ok())
+          SendTerminateUntilAcked(remote, sid, initiator);
+      });
 }
 
 // ---------------------------------------------------------------------------
@@ -514,6 +468,13 @@ absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
     return absl::InvalidArgumentError(absl::StrCat(
         "call a full JID (user@domain/resource), not ", callee.ToString()));
   }
+  if (options_.voice_caps_from_disco &&
+      !contact_caps_.HasVoice(callee.ToString())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(callee.ToString(),
+                     " is not known to take voice calls (no answer to "
+                     "its caps disco#info yet)"));
+  }
   auto owned = std::make_unique<Session>();
   Session& s = *owned;
   s.serial = next_serial_++;
@@ -546,28 +507,32 @@ absl::Status VoiceClient::Impl::Call(const xmpp::Jid& callee) {
   return absl::OkStatus();
 }
 
-absl::Status VoiceClient::Impl::Answer() {
-  Session* s = Newest([](const Session& s) {
-    return s.incoming && s.state == Session::State::kReceivedInitiate;
+absl::Status VoiceClient::Impl::Answer(const std::optional<xmpp::Jid>& remote) {
+  Session* s = Newest([this, &remote](const Session& s) {
+    return s.incoming && s.state == Session::State::kReceivedInitiate &&
+           IsPicked(s, remote);
   });
   if (s == nullptr) return absl::FailedPreconditionError("no call is ringing");
   SendAccept(*s);
   return absl::OkStatus();
 }
 
-absl::Status VoiceClient::Impl::Reject() {
-  Session* s = Newest([](const Session& s) {
-    return s.incoming && s.state == Session::State::kReceivedInitiate;
+absl::Status VoiceClient::Impl::Reject(const std::optional<xmpp::Jid>& remote) {
+  Session* s = Newest([this, &remote](const Session& s) {
+    return s.incoming && s.state == Session::State::kReceivedInitiate &&
+           IsPicked(s, remote);
   });
   if (s == nullptr) return absl::FailedPreconditionError("no call is ringing");
+  if (Has(Fault::kIgnoreUserReject)) return absl::OkStatus();
   SendSessionMessage(*s, "reject");
   EndSession(*s, CallEvent::Type::kRejected, "rejected by the user",
              /*send_terminate=*/false);
   return absl::OkStatus();
 }
 
-absl::Status VoiceClient::Impl::Hangup() {
-  Session* s = Newest([](const Session&) { return true; });
+absl::Status VoiceClient::Impl::Hangup(const std::optional<xmpp::Jid>& remote) {
+  Session* s =
+      Newest([this, &remote](const Session& s) { return IsPicked(s, remote); });
   if (s == nullptr) return absl::FailedPreconditionError("no call to hang up");
   EndSession(*s, CallEvent::Type::kTerminated, "hung up",
              /*send_terminate=*/true);
@@ -579,7 +544,11 @@ void VoiceClient::Impl::EndSession(Session& s, CallEvent::Type type,
                                    bool send_terminate, bool emit) {
   auto it = sessions_.find(s.key());
   if (it == sessions_.end() || it->second.get() != &s) return;
-  if (send_terminate) SendSessionMessage(s, "terminate");
+  if (send_terminate && Has(Fault::kTerminateAgainOnTimeout)) {
+    SendTerminateUntilAcked(s.remote, s.sid, s.initiator);
+  } else if (send_terminate) {
+    SendSessionMessage(s, "terminate");
+  }
   std::unique_ptr<Session> owned = std::move(it->second);
   sessions_.erase(it);
   owned->writable_timer.reset();
@@ -671,9 +640,15 @@ absl::StatusOr<VoiceClientOptions::CandidateTypes> ParseCandidateTypes(
 absl::Status VoiceClient::Call(const xmpp::Jid& callee) {
   return impl_->Call(callee);
 }
-absl::Status VoiceClient::Answer() { return impl_->Answer(); }
-absl::Status VoiceClient::Reject() { return impl_->Reject(); }
-absl::Status VoiceClient::Hangup() { return impl_->Hangup(); }
+absl::Status VoiceClient::Answer(const std::optional<xmpp::Jid>& remote) {
+  return impl_->Answer(remote);
+}
+absl::Status VoiceClient::Reject(const std::optional<xmpp::Jid>& remote) {
+  return impl_->Reject(remote);
+}
+absl::Status VoiceClient::Hangup(const std::optional<xmpp::Jid>& remote) {
+  return impl_->Hangup(remote);
+}
 void VoiceClient::set_event_handler(
     std::function<void(const CallEvent&)> handler) {
   impl_->event_handler_ = std::move(handler);

@@ -58,16 +58,42 @@ struct VoiceClientOptions {
   // PCMU 0/8000, PCMA 8/8000, CN 13/8000 (codecs.cc).
   std::vector<Codec> codecs;
   // How an outgoing call offers transports.
-  enum class Dialect { kG1, kG2 } dialect = Dialect::kG1;
+  // kG3 is libjingle >= 0.5: it answers a hybrid (G3) initiate in Jingle
+  // (reference_client/jingle_messages.h) and places its own calls as G1 (the
+  // Gingle half of a hybrid initiate; it writes no Jingle half).
+  enum class Dialect { kG1, kG2, kG3 } dialect = Dialect::kG1;
   // Incoming calls: accept after this long (the user "answers");
-  // InfiniteDuration waits for Answer().
+  // InfiniteDuration rings until Answer() or Reject() (talkcheck's default:
+  // its callee scenarios answer through control steps).
   absl::Duration auto_answer_after = absl::ZeroDuration();
   // libjingle timers (PROTOCOL.md §6).
   absl::Duration iq_timeout = absl::Seconds(15);
   absl::Duration writable_timeout = absl::Seconds(50);
   absl::Duration ring_timeout = absl::Seconds(180);
   absl::Duration generation_period = absl::Seconds(20);
+  // The libjingle timers above, K times as long (K = 0.1: the 15 s iq timeout
+  // is 1.5 s), for a harness that scales its scenarios alike.
+  void ScaleTimers(double k) {
+    iq_timeout *= k;
+    writable_timeout *= k;
+    ring_timeout *= k;
+    generation_period *= k;
+    late_ack_delay *= k;
+    drop_early_ack_delay *= k;
+  }
+  // The faults' own delays, scaled with the timers so that a fault stays on
+  // the same side of them. late-ack: past libjingle's 15 s reply timeout.
+  // drop-early-candidates: the initiate is acked this late (a slow client),
+  // and the candidates that arrive meanwhile are lost.
+  absl::Duration late_ack_delay = absl::Seconds(20);
+  absl::Duration drop_early_ack_delay = absl::Seconds(1);
   std::string caps_ver = "1.0.0.104";
+  // Learn a contact's voice support as clients without Google's hard-coded
+  // bundles do (reference_client/contact_caps.h): ask disco#info of its
+  // `node#voice-v1` on its caps presence, and refuse to call a JID before
+  // the answer names Google voice. Off: a call goes to any JID (LJ04 reads
+  // the ext tokens, PROTOCOL.md §7).
+  bool voice_caps_from_disco = false;
   // What goes in the RTP the client sends once a call is up: the payload of
   // the newest packet received (the harness's round-trip measurement), its
   // own pattern, or no RTP at all (the peer's is still checked).
@@ -89,6 +115,9 @@ struct VoiceClientOptions {
   // Where the relay answers create_session: jingleinfo names only the host,
   // and Google's relays served HTTP on port 80 (PROTOCOL.md §5.2).
   uint16_t relay_http_port = 80;
+  // The address its host candidates bind to and announce (IPv4 or IPv6
+  // literal).
+  std::string media_address = "127.0.0.1";
   FaultSet faults;
 };
 
@@ -114,6 +143,14 @@ struct CallEvent {
 absl::StatusOr<VoiceClientOptions::CandidateTypes> ParseCandidateTypes(
     absl::string_view list);
 
+// The codecs a `--codecs` list names, in its order: each entry NAME (one of
+// Google's 2005 offer, PROTOCOL.md §2.1, or G722, GSM, speex) with Google's id
+// and clock rate, or NAME/ID or NAME/ID/CLOCKRATE. Names are kept as written
+// (matching dynamic ids is case-sensitive, as in LJ04).
+// Example: ParseCodecList("PCMU,PCMA"), ParseCodecList("iLBC").
+// kInvalidArgument naming a bad or unknown entry, or for an empty list.
+absl::StatusOr<std::vector<Codec>> ParseCodecList(absl::string_view list);
+
 class VoiceClient {
  public:
   // `stream` must be connected (ready) before Start(). Nothing is owned.
@@ -128,11 +165,12 @@ class VoiceClient {
   // Places a call to `callee` (a full JID). kFailedPrecondition before Start().
   absl::Status Call(const xmpp::Jid& callee);
   // Answers / rejects the newest ringing incoming call; hangs up the newest
-  // call (kFailedPrecondition when there is none). Ending a call does not wait
-  // for the peer's ack.
-  absl::Status Answer();
-  absl::Status Reject();
-  absl::Status Hangup();
+  // call (kFailedPrecondition when there is none). With `remote`, only a call
+  // with that full JID counts (talkcheck's `<control peer="bob">`). Ending a
+  // call does not wait for the peer's ack.
+  absl::Status Answer(const std::optional<xmpp::Jid>& remote = std::nullopt);
+  absl::Status Reject(const std::optional<xmpp::Jid>& remote = std::nullopt);
+  absl::Status Hangup(const std::optional<xmpp::Jid>& remote = std::nullopt);
 
   void set_event_handler(std::function<void(const CallEvent&)> handler);
   bool in_call() const;

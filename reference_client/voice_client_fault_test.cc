@@ -100,6 +100,19 @@ TEST_F(VoiceClientTest, LateAckFault) {
   EXPECT_LT(WaitForResult(initiate, absl::ZeroDuration()), 0);
 }
 
+// Test that the late-ack fault's delay follows ScaleTimers (--time_scale):
+// at 0.1 the ack comes after 2 s, still past the scaled 1.5 s iq timeout.
+TEST_F(VoiceClientTest, LateAckFaultScalesWithTheTimers) {
+  reference_client::VoiceClientOptions options = Options({Fault::kLateAck});
+  options.ScaleTimers(0.1);
+  EXPECT_EQ(options.late_ack_delay, absl::Seconds(2));
+  EXPECT_EQ(options.drop_early_ack_delay, absl::Milliseconds(100));
+  StartClient(options);
+  const std::string initiate = PeerSends("initiate", {Offer2005()});
+  ASSERT_GE(WaitForSession("accept"), 0);
+  EXPECT_GE(WaitForResult(initiate, absl::Seconds(3)), 0);
+}
+
 // Test that the wire faults of the accept and the candidates show.
 TEST_F(VoiceClientTest, WireFaults) {
   StartClient(Options({Fault::kWrongInitiator, Fault::kRenumberedCodecIds,

@@ -23,6 +23,7 @@
 #include "reference_client/call_media.h"
 #include "reference_client/client_stream.h"
 #include "reference_client/codecs.h"
+#include "reference_client/contact_caps.h"
 #include "reference_client/session_messages.h"
 #include "reference_client/voice_client.h"
 #include "xmpp/element.h"
@@ -45,9 +46,9 @@ class VoiceClient::Impl {
 
   void Start();
   absl::Status Call(const xmpp::Jid& callee);
-  absl::Status Answer();
-  absl::Status Reject();
-  absl::Status Hangup();
+  absl::Status Answer(const std::optional<xmpp::Jid>& remote);
+  absl::Status Reject(const std::optional<xmpp::Jid>& remote);
+  absl::Status Hangup(const std::optional<xmpp::Jid>& remote);
   bool in_call() const { return !sessions_.empty(); }
   std::optional<CallMediaStats> media_stats(absl::string_view sid) const;
 
@@ -64,6 +65,9 @@ class VoiceClient::Impl {
     State state = State::kSentInitiate;
     // Candidates go out as G2 transport-info (true) or G1 candidates (false).
     bool g2 = false;
+    // Opened by a hybrid initiate that we answer in Jingle (Dialect::kG3):
+    // every message of ours goes out as Jingle, theirs come in as Jingle.
+    bool jingle = false;
     bool transport_accepted = false;
     bool ringing = false;
     bool initiate_acked = false;  // incoming: our ack of the initiate is out
@@ -95,6 +99,12 @@ class VoiceClient::Impl {
   };
 
   bool Has(Fault fault) const { return options_.faults.count(fault) > 0; }
+  // Whether `s` is the call the user picked (`remote`; any call when unset).
+  bool IsPicked(const Session& s,
+                const std::optional<xmpp::Jid>& remote) const {
+    return !remote || Has(Fault::kNewestCallOnly) ||
+           s.remote == remote->ToString();
+  }
   Session* Find(const SessionRef& ref);
   SessionRef Ref(const Session& s) const { return {s.key(), s.serial}; }
   // The newest live session that `filter` accepts.
@@ -106,9 +116,13 @@ class VoiceClient::Impl {
 
   void SendPresence();
   void OnStanza(const xmpp::Element& stanza);
+  // With voice_caps_from_disco: asks a contact's node#voice-v1.
+  void OnPresence(const xmpp::Element& presence);
   void OnIq(const xmpp::Element& iq);
   void AnswerDisco(const xmpp::Element& iq, const xmpp::Element& query);
   void OnSessionIq(const xmpp::Element& iq, const xmpp::Element& session);
+  // A Jingle message of a session answered in Jingle, read as its Gingle twin.
+  void OnJingleIq(const xmpp::Element& iq, const xmpp::Element& jingle);
   void OnInitiate(const xmpp::Element& iq, const xmpp::Element& session);
   void OnAccept(Session& s, const xmpp::Element& iq,
                 const xmpp::Element& session);
@@ -157,6 +171,15 @@ class VoiceClient::Impl {
   // and timers, and reports `type`.
   void EndSession(Session& s, CallEvent::Type type, const std::string& reason,
                   bool send_terminate, bool emit = true);
+  // Faults case-insensitive-codecs and match-dynamic-by-id: the accept built
+  // from our codecs with the wrong matching rule and our own spelling.
+  std::vector<PayloadType> FaultyAccept(
+      const std::vector<PayloadType>& offer) const;
+  // Fault terminate-again-on-timeout: a terminate re-sent whenever it goes
+  // unanswered for the iq timeout.
+  void SendTerminateUntilAcked(const std::string& remote,
+                               const std::string& sid,
+                               const std::string& initiator);
 
   boost::asio::io_context& io_;
   Clock& clock_;
@@ -175,6 +198,8 @@ class VoiceClient::Impl {
   // From google:jingleinfo, when stun / relay candidates are wanted.
   std::optional<boost::asio::ip::udp::endpoint> stun_server_;
   std::optional<media_sim::RelayServerAddress> relay_server_;
+  // Contacts' voice support, learnt by disco (voice_caps_from_disco).
+  ContactCaps contact_caps_;
   // Callbacks handed to the stream check this, since the stream may outlive us.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -110,6 +110,7 @@ class VoiceClientTest : public ::testing::Test {
       account->set_username(user);
       account->set_password(absl::StrCat(user, "pass"));
     }
+    config.mutable_accounts(0)->add_roster()->set_jid("peer");  // contacts
     ConfigureServer(config);
     auto server = fake_server::FakeServer::Create(config, io_, clock_, 7);
     ASSERT_TRUE(server.ok()) << server.status();

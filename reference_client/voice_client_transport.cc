@@ -1,6 +1,7 @@
 // The transport half of the voice client: its GICE channel, the candidates it
 // sends (G1 or G2 format) and receives, generations and the writability timer,
 // and the RTP that flows on the channel once the call is up.
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -46,6 +47,7 @@ void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
   for (const Element* element : elements) {
     CandidateError error;
     absl::StatusOr<Candidate> candidate = ReadCandidate(*element, error);
+    if (!candidate.ok() && Has(Fault::kLaxCandidates)) continue;
     if (!candidate.ok()) {
       if (!error.unknown_channel.empty()) {
         Element extra(ns::kGoogleP2p, "unknown-channel-name");
@@ -58,12 +60,14 @@ void VoiceClient::Impl::OnCandidates(Session& s, const Element& iq,
   }
   AckSessionIq(iq, false);
 
-  // A G1 `candidates` message in a G2 session: as caller before the
-  // transport-accept, an old (G1) callee, for which LJ04 fakes the
-  // transport-accept; as callee, a caller that fell back to G1, which gabble
-  // follows (on_transport_info). Either way: compatibility mode, and everything
-  // sent so far is re-sent as `candidates` (PROTOCOL.md §3.4).
-  if (g1_format && s.g2 && (s.incoming || !s.transport_accepted)) {
+  // A G1 `candidates` message in a G2 session as caller before the
+  // transport-accept: an old (G1) callee, for which LJ04 fakes the
+  // transport-accept, enters compatibility mode and re-sends everything sent
+  // so far as `candidates` (PROTOCOL.md §3.4). Only the caller falls back:
+  // LJ04's callee chose its transport with the initiate (ChooseTransport), so
+  // Session::OnCandidatesMessage finds `transport_` set, takes the candidates
+  // and goes on with transport-info (docs/protocol-notes.md, "Dialects").
+  if (g1_format && s.g2 && !s.incoming && !s.transport_accepted) {
     if (Has(Fault::kNoFallbackToG1)) return;
     s.g2 = false;
     s.transport_accepted = true;
@@ -88,10 +92,13 @@ void VoiceClient::Impl::StartTransport(Session& s) {
   media_sim::GiceOptions gice;
   gice.channel_name = "rtp";
   gice.network = options_.network;
+  gice.bind_address = options_.media_address;
   gice.fault_no_ping_responses = Has(Fault::kNoPingResponses);
   gice.fault_username_without_remote = Has(Fault::kUsernameWithoutRemote);
   gice.fault_media_before_writable = Has(Fault::kMediaBeforeWritable);
   gice.fault_media_to_stale_generation = Has(Fault::kMediaToStaleGeneration);
+  gice.fault_abandon_timed_out_pairs = Has(Fault::kAbandonTimedOutPairs);
+  gice.fault_no_keepalive = Has(Fault::kNoKeepalive);
   // wrong-payload-type and ssrc-change are the RTP's (StartMedia).
   s.channel = std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_,
                                                        std::move(gice));
@@ -184,9 +191,20 @@ void VoiceClient::Impl::ArmWritableTimer(Session& s) {
   });
 }
 
-void VoiceClient::Impl::SendCandidates(
-    Session& s, const std::vector<Candidate>& candidates) {
+void VoiceClient::Impl::SendCandidates(Session& s,
+                                       const std::vector<Candidate>& input) {
   const bool with_password = !Has(Fault::kMissingPasswordAttr);
+  std::vector<Candidate> candidates;
+  if (Has(Fault::kRtcpWithRtpCandidates)) {
+    // An `rtcp` channel's candidate first, in the same message as the `rtp`
+    // ones: a libjingle 0.4 peer refuses the whole message (PROTOCOL.md §3.2).
+    for (const Candidate& c : input) {
+      Candidate rtcp = c;
+      rtcp.name = "rtcp";
+      candidates.push_back(rtcp);
+    }
+  }
+  candidates.insert(candidates.end(), input.begin(), input.end());
   if (s.g2) {
     Element transport(ns::kGoogleP2p, "transport");
     for (const Candidate& c : candidates) {
@@ -226,7 +244,9 @@ void VoiceClient::Impl::StartMedia(Session& s) {
   // LJ04 (PROTOCOL.md §2.2): each side sends with the first codec of the other
   // side's list that it supports. So we send from the peer's list, and the
   // peer, supporting what it sent, from ours as we sent it.
-  media_sim::RtpCodec send = ChooseSendCodec(s.remote_codecs, options_.codecs);
+  std::vector<PayloadType> remote = s.remote_codecs;
+  if (Has(Fault::kSendCodecFromEnd)) std::reverse(remote.begin(), remote.end());
+  media_sim::RtpCodec send = ChooseSendCodec(remote, options_.codecs);
   media_sim::RtpCodec receive =
       ChooseSendCodec(s.local_codecs, ToCodecs(s.remote_codecs));
   CallMediaOptions media;

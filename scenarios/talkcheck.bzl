@@ -5,27 +5,54 @@ runs `talkcheck run` on one scenario file against the reference client (optional
 with faults) or a client command, writing JUnit XML to Bazel's XML_OUTPUT_FILE;
 clock = "virtual" runs it in-process on the virtual clock (docs/fuzzing.md);
 candidates = "relay" (or "stun,relay", ...) has the reference client gather those
-candidates through the servers talkcheck starts. With
+candidates through the servers talkcheck starts; codecs = "PCMU,PCMA" has it
+accept only those codecs; extra_args are passed to `talkcheck run` as they are
+(e.g. "--media_address=::1"). With
 `expect_failure`, the test passes only when the scenario fails and the report contains
 that text: the other half of a both-ways proof.
+
+client_binary = "//my:client" makes a Bazel target the client under test: it is
+started as `client_binary client_args`, with {host}, {port}, {jid}, {password}
+and {ws_url} in client_args replaced (`talkcheck run --client_cmd`).
+
+The macros work from another workspace that has talkcheck as an external
+repository (local_repository): talkcheck's own targets are resolved with Label().
 """
+
+_TALKCHECK = Label("//harness:talkcheck")
+_TALKCHECK_TEST = Label("//scenarios:talkcheck_test.sh")
+
+# The library's scenarios and fragments, so that a library scenario finds the
+# fragments it includes from any workspace.
+_LIBRARY = Label("//scenarios:scenario_files")
 
 def talkcheck_scenario_test(
         name,
         scenario,
         client = "reference",
         client_cmd = None,
+        client_binary = None,
+        client_args = "--server={host}:{port} --jid={jid} --password={password}",
         faults = [],
         expect_failure = None,
         dialect = None,
         clock = None,
         candidates = None,
+        codecs = None,
+        extra_args = [],
+        profile = None,
         data = [],
         size = "small",
         tags = [],
         **kwargs):
-    args = ["run", "$(location %s)" % scenario]
-    if client_cmd:
+    args = ["$(rootpath %s)" % _TALKCHECK, "run", "$(location %s)" % scenario]
+    if profile:
+        args.append("--profile=%s" % profile)
+    if client_binary:
+        # Bazel tokenizes args like a Bourne shell: keep the command one argument.
+        args.append("'--client_cmd=$(rootpath %s) %s'" % (client_binary, client_args))
+        data = data + [client_binary]
+    elif client_cmd:
         args.append("--client_cmd=%s" % client_cmd)
     else:
         args.append("--client=%s" % client)
@@ -37,14 +64,17 @@ def talkcheck_scenario_test(
         args.append("--clock=%s" % clock)
     if candidates:
         args.append("--candidates=%s" % candidates)
+    if codecs:
+        args.append("--codecs=%s" % codecs)
+    args += extra_args
     if expect_failure:
         # Bazel tokenizes args like a Bourne shell: keep the text one argument.
         args.append("'--expect_failure=%s'" % expect_failure)
     native.sh_test(
         name = name,
-        srcs = ["//scenarios:talkcheck_test.sh"],
+        srcs = [_TALKCHECK_TEST],
         args = args,
-        data = [scenario, "//harness:talkcheck"] + data + native.glob(["fragments/**"]),
+        data = [scenario, _TALKCHECK, _LIBRARY] + data + native.glob(["fragments/**"]),
         size = size,
         tags = tags,
         **kwargs
@@ -73,6 +103,7 @@ def talkcheck_fuzz_test(
     other half of a both-ways proof.
     """
     args = [
+        "$(rootpath %s)" % _TALKCHECK,
         "fuzz",
         "--scenario=$(location %s)" % scenario,
         "--runs=%d" % runs,
@@ -86,10 +117,44 @@ def talkcheck_fuzz_test(
         args.append("--expect_failure=%s" % expect_violation)
     native.sh_test(
         name = name,
-        srcs = ["//scenarios:talkcheck_test.sh"],
+        srcs = [_TALKCHECK_TEST],
         args = args,
-        data = [scenario, "//harness:talkcheck"] + native.glob(["fragments/**"]),
+        data = [scenario, _TALKCHECK] + native.glob(["fragments/**"]),
         shard_count = shard_count,
+        size = size,
+        tags = tags,
+        **kwargs
+    )
+
+def talkcheck_library_test(
+        name,
+        scenarios,
+        extra_args = [],
+        exclude_tags = [],
+        clock = "virtual",
+        size = "small",
+        tags = [],
+        **kwargs):
+    """Runs a whole scenario library in one `talkcheck run` against the reference client.
+
+    extra_args put the client in a mode (e.g. "--codecs=PCMU,PCMA",
+    "--answer_after=0s", "--dialect=g2"); exclude_tags names the scenario tags
+    that cannot apply in that mode (`--tags=-TAG`): an exclusion is explicit,
+    in the scenario file, never a silent skip. Passes when every selected
+    scenario passes.
+    """
+    args = ["$(rootpath %s)" % _TALKCHECK, "run"]
+    args += ["$(location %s)" % s for s in scenarios]
+    if clock:
+        args.append("--clock=%s" % clock)
+    if exclude_tags:
+        args.append("--tags=%s" % ",".join(["-" + t for t in exclude_tags]))
+    args += extra_args
+    native.sh_test(
+        name = name,
+        srcs = [_TALKCHECK_TEST],
+        args = args,
+        data = scenarios + [_TALKCHECK, _LIBRARY] + native.glob(["fragments/**"]),
         size = size,
         tags = tags,
         **kwargs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one talkcheck command under `bazel test` (see talkcheck.bzl).
-#   talkcheck_test.sh run|fuzz [talkcheck flags and files...] [--expect_failure=TEXT]
+#   talkcheck_test.sh TALKCHECK run|fuzz [talkcheck flags and files...] [--expect_failure=TEXT]
 # Without --expect_failure the test passes when talkcheck exits 0. With it, the
 # test passes only when talkcheck reports a failure (exit 1) whose output
 # contains TEXT (a scenario's failure message, or the oracle a campaign must
@@ -9,7 +9,10 @@
 # files in TEST_UNDECLARED_OUTPUTS_DIR.
 set -uo pipefail
 
-talkcheck="${TEST_SRCDIR}/${TEST_WORKSPACE}/harness/talkcheck"
+# The binary's runfiles path, which is right in this workspace and from
+# another that has talkcheck as an external repository.
+talkcheck="$1"
+shift
 command="$1"
 shift
 expect_failure=""

@@ -7,14 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +21,7 @@
 #include "fake_server/router.h"
 #include "tests/raw_client.h"
 #include "tests/server_fixture.h"
+#include "tests/stream_checks.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
 #include "xmpp/namespaces.h"
@@ -39,82 +38,6 @@ namespace ns = xmpp::ns;
 constexpr uint32_t kMaxStanzaBytes = 4096;
 // How long the tests wait for a stanza to be routed.
 constexpr absl::Duration kRouteTimeout = absl::Seconds(5);
-
-// The condition children of an error element (in `condition_ns`), without
-// <text/>.
-std::vector<const Element*> Conditions(const Element& error,
-                                       absl::string_view condition_ns) {
-  std::vector<const Element*> out;
-  for (const Element* child : error.Children()) {
-    if (child->ns() == condition_ns && child->name() != "text")
-      out.push_back(child);
-  }
-  return out;
-}
-
-// Checks that `error` holds exactly one condition, `condition` in
-// `condition_ns`.
-::testing::AssertionResult HasOnlyCondition(const Element& error,
-                                            absl::string_view condition_ns,
-                                            absl::string_view condition) {
-  const std::vector<const Element*> conditions =
-      Conditions(error, condition_ns);
-  if (conditions.size() != 1 || conditions[0]->name() != condition) {
-    return ::testing::AssertionFailure()
-           << "expected exactly one condition {" << condition_ns << "}"
-           << condition << " in " << error.ToString();
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Reads until the server closes the connection and checks that it sent a stream
-// header, then exactly one <stream:error/> whose only condition is `condition`
-// (in the streams namespace), then </stream:stream> and nothing else (RFC 6120
-// §4.9.1.1).
-::testing::AssertionResult StreamErrorThenClose(RawClient& client,
-                                                absl::string_view condition) {
-  absl::StatusOr<std::string> rest = client.ReadAllUntilClosed();
-  if (!rest.ok()) {
-    return ::testing::AssertionFailure()
-           << "the server did not close the connection: " << rest.status();
-  }
-  // The server's header opens its stream before any error (RFC 6120 §4.9.1.1).
-  if (!absl::StrContains(client.transcript(), "<stream:stream ") ||
-      !absl::StrContains(client.transcript(), ns::kStream)) {
-    return ::testing::AssertionFailure()
-           << "no stream header before the error: " << client.transcript();
-  }
-  const size_t begin = rest->find("<stream:error");
-  const size_t end = rest->find("</stream:error>");
-  if (begin == std::string::npos || end == std::string::npos || end < begin) {
-    return ::testing::AssertionFailure()
-           << "no <stream:error/> before the close; after the last read: "
-           << *rest;
-  }
-  const size_t after = end + std::strlen("</stream:error>");
-  absl::StatusOr<Element> error =
-      xmpp::ParseElement(absl::string_view(*rest).substr(begin, after - begin),
-                         xmpp::NamespaceScope::ClientStream());
-  if (!error.ok()) {
-    return ::testing::AssertionFailure()
-           << "unparsable stream error (" << error.status() << "): " << *rest;
-  }
-  if (!error->Is(ns::kStream, "error")) {
-    return ::testing::AssertionFailure() << "not a stream error: " << *rest;
-  }
-  if (::testing::AssertionResult only =
-          HasOnlyCondition(*error, ns::kStreams, condition);
-      !only) {
-    return only;
-  }
-  if (absl::StripAsciiWhitespace(absl::string_view(*rest).substr(after)) !=
-      "</stream:stream>") {
-    return ::testing::AssertionFailure()
-           << "expected only </stream:stream> after the error, got: "
-           << rest->substr(after);
-  }
-  return ::testing::AssertionSuccess();
-}
 
 class BadInputTest : public ::testing::Test {
  protected:

@@ -32,8 +32,8 @@
 #include "absl/strings/string_view.h"
 #include "base/asio_clock.h"
 #include "gtest/gtest.h"
-#include "harness/media_loopback.h"
-#include "harness/report.pb.h"
+#include "harness/peer/media_loopback.h"
+#include "harness/report/report.pb.h"
 #include "media_sim/gice_channel.h"
 #include "media_sim/recording_udp_socket.h"
 #include "media_sim/rtp.h"
@@ -152,8 +152,12 @@ class MediaBadInputTest : public ::testing::Test {
   }
 
   void StartCall(Call& call) {
-    call.peer = std::make_unique<GiceChannel>(io_, clock_, bitgen_,
-                                              media_sim::GiceOptions{});
+    // The injector plays the client from a socket no candidate named: judge
+    // everything it sends as the client's.
+    media_sim::GiceOptions peer_options;
+    peer_options.judge_every_datagram = true;
+    call.peer =
+        std::make_unique<GiceChannel>(io_, clock_, bitgen_, peer_options);
     call.client = std::make_unique<GiceChannel>(io_, clock_, bitgen_,
                                                 media_sim::GiceOptions{});
     ASSERT_TRUE(call.peer->AllocateGeneration().ok());

@@ -68,6 +68,7 @@ ServerConfig TestServerConfig(ServerConfig::TlsMode tls) {
   fake_server::Account* cut = config.add_accounts();
   cut->set_username(kCutUser);
   cut->set_password(kCutPassword);
+  cut->add_roster()->set_jid(kPeerUser);  // mutual contacts, subscription both
   fake_server::Account* peer = config.add_accounts();
   peer->set_username(kPeerUser);
   peer->set_password(kPeerPassword);

@@ -43,6 +43,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/asio_clock.h"
+#include "harness/capture/pcap_file.h"
 #include "media_sim/rtp.h"
 #include "tests/subprocess.h"
 
@@ -87,52 +88,20 @@ struct Received {
   std::string data;
 };
 
-// Writes `packets` as a classic pcap (microsecond timestamps,
-// LINKTYPE_ETHERNET) of IPv4/UDP datagrams from 127.0.0.1:`source_port` to
-// 127.0.0.1:`dest_port`.
+// Writes `packets` as a capture of IPv4/UDP datagrams from
+// 127.0.0.1:`source_port` to 127.0.0.1:`dest_port`.
 bool WritePcap(const std::string& path, const std::vector<Received>& packets,
                uint16_t source_port, uint16_t dest_port) {
-  std::string out;
-  auto u16be = [&out](uint16_t v) {
-    out.push_back(static_cast<char>(v >> 8));
-    out.push_back(static_cast<char>(v & 0xFF));
-  };
-  auto u32le = [&out](uint32_t v) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-  };
-  u32le(0xA1B2C3D4);   // magic: microseconds, written little-endian
-  u32le(2 | 4 << 16);  // version 2.4
-  u32le(0);            // thiszone
-  u32le(0);            // sigfigs
-  u32le(65535);        // snaplen
-  u32le(1);            // LINKTYPE_ETHERNET
+  absl::StatusOr<std::unique_ptr<talkcheck::harness::PcapFile>> file =
+      talkcheck::harness::PcapFile::Create(path);
+  if (!file.ok()) return false;
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
   for (const Received& packet : packets) {
-    const uint16_t udp_length = static_cast<uint16_t>(8 + packet.data.size());
-    const uint16_t ip_length = static_cast<uint16_t>(20 + udp_length);
-    const int64_t micros = absl::ToUnixMicros(packet.time);
-    u32le(static_cast<uint32_t>(micros / 1000000));
-    u32le(static_cast<uint32_t>(micros % 1000000));
-    u32le(14u + ip_length);
-    u32le(14u + ip_length);
-    out.append(12, '\0');  // destination and source MAC
-    u16be(0x0800);
-    const uint16_t ip_header[10] = {0x4500, ip_length, 0,      0x4000, 0x4011,
-                                    0,      0x7F00,    0x0001, 0x7F00, 0x0001};
-    uint32_t sum = 0;
-    for (uint16_t word : ip_header) sum += word;
-    while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >> 16);
-    for (int i = 0; i < 10; ++i) {
-      u16be(i == 5 ? static_cast<uint16_t>(~sum) : ip_header[i]);
-    }
-    u16be(source_port);
-    u16be(dest_port);
-    u16be(udp_length);
-    u16be(0);  // no UDP checksum (allowed over IPv4)
-    out.append(packet.data);
+    (*file)->WriteUdp(
+        packet.time, talkcheck::harness::IpEndpoint{loopback, source_port},
+        talkcheck::harness::IpEndpoint{loopback, dest_port}, packet.data);
   }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file.write(out.data(), static_cast<std::streamsize>(out.size()));
-  return file.good();
+  return true;
 }
 
 // One row of `tshark -z rtp,streams`.

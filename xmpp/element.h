@@ -95,6 +95,13 @@ class Element {
   // Replaces all direct character data with `text`, keeping element children.
   void SetText(absl::string_view text);
 
+  // Structural equality: namespace, name, attributes in order, and children
+  // and character data in document order. Ignores line().
+  friend bool operator==(const Element& a, const Element& b);
+  friend bool operator!=(const Element& a, const Element& b) {
+    return !(a == b);
+  }
+
   // The line of the start tag in the parsed text (1-based), or 0 if built in
   // code.
   int line() const { return line_; }

@@ -598,6 +598,32 @@ TEST(ElementTest, RandomTreesRoundTrip) {
   }
 }
 
+// Verifies that serialisation writes nothing that would not parse back (issue
+// 13 §1): elements and attributes named in code with non-NCNames are left
+// out, characters XML cannot carry become U+FFFD.
+TEST(ElementTest, SerialisationNeverWritesUnparsableXml) {
+  Element message(ns::kClient, "message");
+  message.AddChild("urn:a", "0y");
+  message.AddChild("urn:a", "a:b");
+  message.AddChild(ns::kXmlns, "x");
+  message.AddChild(ns::kXml, "lang-element").SetText("x");
+  message.SetAttr("-bad", "1")
+      .SetAttr("good",
+               "a\x01"
+               "b\xFF\xEF\xBF\xBF");
+  message.AddChild(ns::kClient, "body").SetText(std::string("n\0l\x1B", 4));
+  const std::string wire = message.ToString();
+  EXPECT_EQ(wire,
+            "<message good=\"a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD\">"
+            "<xml:lang-element>x</xml:lang-element>"
+            "<body>n\xEF\xBF\xBD"
+            "l\xEF\xBF\xBD</body></message>");
+  absl::StatusOr<Element> parsed = ParseElement(wire);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->ToString(), wire);
+}
+
 // --- The model ---
 
 TEST(ElementTest, CopiesAreDeep) {

@@ -25,6 +25,12 @@ inline constexpr char kPing[] = "urn:xmpp:ping";
 inline constexpr char kDelay[] = "urn:xmpp:delay";
 inline constexpr char kLegacyDelay[] = "jabber:x:delay";
 
+// Jingle (XEP-0166 / XEP-0167) as libjingle >= 0.5 speaks it in a hybrid (G3)
+// session, with Google's p2p transport inside each <content> (PROTOCOL.md
+// §0.1, §11; LJ13 talk/p2p/base/constants.cc NS_JINGLE, NS_JINGLE_RTP).
+inline constexpr char kJingle[] = "urn:xmpp:jingle:1";
+inline constexpr char kJingleRtp[] = "urn:xmpp:jingle:apps:rtp:1";
+
 // Google Talk (PROTOCOL.md §0.1, §5, §7).
 inline constexpr char kGoogleSession[] = "http://www.google.com/session";
 inline constexpr char kGooglePhone[] = "http://www.google.com/session/phone";

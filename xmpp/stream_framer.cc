@@ -10,8 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "xmpp/namespaces.h"
 #include "xmpp/stream_error.h"
+#include "xmpp/xml_syntax.h"
 
 namespace talkcheck::xmpp {
 
@@ -52,377 +52,19 @@ enum class StreamFramer::Lex : uint8_t {
 
 namespace {
 
-// Byte classes, looked up once per byte in the hot loops.
-enum : uint8_t {
-  kWs = 1 << 0,
-  kNameStart = 1 << 1,  // ASCII only; bytes >= 0x80 are name characters too
-  kNameAscii = 1 << 2,
-  kTextStop = 1 << 3,   // ends a run of character data
-  kAttrStop = 1 << 4,   // ends a run of attribute value
-  kCdataStop = 1 << 5,  // ends a run of CDATA
-  kCtrl = 1 << 6,       // not an XML 1.0 Char
-};
-
-constexpr std::array<uint8_t, 256> MakeClasses() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    uint8_t v = 0;
-    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') v |= kWs;
-    if (letter || c == '_' || c == ':') v |= kNameStart | kNameAscii;
-    if ((c >= '0' && c <= '9') || c == '-' || c == '.') v |= kNameAscii;
-    const bool ctrl = c < 0x20 && c != '\t' && c != '\r' && c != '\n';
-    if (ctrl) v |= kCtrl;
-    if (ctrl || c >= 0x80 || c == '<' || c == '&') v |= kTextStop | kAttrStop;
-    if (c == '\'' || c == '"') v |= kAttrStop;
-    if (ctrl || c >= 0x80 || c == ']') v |= kCdataStop;
-    t[c] = v;
-  }
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
-
-inline bool Is(unsigned char c, uint8_t cls) { return kClasses[c] & cls; }
-
-absl::Status NotWellFormed(absl::string_view why) {
-  return StreamError(StreamCondition::kNotWellFormed, why);
-}
-absl::Status Restricted(absl::string_view why) {
-  return StreamError(StreamCondition::kRestrictedXml, why);
-}
-
-// XML 1.0 §2.2 Char, for character references.
-bool IsXmlChar(uint32_t v) {
-  return v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) ||
-         (v >= 0xE000 && v <= 0xFFFD) || (v >= 0x10000 && v <= 0x10FFFF);
-}
-
-void AppendUtf8(uint32_t v, std::string& out) {
-  if (v < 0x80) {
-    out.push_back(static_cast<char>(v));
-  } else if (v < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (v >> 6)));
-    out.push_back(static_cast<char>(0x80 | (v & 0x3F)));
-  } else if (v < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (v >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (v & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (v >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((v >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((v >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (v & 0x3F)));
-  }
-}
-
-// Decodes an attribute value the scanner has already validated: references
-// resolved, whitespace normalised as XML 1.0 §3.3.3 requires for CDATA
-// attributes.
-std::string DecodeAttributeValue(absl::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const char c = raw[i];
-    if (c == '\r') {
-      out.push_back(' ');
-      if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
-    } else if (c == '\n' || c == '\t') {
-      out.push_back(' ');
-    } else if (c != '&') {
-      out.push_back(c);
-    } else {
-      const size_t semi = raw.find(';', i);
-      const absl::string_view ref = raw.substr(i + 1, semi - i - 1);
-      i = semi;
-      if (ref == "amp") {
-        out.push_back('&');
-      } else if (ref == "lt") {
-        out.push_back('<');
-      } else if (ref == "gt") {
-        out.push_back('>');
-      } else if (ref == "quot") {
-        out.push_back('"');
-      } else if (ref == "apos") {
-        out.push_back('\'');
-      } else {  // "#123" or "#x7B"
-        const bool hex = ref.size() > 1 && ref[1] == 'x';
-        uint32_t v = 0;
-        for (char d : ref.substr(hex ? 2 : 1)) {
-          const uint32_t digit =
-              absl::ascii_isdigit(d)
-                  ? static_cast<uint32_t>(d - '0')
-                  : static_cast<uint32_t>(absl::ascii_tolower(d) - 'a' + 10);
-          v = v * (hex ? 16 : 10) + digit;
-        }
-        AppendUtf8(v, out);
-      }
-    }
-  }
-  return out;
-}
-
-struct RawAttribute {
-  absl::string_view name;
-  std::string value;
-};
-
-// Splits a validated start tag ("<name a='1' b=\"2\">" or ".../>") into its
-// name and attributes. The scanner has checked the syntax, so this only slices.
-absl::string_view SplitStartTag(absl::string_view tag,
-                                std::vector<RawAttribute>& attrs) {
-  size_t i = 1;
-  auto name_end = [&tag](size_t from) {
-    while (from < tag.size() && !Is(tag[from], kWs) && tag[from] != '/' &&
-           tag[from] != '>' && tag[from] != '=') {
-      ++from;
-    }
-    return from;
-  };
-  auto skip_ws = [&tag](size_t from) {
-    while (from < tag.size() && Is(tag[from], kWs)) ++from;
-    return from;
-  };
-  size_t end = name_end(i);
-  const absl::string_view name = tag.substr(i, end - i);
-  i = end;
-  while (true) {
-    i = skip_ws(i);
-    if (i >= tag.size() || tag[i] == '/' || tag[i] == '>') break;
-    end = name_end(i);
-    RawAttribute attr;
-    attr.name = tag.substr(i, end - i);
-    i = skip_ws(end) + 1;  // past '='
-    i = skip_ws(i);
-    const char quote = tag[i];
-    const size_t close = tag.find(quote, i + 1);
-    attr.value = DecodeAttributeValue(tag.substr(i + 1, close - i - 1));
-    attrs.push_back(std::move(attr));
-    i = close + 1;
-  }
-  return name;
-}
-
-// Splits a qualified name per Namespaces in XML §4; false if it is not a QName.
-bool SplitQName(absl::string_view qname, absl::string_view& prefix,
-                absl::string_view& local) {
-  const size_t colon = qname.find(':');
-  if (colon == absl::string_view::npos) {
-    prefix = {};
-    local = qname;
-    return !local.empty();
-  }
-  prefix = qname.substr(0, colon);
-  local = qname.substr(colon + 1);
-  return !prefix.empty() && !local.empty() &&
-         local.find(':') == absl::string_view::npos;
-}
+using internal::Is;
+using internal::IsXmlChar;
+using internal::kAttrStop;
+using internal::kCdataStop;
+using internal::kCtrl;
+using internal::kNameAscii;
+using internal::kNameStart;
+using internal::kTextStop;
+using internal::kWs;
+using internal::NotWellFormed;
+using internal::Restricted;
 
 }  // namespace
-
-StreamFramer::StreamFramer(FramerLimits limits) : limits_(limits) {}
-
-absl::Status StreamFramer::Fail(absl::Status status) {
-  state_ = State::kFailed;
-  failure_ = status;
-  buffer_.clear();
-  buffer_.shrink_to_fit();
-  return status;
-}
-
-void StreamFramer::Reset() {
-  state_ = State::kBeforeHeader;
-  scope_ = NamespaceScope::ClientStream();
-  failure_ = absl::OkStatus();
-  buffer_.clear();
-  lex_ = Lex::kStart;
-  in_construct_ = false;
-  in_header_ = false;
-  closing_stream_ = false;
-  names_.clear();
-  name_starts_.clear();
-  header_qname_.clear();
-  utf8_pending_ = 0;
-  utf8_lower_ = 0x80;
-  utf8_upper_ = 0xBF;
-}
-
-// Validates one byte of a multi-byte UTF-8 sequence (RFC 3629 §4; Unicode Table
-// 3-7), rejecting overlong forms, surrogates and code points above U+10FFFF.
-// The expected range of the next byte is kept, so a character may be split
-// between reads.
-bool StreamFramer::Utf8Step(unsigned char c) {
-  if (utf8_pending_ == 0) {
-    // A stray continuation byte, an overlong 2-byte lead (C0, C1), or F5..FF.
-    if (c < 0xC2 || c > 0xF4) return false;
-    if (c < 0xE0) {
-      utf8_pending_ = 1;
-    } else if (c < 0xF0) {
-      utf8_pending_ = 2;
-      if (c == 0xE0) utf8_lower_ = 0xA0;  // overlong
-      if (c == 0xED) utf8_upper_ = 0x9F;  // surrogates
-    } else {
-      utf8_pending_ = 3;
-      if (c == 0xF0) utf8_lower_ = 0x90;  // overlong
-      if (c == 0xF4) utf8_upper_ = 0x8F;  // above U+10FFFF
-    }
-    return true;
-  }
-  if (c < utf8_lower_ || c > utf8_upper_) return false;
-  --utf8_pending_;
-  utf8_lower_ = 0x80;
-  utf8_upper_ = 0xBF;
-  return true;
-}
-
-absl::Status StreamFramer::Feed(absl::string_view data,
-                                std::vector<Event>& events) {
-  if (state_ == State::kFailed) return failure_;
-  const char* p = data.data();
-  const char* const end = p + data.size();
-  const char* construct = in_construct_ ? p : nullptr;
-  absl::Status status = Scan(p, end, construct, events);
-  if (!status.ok()) return Fail(std::move(status));
-  if (in_construct_) {
-    // Refuse before buffering, so a peer that never closes its element costs at
-    // most the limit in memory.
-    const size_t size = buffer_.size() + static_cast<size_t>(end - construct);
-    if (size > limits_.max_element_bytes) {
-      return Fail(StreamError(
-          StreamCondition::kPolicyViolation,
-          absl::StrCat("element exceeds ", limits_.max_element_bytes,
-                       " bytes and is still incomplete")));
-    }
-    buffer_.append(construct, static_cast<size_t>(end - construct));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> StreamFramer::TakeConstruct(const char* construct,
-                                                        const char* p) {
-  const size_t tail = static_cast<size_t>(p - construct);
-  const size_t size = buffer_.size() + tail;
-  if (size > limits_.max_element_bytes) {
-    return StreamError(StreamCondition::kPolicyViolation,
-                       absl::StrCat("element of ", size, " bytes exceeds ",
-                                    limits_.max_element_bytes));
-  }
-  std::string text;
-  text.reserve(size);
-  text.append(buffer_).append(construct, tail);
-  buffer_.clear();
-  in_construct_ = false;
-  return text;
-}
-
-// RFC 6120 §11.5, §11.6: the declaration may name no encoding other than UTF-8.
-absl::Status StreamFramer::CompleteDeclaration(absl::string_view text) {
-  absl::string_view body = text.substr(5, text.size() - 7);  // inside <?xml ?>
-  bool have_version = false;
-  while (true) {
-    body = absl::StripLeadingAsciiWhitespace(body);
-    if (body.empty()) break;
-    const size_t eq = body.find('=');
-    if (eq == absl::string_view::npos) {
-      return NotWellFormed("malformed XML declaration");
-    }
-    const absl::string_view name =
-        absl::StripTrailingAsciiWhitespace(body.substr(0, eq));
-    body = absl::StripLeadingAsciiWhitespace(body.substr(eq + 1));
-    if (body.empty() || (body[0] != '\'' && body[0] != '"')) {
-      return NotWellFormed("malformed XML declaration");
-    }
-    const size_t close = body.find(body[0], 1);
-    if (close == absl::string_view::npos) {
-      return NotWellFormed("malformed XML declaration");
-    }
-    const absl::string_view value = body.substr(1, close - 1);
-    body.remove_prefix(close + 1);
-    if (name == "version") {
-      // XML 1.0 §2.8 VersionNum: '1.' [0-9]+.
-      if (value.size() < 3 || !absl::StartsWith(value, "1.") ||
-          !std::all_of(value.begin() + 2, value.end(), absl::ascii_isdigit)) {
-        return NotWellFormed(absl::StrCat("XML version ", value));
-      }
-      have_version = true;
-    } else if (name == "encoding") {
-      if (!absl::EqualsIgnoreCase(value, "UTF-8")) {
-        return StreamError(StreamCondition::kUnsupportedEncoding,
-                           absl::StrCat("encoding ", value, " is not UTF-8"));
-      }
-    } else if (name != "standalone") {
-      return NotWellFormed(absl::StrCat("XML declaration attribute ", name));
-    }
-  }
-  if (!have_version) return NotWellFormed("XML declaration without version");
-  return absl::OkStatus();
-}
-
-// Resolves the header itself: it is never closed, so it cannot go through
-// ParseElement.
-absl::Status StreamFramer::CompleteHeader(std::string text, bool self_closed,
-                                          std::vector<Event>& events) {
-  std::vector<RawAttribute> attrs;
-  const absl::string_view qname = SplitStartTag(text, attrs);
-  NamespaceScope scope;
-  for (const RawAttribute& attr : attrs) {
-    absl::string_view prefix, local;
-    if (!SplitQName(attr.name, prefix, local)) {
-      return NotWellFormed(absl::StrCat("attribute name ", attr.name));
-    }
-    if (attr.name == "xmlns") {
-      scope.Bind("", attr.value);
-    } else if (prefix == "xmlns") {
-      // Namespaces in XML §3: prefixed declarations may not be empty, and the
-      // two reserved prefixes keep their meaning.
-      if (attr.value.empty() || local == "xmlns" ||
-          (local == "xml") != (attr.value == ns::kXml) ||
-          attr.value == ns::kXmlns) {
-        return NotWellFormed(absl::StrCat("bad declaration of ", attr.name));
-      }
-      scope.Bind(local, attr.value);
-    }
-  }
-  absl::string_view prefix, local;
-  if (!SplitQName(qname, prefix, local)) {
-    return NotWellFormed(absl::StrCat("element name ", qname));
-  }
-  const std::string* element_ns = scope.Lookup(prefix);
-  if (element_ns == nullptr && !prefix.empty()) {
-    return StreamError(StreamCondition::kBadNamespacePrefix,
-                       absl::StrCat("undeclared prefix ", prefix));
-  }
-  Event event{EventType::kStreamOpen, {}, Element("", "")};
-  Element& header = event.header;
-  header = Element(element_ns == nullptr ? "" : *element_ns, local);
-  for (const RawAttribute& attr : attrs) {
-    absl::string_view attr_prefix, attr_local;
-    SplitQName(attr.name, attr_prefix, attr_local);
-    if (attr.name == "xmlns" || attr_prefix == "xmlns") continue;
-    std::string attr_ns;
-    if (!attr_prefix.empty()) {
-      const std::string* uri = scope.Lookup(attr_prefix);
-      if (uri == nullptr) {
-        return StreamError(StreamCondition::kBadNamespacePrefix,
-                           absl::StrCat("undeclared prefix ", attr_prefix));
-      }
-      attr_ns = *uri;
-    }
-    if (header.Attr(attr_ns, attr_local) != nullptr) {
-      return NotWellFormed(absl::StrCat("duplicate attribute ", attr.name));
-    }
-    header.SetAttr(attr_ns, attr_local, attr.value);
-  }
-  header_qname_.assign(qname.data(), qname.size());
-  scope_ = std::move(scope);
-  event.xml = std::move(text);
-  events.push_back(std::move(event));
-  state_ = State::kInStream;
-  if (self_closed) {  // an empty stream: opened and closed at once
-    events.push_back(Event{EventType::kStreamClose, {}, Element("", "")});
-    state_ = State::kClosed;
-  }
-  return absl::OkStatus();
-}
 
 absl::Status StreamFramer::Scan(const char* p, const char* const end,
                                 const char*& construct,
@@ -462,8 +104,34 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
         absl::StrCat("element nesting exceeds ", limits_.max_depth, " levels"));
   };
   // '>' of a start tag.
+  // Namespaces in XML: element names are QNames. Checked once the name is
+  // complete (it may have spanned reads), before anything else can refer to
+  // it; attribute names are checked by ParseElement.
+  auto too_many = [&] {
+    return StreamError(StreamCondition::kPolicyViolation,
+                       absl::StrCat("more than ", limits_.max_attributes,
+                                    " attributes on one element"));
+  };
+  auto check_name = [&]() -> absl::Status {
+    absl::string_view prefix, local;
+    const absl::string_view name =
+        absl::string_view(names_).substr(open_name_start_);
+    if (name.size() > limits_.max_name_bytes) {
+      return StreamError(
+          StreamCondition::kPolicyViolation,
+          absl::StrCat("element name of ", name.size(), " bytes exceeds ",
+                       limits_.max_name_bytes));
+    }
+    if (!internal::SplitQName(name, prefix, local)) {
+      return NotWellFormed(absl::StrCat("element name '", name,
+                                        "' is not a QName (an NCName, or two "
+                                        "joined by one colon)"));
+    }
+    return absl::OkStatus();
+  };
   auto open_tag = [&]() -> absl::Status {
     if (in_header_) return finish_header(false);
+    if (absl::Status s = check_name(); !s.ok()) return s;
     if (name_starts_.size() >= limits_.max_depth) return too_deep();
     name_starts_.push_back(open_name_start_);
     lex = Lex::kText;
@@ -472,6 +140,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
   // "/>" of a start tag.
   auto empty_tag = [&]() -> absl::Status {
     if (in_header_) return finish_header(true);
+    if (absl::Status s = check_name(); !s.ok()) return s;
     if (name_starts_.size() >= limits_.max_depth) return too_deep();
     names_.resize(open_name_start_);
     if (name_starts_.empty()) return emit_element();
@@ -533,6 +202,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
 
       case Lex::kAttrValue:
         if (c == static_cast<unsigned char>(quote_)) {
+          if (++attributes_ > limits_.max_attributes) return too_many();
           lex = Lex::kAfterAttrValue;
           ++p;
         } else if (c == '&') {
@@ -568,6 +238,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
             while (p < end && !Is(*p, kAttrStop)) ++p;
             if (p == end || *p != quote_) break;
             ++p;
+            if (++attributes_ > limits_.max_attributes) return too_many();
             lex = Lex::kAfterAttrValue;
             if (p == end || !Is(*p, kWs)) break;
             lex = Lex::kInTag;
@@ -722,6 +393,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
         if (Is(c, kNameStart) || c >= 0x80) {
           if (state_ == State::kBeforeHeader) in_header_ = true;
           open_name_start_ = names_.size();
+          attributes_ = 0;
           names_.push_back(static_cast<char>(c));
           lex = Lex::kStartName;
         } else if (c == '/') {

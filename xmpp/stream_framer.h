@@ -45,6 +45,13 @@ struct FramerLimits {
   size_t max_element_bytes = 256 * 1024;
   // Deepest nesting accepted inside one top-level element.
   size_t max_depth = 64;
+  // Most attributes on one element (namespace declarations included); more is
+  // a policy-violation stream error. Parsing cost grows with the square of the
+  // attribute count (tinyxml2 checks each new name against every earlier one),
+  // so this bounds the CPU one element can cost.
+  size_t max_attributes = 256;
+  // Longest element name (prefix included), in bytes; policy-violation beyond.
+  size_t max_name_bytes = 256;
 };
 
 class StreamFramer {
@@ -71,12 +78,20 @@ class StreamFramer {
   // §5.4.3.3, §6.4.6). Discards any buffered input.
   void Reset();
 
+  // Changes the limits for what comes next (e.g. wider ones once the client
+  // has authenticated). Keeps the stream's state.
+  void set_limits(const FramerLimits& limits) { limits_ = limits; }
+  const FramerLimits& limits() const { return limits_; }
+
   // The namespace bindings declared by the current stream header (default
   // namespace and prefixes), to parse elements with. ClientStream() before any
   // header.
   const NamespaceScope& scope() const { return scope_; }
 
   bool stream_open() const { return state_ == State::kInStream; }
+  // Some of a construct (declaration, header, top-level element) has arrived
+  // and its end has not: a stanza is on its way.
+  bool mid_construct() const { return in_construct_; }
   bool closed() const { return state_ == State::kClosed; }
 
  private:
@@ -124,6 +139,7 @@ class StreamFramer {
   // recognise amp, lt, gt, quot and apos.
   uint32_t ref_len_ = 0;
   char ref_name_[4] = {};
+  size_t attributes_ = 0;        // attributes of the start tag being scanned
   uint32_t char_ref_value_ = 0;  // character reference being accumulated
   uint32_t char_ref_digits_ = 0;
   size_t end_matched_ = 0;      // bytes of the expected end-tag name matched

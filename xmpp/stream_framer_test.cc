@@ -813,3 +813,79 @@ TEST(StreamFramerTest, FramedElementsParse) {
 
 }  // namespace
 }  // namespace talkcheck::xmpp
+
+namespace talkcheck::xmpp {
+namespace {
+
+// Verifies that element names that are not QNames (issue 13 §1) end the stream
+// with not-well-formed, in the header and in stanzas, whatever the read size.
+TEST(StreamFramerTest, RefusesElementNamesThatAreNotQNames) {
+  for (const char* stanza :
+       {"<x:0y xmlns:x='urn:a'/>", "<message><x:-y xmlns:x='urn:a'/></message>",
+        "<message><a\xC3\x97/></message>", "<0p:a xmlns:0p='urn:a'></0p:a>",
+        "<message><a:b:c/></message>"}) {
+    for (size_t chunk : {1, 3, 1000}) {
+      SCOPED_TRACE(absl::StrCat(stanza, " in chunks of ", chunk));
+      StreamFramer framer;
+      std::vector<StreamFramer::Event> events;
+      ASSERT_TRUE(framer.Feed(kHeader, events).ok());
+      const std::string text = stanza;
+      absl::Status status;
+      for (size_t at = 0; at < text.size() && status.ok(); at += chunk) {
+        status = framer.Feed(absl::string_view(text).substr(at, chunk), events);
+      }
+      EXPECT_EQ(GetStreamCondition(status), StreamCondition::kNotWellFormed)
+          << status;
+    }
+  }
+  StreamFramer framer;
+  std::vector<StreamFramer::Event> events;
+  EXPECT_EQ(GetStreamCondition(framer.Feed(
+                "<stream:0stream xmlns:stream='http://etherx.jabber.org/"
+                "streams' version='1.0'>",
+                events)),
+            StreamCondition::kNotWellFormed);
+}
+
+}  // namespace
+}  // namespace talkcheck::xmpp
+
+namespace talkcheck::xmpp {
+namespace {
+
+// Verifies that an element with more attributes than limits.max_attributes is
+// a policy violation found while scanning, whatever the read size, and that
+// the count restarts with every start tag (issue 13 §1: one stanza with 30,000
+// attributes cost 3 s of CPU before login).
+TEST(StreamFramerTest, BoundsAttributesPerElement) {
+  FramerLimits limits;
+  limits.max_attributes = 16;
+  std::string many = "<message";
+  for (int i = 0; i < 30000; ++i) absl::StrAppend(&many, " a", i, "=''");
+  many += "/>";
+  std::string within = "<message";
+  for (int i = 0; i < 16; ++i) absl::StrAppend(&within, " a", i, "=\"v\"");
+  within += "><x";
+  for (int i = 0; i < 16; ++i) absl::StrAppend(&within, " b", i, "='v'");
+  within += "/></message>";
+  for (size_t chunk : {1, 7, 100000}) {
+    SCOPED_TRACE(chunk);
+    StreamFramer framer(limits);
+    std::vector<StreamFramer::Event> events;
+    ASSERT_TRUE(framer.Feed(kHeader, events).ok());
+    absl::Status status;
+    for (size_t at = 0; at < within.size() && status.ok(); at += chunk) {
+      status = framer.Feed(absl::string_view(within).substr(at, chunk), events);
+    }
+    ASSERT_TRUE(status.ok()) << status;
+    ASSERT_EQ(events.size(), 2u);
+    for (size_t at = 0; at < many.size() && status.ok(); at += chunk) {
+      status = framer.Feed(absl::string_view(many).substr(at, chunk), events);
+    }
+    EXPECT_EQ(GetStreamCondition(status), StreamCondition::kPolicyViolation)
+        << status;
+  }
+}
+
+}  // namespace
+}  // namespace talkcheck::xmpp

@@ -1,0 +1,358 @@
+#include "harness/peer/media_loopback.h"
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace talkcheck::harness {
+namespace {
+
+// Payload prefix of the peer's packets: marker, then the send time in
+// microseconds.
+constexpr char kMarker[4] = {'t', 'c', 'r', 't'};
+constexpr size_t kStampBytes = sizeof(kMarker) + sizeof(int64_t);
+
+// Google Talk's 2005 offer (PROTOCOL.md §2.1), for codec names without a type.
+int DefaultPayloadType(absl::string_view name) {
+  if (name == "ISAC") return 103;
+  if (name == "IPCMWB") return 97;
+  if (name == "iLBC") return 102;
+  if (name == "G723") return 4;
+  if (name == "EG711U") return 100;
+  if (name == "EG711A") return 101;
+  if (name == "PCMU") return 0;
+  if (name == "PCMA") return 8;
+  if (name == "CN") return 13;
+  if (name == "G722") return 9;
+  return -1;
+}
+
+// "arrived: payload types 0 ×149, 103 ×2; SSRCs 0x0badf00d ×151".
+// The connectivity checks of each pair, or that the client sent none.
+std::string ChecksOnTheWire(const MediaReport& report) {
+  std::vector<std::string> pairs;
+  uint64_t from_client = 0;
+  for (const auto& [pair, checks] : std::map<std::string, PairChecksReport>(
+           report.pairs().begin(), report.pairs().end())) {
+    from_client += checks.client_checks();
+    pairs.push_back(absl::StrCat(
+        pair, ": the client's checks ", checks.client_checks(), " (answered ",
+        checks.answered(), "), the peer's ", checks.peer_checks(),
+        " (answered by the client ", checks.client_answers(), ")"));
+  }
+  if (from_client == 0) {
+    pairs.insert(pairs.begin(), "no connectivity check from the client at all");
+  }
+  return absl::StrCat("; checks (client -> peer): ",
+                      absl::StrJoin(pairs, "; "));
+}
+
+std::string WhatArrived(const MediaReport& report) {
+  if (report.received_payload_types().empty()) {
+    return absl::StrCat("arrived: no well-formed RTP from the client",
+                        ChecksOnTheWire(report));
+  }
+  std::map<int32_t, uint64_t> types(report.received_payload_types().begin(),
+                                    report.received_payload_types().end());
+  std::map<uint32_t, uint64_t> ssrcs(report.received_ssrcs().begin(),
+                                     report.received_ssrcs().end());
+  return absl::StrCat(
+      "arrived: payload types ",
+      absl::StrJoin(types, ", ",
+                    [](std::string* out, const auto& entry) {
+                      absl::StrAppend(out, entry.first, " x", entry.second);
+                    }),
+      "; SSRCs ",
+      absl::StrJoin(ssrcs, ", ",
+                    [](std::string* out, const auto& entry) {
+                      absl::StrAppendFormat(out, "0x%08x x%d", entry.first,
+                                            entry.second);
+                    }),
+      ChecksOnTheWire(report));
+}
+
+}  // namespace
+
+absl::StatusOr<media_sim::RtpCodec> ParseMediaCodec(absl::string_view text) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(text, '/');
+  int payload_type = DefaultPayloadType(parts.first);
+  if (!parts.second.empty() &&
+      (!absl::SimpleAtoi(parts.second, &payload_type) || payload_type < 0 ||
+       payload_type > 127)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad payload type in codec '", text, "'"));
+  }
+  if (payload_type < 0) {
+    return absl::NotFoundError(absl::StrCat(
+        "codec '", text, "' has no known payload type: write NAME/PT"));
+  }
+  return media_sim::CodecByName(parts.first, payload_type);
+}
+
+MediaLoopback::MediaLoopback(Clock& clock, media_sim::GiceChannel& channel,
+                             media_sim::RtpCodec codec, uint32_t ssrc)
+    : MediaLoopback(clock, channel, codec, {}, ssrc) {}
+
+MediaLoopback::MediaLoopback(Clock& clock, media_sim::GiceChannel& channel,
+                             media_sim::RtpCodec send,
+                             std::vector<media_sim::RtpCodec> receive,
+                             uint32_t ssrc)
+    : clock_(clock),
+      channel_(channel),
+      codec_(send),
+      sender_(send, ssrc, static_cast<uint16_t>(ssrc >> 16), ssrc * 7),
+      receiver_(receive.empty() ? std::vector<media_sim::RtpCodec>{send}
+                                : std::move(receive)) {
+  channel_.set_packet_handler(
+      [this](absl::string_view packet, const boost::asio::ip::udp::endpoint&) {
+        OnPacket(packet);
+      });
+}
+
+MediaLoopback::~MediaLoopback() { channel_.set_packet_handler(nullptr); }
+
+void MediaLoopback::Start() {
+  started_at_ = sampled_at_ = clock_.Now();
+  sample_tick_ = clock_.CallAfter(kSampleInterval, [this] { TakeSample(); });
+  SendOne();
+}
+
+MediaSample MediaLoopback::SampleNow() const {
+  const absl::Duration now = clock_.Now();
+  const media_sim::RtpStats& in = receiver_.stats();
+  MediaSample sample;
+  sample.set_offset_us(absl::ToInt64Microseconds(now - started_at_));
+  sample.set_duration_us(absl::ToInt64Microseconds(now - sampled_at_));
+  sample.set_sent(sent_ - sampled_sent_);
+  sample.set_received(in.packets - sampled_received_);
+  // A late packet can fill an earlier gap: newly missing counts no lower
+  // than zero.
+  const uint64_t lost = in.lost > sampled_lost_ ? in.lost - sampled_lost_ : 0;
+  const uint64_t expected = sample.received() + lost;
+  sample.set_loss_percent(expected == 0 ? 0 : 100.0 * lost / expected);
+  sample.set_jitter_ms(in.jitter_ms);
+  return sample;
+}
+
+void MediaLoopback::TakeSample() {
+  samples_.push_back(SampleNow());
+  sampled_at_ = clock_.Now();
+  sampled_sent_ = sent_;
+  sampled_received_ = receiver_.stats().packets;
+  sampled_lost_ = receiver_.stats().lost;
+  sample_tick_ = clock_.CallAfter(kSampleInterval, [this] { TakeSample(); });
+  if (on_sample_) on_sample_(samples_.back());
+}
+
+std::string DescribeCandidate(const media_sim::Candidate& candidate) {
+  return absl::StrCat(candidate.address, ":", candidate.port, " ",
+                      candidate.type, " gen ", candidate.generation);
+}
+
+void MediaLoopback::SendOne() {
+  media_sim::RtpPacket packet = sender_.Next();
+  if (packet.payload.size() >= kStampBytes) {
+    const int64_t now_us = absl::ToInt64Microseconds(clock_.Now());
+    std::memcpy(&packet.payload[0], kMarker, sizeof(kMarker));
+    std::memcpy(&packet.payload[sizeof(kMarker)], &now_us, sizeof(now_us));
+  }
+  if (channel_.SendPacket(packet.Serialize())) {
+    ++sent_;
+  } else {
+    ++refused_;  // not writable (yet): media only goes over a checked pair
+  }
+  tick_ = clock_.CallAfter(codec_.frame, [this] { SendOne(); });
+}
+
+void MediaLoopback::OnPacket(absl::string_view data) {
+  std::optional<media_sim::RtpPacket> packet =
+      receiver_.OnPacket(data, clock_.Now());
+  if (!packet || packet->payload.size() < kStampBytes ||
+      std::memcmp(packet->payload.data(), kMarker, sizeof(kMarker)) != 0) {
+    return;
+  }
+  int64_t sent_us = 0;
+  std::memcpy(&sent_us, packet->payload.data() + sizeof(kMarker),
+              sizeof(sent_us));
+  ++echoed_;
+  rtt_sum_ms_ += (absl::ToInt64Microseconds(clock_.Now()) - sent_us) / 1000.0;
+}
+
+MediaReport MediaLoopback::Report() const {
+  MediaReport report;
+  report.set_channel("rtp");
+  report.set_codec(codec_.name);
+  report.set_payload_type(codec_.payload_type);
+  report.set_packets_sent(sent_);
+  report.set_send_refused_not_writable(refused_);
+  const media_sim::RtpStats& in = receiver_.stats();
+  report.set_packets_received(in.packets);
+  report.set_loss_percent(in.loss_percent());
+  report.set_jitter_ms(in.jitter_ms);
+  report.set_packets_per_second(in.packets_per_second);
+  report.set_duplicates(in.duplicates);
+  report.set_reordered(in.reordered);
+  report.set_wrong_payload_type(in.wrong_payload_type);
+  report.set_ssrc_changes(in.ssrc_changes);
+  report.set_malformed(in.malformed);
+  report.set_bad_timestamp_steps(in.bad_timestamp_steps);
+  report.set_echoed(echoed_);
+  if (echoed_ > 0) report.set_rtt_ms(rtt_sum_ms_ / echoed_);
+  const std::map<std::string, uint64_t> findings =
+      GiceFindings(channel_.stats());
+  report.mutable_findings()->insert(findings.begin(), findings.end());
+  const std::map<std::string, uint64_t> environment =
+      GiceFindings(channel_.environment_stats());
+  report.mutable_environment_findings()->insert(environment.begin(),
+                                                environment.end());
+  report.set_stale_credentials_answered(
+      channel_.stats().stale_credentials_requests +
+      channel_.environment_stats().stale_credentials_requests);
+  for (const auto& [pair, checks] : channel_.stats().pairs) {
+    PairChecksReport& out = (*report.mutable_pairs())[pair];
+    out.set_client_checks(checks.requests_received);
+    out.set_answered(checks.responses_sent);
+    out.set_peer_checks(checks.requests_sent);
+    out.set_client_answers(checks.responses_received);
+  }
+  for (const auto& [type, count] : in.by_payload_type)
+    (*report.mutable_received_payload_types())[type] = count;
+  for (const auto& [ssrc, count] : in.by_ssrc)
+    (*report.mutable_received_ssrcs())[ssrc] = count;
+  for (const MediaSample& sample : samples_) *report.add_samples() = sample;
+  // The interval since the last sample, unless the step ended right on it.
+  if (clock_.Now() > sampled_at_) *report.add_samples() = SampleNow();
+  if (std::optional<media_sim::GiceChannel::CandidatePair> pair =
+          channel_.best_pair()) {
+    report.set_local_candidate(DescribeCandidate(pair->local));
+    report.set_remote_candidate(DescribeCandidate(pair->remote));
+  }
+  return report;
+}
+
+std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice) {
+  std::map<std::string, uint64_t> findings;
+  findings["bad_username_requests"] = gice.bad_username_requests;
+  findings["responses_without_mapped_address"] =
+      gice.responses_without_mapped_address;
+  findings["responses_with_wrong_username"] =
+      gice.responses_with_wrong_username;
+  findings["malformed_stun"] = gice.malformed_stun;
+  findings["media_from_unreadable"] = gice.media_from_unreadable;
+  findings["media_before_writable"] = gice.media_before_writable;
+  findings["media_to_stale_generation"] = gice.media_to_stale_generation;
+  findings["oversized_datagrams"] = gice.oversized_datagrams;
+  findings["truncated_stun"] = gice.truncated_stun;
+  findings["oversized_stun"] = gice.oversized_stun;
+  findings["stun_attribute_overrun"] = gice.stun_attribute_overrun;
+  findings["unknown_stun_attributes"] = gice.unknown_stun_attributes;
+  findings["integrity_or_fingerprint"] = gice.integrity_or_fingerprint;
+  findings["flood_datagrams"] = gice.flood_datagrams;
+  return findings;
+}
+
+std::vector<std::string> MediaProblems(const MediaStep& media,
+                                       const MediaReport& report,
+                                       bool timed_out) {
+  std::vector<std::string> problems;
+  const uint64_t wanted = media.min_packets_each_way();
+  if (report.packets_sent() < wanted) {
+    problems.push_back(absl::StrCat(
+        "the peer could send only ", report.packets_sent(), " of ", wanted,
+        " packets: its pair with the client was not writable for ",
+        report.send_refused_not_writable(), " frames"));
+  }
+  if (report.packets_received() < wanted) {
+    problems.push_back(absl::StrCat(
+        "only ", report.packets_received(), " of ", wanted,
+        " RTP packets arrived from the client",
+        timed_out
+            ? absl::StrCat(" within ", absl::FormatDuration(absl::Milliseconds(
+                                           media.within().ms())))
+            : ""));
+  }
+  if (media.max_loss_percent() < 100 &&
+      report.loss_percent() > media.max_loss_percent()) {
+    problems.push_back(absl::StrFormat("loss %.2f%% over the limit of %.2f%%",
+                                       report.loss_percent(),
+                                       media.max_loss_percent()));
+  }
+  if (media.max_jitter_ms() > 0 && report.jitter_ms() > media.max_jitter_ms()) {
+    problems.push_back(
+        absl::StrFormat("jitter %.2f ms over the limit of %.2f ms",
+                        report.jitter_ms(), media.max_jitter_ms()));
+  }
+  if (report.wrong_payload_type() > 0) {
+    problems.push_back(absl::StrCat(
+        report.wrong_payload_type(),
+        " packets with a payload type outside the negotiated set (",
+        report.negotiated().empty()
+            ? absl::StrCat(report.codec(), "/", report.payload_type())
+            : report.negotiated(),
+        ")"));
+  }
+  if (!report.asserted_codec().empty() && report.other_than_asserted() > 0) {
+    problems.push_back(absl::StrCat(report.other_than_asserted(),
+                                    " packets with a payload type other than ",
+                                    report.asserted_payload_type(), " (",
+                                    report.asserted_codec(),
+                                    ", the step's codec)"));
+  }
+  if (report.ssrc_changes() > 0) {
+    problems.push_back(absl::StrCat("the client changed its SSRC ",
+                                    report.ssrc_changes(), " times"));
+  }
+  if (report.malformed() > 0) {
+    problems.push_back(
+        absl::StrCat(report.malformed(), " malformed RTP packets"));
+  }
+  if (report.bad_timestamp_steps() > 0) {
+    problems.push_back(
+        absl::StrCat(report.bad_timestamp_steps(),
+                     " timestamp steps that are not whole frames"));
+  }
+  for (const auto& [name, count] : report.findings()) {
+    if (count > 0) {
+      problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
+    }
+  }
+  if (!problems.empty()) problems.push_back(WhatArrived(report));
+  return problems;
+}
+
+std::string MediaFigures(const MediaReport& report) {
+  std::string figures = absl::StrFormat(
+      "%s: %d packets sent, %d received, loss %.2f%%, jitter %.2f ms, "
+      "%.1f pps, ",
+      report.codec(), report.packets_sent(), report.packets_received(),
+      report.loss_percent(), report.jitter_ms(), report.packets_per_second());
+  if (report.echoed() > 0) {
+    absl::StrAppendFormat(&figures, "rtt %.2f ms", report.rtt_ms());
+  } else {
+    figures += "rtt n/a (the client echoed none of the peer's packets)";
+  }
+  if (report.stale_credentials_answered() > 0) {
+    absl::StrAppend(&figures, "; ", report.stale_credentials_answered(),
+                    " pings answered 430 Stale Credentials (pings before "
+                    "candidates: a normal race, not judged)");
+  }
+  std::vector<std::string> environment;
+  for (const auto& [name, count] : report.environment_findings()) {
+    if (count > 0) environment.push_back(absl::StrCat(name, " ", count));
+  }
+  if (!environment.empty()) {
+    absl::StrAppend(&figures, "; environment (not the client's, not judged): ",
+                    absl::StrJoin(environment, ", "));
+  }
+  return figures;
+}
+
+}  // namespace talkcheck::harness

@@ -1,0 +1,436 @@
+// The runner's failure reports, against the in-process reference client on
+// the virtual clock: the nearest stanza (id correlation, only since the step
+// began), variables written into the expected block, the exact mode's extra
+// attribute, when a late stanza came, and how far a client that never became
+// ready got.
+#include "harness/run/runner.h"
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "harness/run/client_under_test.h"
+#include "harness/run/world.h"
+#include "harness/scenario/scenario_loader.h"
+#include "reference_client/client_stream.h"
+
+namespace talkcheck::harness {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+Scenario LoadText(const std::string& text) {
+  LoadResult loaded = LoadScenarioText(text, "inline.xml");
+  for (const LoadError& e : loaded.errors) ADD_FAILURE() << e.ToString();
+  return loaded.scenario;
+}
+
+Scenario LoadFile(const std::string& file) {
+  LoadResult loaded = LoadScenarioFile(file);
+  for (const LoadError& e : loaded.errors) ADD_FAILURE() << e.ToString();
+  return loaded.scenario;
+}
+
+ScenarioResult RunScenario(const Scenario& scenario, const ClientSpec& client,
+                           RunnerOptions options = {}) {
+  absl::StatusOr<ScenarioResult> result =
+      RunInVirtualWorld(scenario, "inline.xml", client, std::move(options));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *std::move(result) : ScenarioResult();
+}
+
+ClientSpec Reference(const std::string& faults = "") {
+  ClientSpec client;
+  client.faults = faults;
+  return client;
+}
+
+const StepResult* FirstFailed(const ScenarioResult& result) {
+  for (const StepResult& step : result.steps())
+    if (step.verdict() == FAIL) return &step;
+  return nullptr;
+}
+
+// Verifies that a missing ack is compared with nothing that came before the
+// step (the disco get the client sent on the peer's presence), that the report
+// says no stanza with the ack's id arrived, and when the failure happened.
+TEST(RunnerReportTest, NearestStanzaIsCorrelatedByIdAndRecent) {
+  ScenarioResult result = RunScenario(
+      LoadFile("scenarios/seed-initiate-ack.xml"), Reference("no-ack"));
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  const StepResult* step = FirstFailed(result);
+  ASSERT_NE(step, nullptr);
+  EXPECT_EQ(step->number(), step->index() + 1);
+  EXPECT_THAT(step->diff(), HasSubstr("no stanza with id '21' arrived"));
+  EXPECT_THAT(step->diff(), Not(HasSubstr("got 'get'")));
+  EXPECT_THAT(step->message(), HasSubstr("failed at 15.000s into the run"));
+}
+
+// Verifies that the expected block shows variables with their values, and
+// that with exact="true" the difference names the extra attribute.
+TEST(RunnerReportTest, ExpandedVariablesAndExactExtraAttribute) {
+  ScenarioResult result =
+      RunScenario(LoadText(R"(<scenario name="exact" timeout="30s">
+  <var name="q" value="disco-1"/>
+  <send>
+    <iq to="${cut}" type="get" id="${q}">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <expect within="2s" exact="true"><iq type="result" id="${q}"/></expect>
+</scenario>)"),
+                  Reference());
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  const StepResult* step = FirstFailed(result);
+  ASSERT_NE(step, nullptr);
+  EXPECT_THAT(step->diff(), HasSubstr("<iq type=\"result\" id=\"disco-1\"/>"));
+  EXPECT_THAT(step->diff(), HasSubstr("variables: ${q} = 'disco-1'"));
+  EXPECT_THAT(step->diff(), HasSubstr("unexpected"));
+  EXPECT_THAT(step->difference().reason(), HasSubstr("(exact)"));
+  EXPECT_FALSE(step->difference().actual().empty());
+}
+
+// Verifies that a stanza that comes after the bound (while the run settles)
+// is reported with its arrival time.
+TEST(RunnerReportTest, LateStanzaIsReportedWithItsTime) {
+  RunnerOptions options;
+  options.settle = absl::Seconds(30);
+  ScenarioResult result =
+      RunScenario(LoadFile("scenarios/seed-initiate-ack.xml"),
+                  Reference("late-ack"), options);
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  EXPECT_THAT(result.failure(),
+              HasSubstr("a matching stanza arrived late, at 20.000s (bound "
+                        "15.000s)"));
+}
+
+// The seed's initiate and ack, with the ack's expect going on after its bound
+// (on-timeout="continue") and a delay that lets a late ack arrive.
+constexpr char kAckThenDelay[] = R"(<scenario name="late" timeout="60s">
+  <peer user="peer" resource="Talk.v104" role="caller"/>
+  <send>
+    <iq to="${cut}" type="set" id="${iq}">
+      <session xmlns="http://www.google.com/session" type="initiate" id="${sid}" initiator="${peer}">
+        <description xmlns="http://www.google.com/session/phone"><payload-type id="0" name="PCMU"/></description>
+      </session>
+    </iq>
+  </send>
+  <expect within="15s" on-timeout="continue"><iq type="result" id="${last_id}"/></expect>
+  <delay for="10s"/>
+</scenario>)";
+
+// Verifies that a stanza that comes after the bound is reported with its time
+// also when the run goes on past the expect (not only while it settles).
+TEST(RunnerReportTest, LateStanzaIsReportedWhileTheRunGoesOn) {
+  ScenarioResult result =
+      RunScenario(LoadText(kAckThenDelay), Reference("late-ack"));
+  ASSERT_EQ(result.verdict(), PASS) << result.failure();
+  ASSERT_GE(result.steps_size(), 2);
+  const StepResult& ack = result.steps(1);
+  EXPECT_EQ(ack.verdict(), SKIPPED);
+  EXPECT_THAT(ack.message(), HasSubstr("(on-timeout: continue)"));
+  EXPECT_THAT(ack.message(),
+              HasSubstr("a matching stanza arrived late, at 20.000s (bound "
+                        "15.000s)"));
+}
+
+// Verifies that when the stanza an expect waits for came before the step
+// began and an earlier step took it, the report says so and when.
+TEST(RunnerReportTest, EarlyStanzaIsReportedWithItsTime) {
+  ScenarioResult result =
+      RunScenario(LoadText(R"(<scenario name="early" timeout="30s">
+  <send>
+    <iq to="${cut}" type="get" id="q1">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <expect within="2s"><iq type="result" id="q1"/></expect>
+  <delay for="1s"/>
+  <expect within="2s"><iq type="result" id="q1"/></expect>
+</scenario>)"),
+                  Reference());
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  EXPECT_THAT(result.failure(),
+              HasSubstr("a matching stanza did arrive, early, at "));
+  EXPECT_THAT(result.failure(), HasSubstr("(an earlier step took it)"));
+  EXPECT_THAT(result.failure(), HasSubstr("step 4 (expect) at inline.xml:9"));
+}
+
+// Verifies that steps are numbered as the author reads them: a one-of's
+// branch steps as 2.b.N, a repeat's as 3.N, the same in every record.
+TEST(RunnerReportTest, StepNumbersFollowTheFile) {
+  ScenarioResult result =
+      RunScenario(LoadText(R"(<scenario name="numbers" timeout="30s">
+  <send>
+    <iq to="${cut}" type="get" id="q1">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <one-of within="2s">
+    <branch><expect><message/></expect><delay for="1s"/></branch>
+    <branch><expect><iq type="result" id="q1"/></expect><delay for="1s"/></branch>
+  </one-of>
+  <repeat max="2">
+    <delay for="1s"/>
+    <expect-none for="1s"><message/></expect-none>
+  </repeat>
+  <expect within="1s"><message/></expect>
+</scenario>)"),
+                  Reference());
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  std::vector<std::string> numbers;
+  for (const StepResult& step : result.steps()) {
+    numbers.push_back(step.step_number());
+    EXPECT_EQ(step.number(), std::stoi(step.step_number())) << step.kind();
+  }
+  EXPECT_THAT(numbers, ::testing::ElementsAre("1", "2", "2.b.2", "3.1", "3.2",
+                                              "3.1", "3.2", "4"));
+  EXPECT_THAT(result.failure(), HasSubstr("step 4 (expect) at inline.xml:15"));
+}
+
+// A client that logs in with another password than the account's.
+class WrongPasswordClient : public ClientUnderTest {
+ public:
+  explicit WrongPasswordClient(std::unique_ptr<ClientUnderTest> inner)
+      : inner_(std::move(inner)) {}
+  std::string description() const override { return "wrong password"; }
+  absl::Status Start(
+      const CutLogin& login,
+      std::function<void(const std::string&)> on_failure) override {
+    CutLogin wrong = login;
+    wrong.password = "not-the-password";
+    return inner_->Start(wrong, std::move(on_failure));
+  }
+  absl::Status Control(const std::string& a, const std::string& t) override {
+    return inner_->Control(a, t);
+  }
+  void Stop() override { inner_->Stop(); }
+
+ private:
+  std::unique_ptr<ClientUnderTest> inner_;
+};
+
+// Verifies that a client refused at SASL says so: the mechanism, the
+// condition, and its login as the server saw it.
+TEST(RunnerReportTest, NeverReadySaysHowFarTheClientGot) {
+  ClientSpec client;
+  client.in_process = [](boost::asio::io_context& io, Clock& clock,
+                         absl::BitGenRef bitgen,
+                         media_sim::DatagramNetwork& network) {
+    reference_client::VoiceClientOptions options;
+    options.network = &network;
+    return std::make_unique<WrongPasswordClient>(
+        MakeReferenceClient(io, clock, bitgen, options));
+  };
+  ScenarioResult result =
+      RunScenario(LoadFile("scenarios/seed-initiate-ack.xml"), client);
+  EXPECT_EQ(result.verdict(), ERROR);
+  EXPECT_EQ(result.failure_type(), "client/never-ready");
+  EXPECT_THAT(result.failure(), HasSubstr(kCutNeverReady));
+  EXPECT_THAT(result.failure(),
+              HasSubstr("connected, SASL PLAIN, SASL failed: not-authorized"));
+  EXPECT_THAT(result.login(), HasSubstr("stream 1: connected"));
+}
+
+// A client that logs in, binds and establishes its session, and then says
+// nothing: no available presence.
+class BoundButSilentClient : public ClientUnderTest {
+ public:
+  BoundButSilentClient(boost::asio::io_context& io, Clock& clock,
+                       absl::BitGenRef bitgen)
+      : io_(io), clock_(clock), bitgen_(bitgen) {}
+  std::string description() const override { return "bound, no presence"; }
+  absl::Status Start(const CutLogin& login,
+                     std::function<void(const std::string&)>) override {
+    reference_client::ClientStreamOptions options;
+    absl::StatusOr<xmpp::Jid> jid = login.jid.WithResource("silent");
+    if (!jid.ok()) return jid.status();
+    options.jid = *jid;
+    options.password = login.password;
+    options.host = login.host;
+    options.port = login.port;
+    options.connect_in_memory = login.connect_in_memory;
+    options.require_tls = false;
+    options.sasl_mechanism = "PLAIN";
+    stream_ = std::make_unique<reference_client::ClientStream>(
+        io_, clock_, bitgen_, options);
+    stream_->Connect([](absl::Status) {});
+    return absl::OkStatus();
+  }
+  absl::Status Control(const std::string&, const std::string&) override {
+    return absl::OkStatus();
+  }
+  void Stop() override {
+    if (stream_ != nullptr) stream_->Close();
+    stream_.reset();
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  Clock& clock_;
+  absl::BitGenRef bitgen_;
+  std::unique_ptr<reference_client::ClientStream> stream_;
+};
+
+// Verifies that a client that binds but sends no presence is told apart from
+// one refused at login: the report says it was bound and sent no available
+// presence.
+TEST(RunnerReportTest, NeverReadyBoundButNoPresence) {
+  ClientSpec client;
+  client.in_process = [](boost::asio::io_context& io, Clock& clock,
+                         absl::BitGenRef bitgen, media_sim::DatagramNetwork&) {
+    return std::make_unique<BoundButSilentClient>(io, clock, bitgen);
+  };
+  ScenarioResult result =
+      RunScenario(LoadFile("scenarios/seed-initiate-ack.xml"), client);
+  EXPECT_EQ(result.verdict(), ERROR);
+  EXPECT_EQ(result.failure_type(), "client/never-ready");
+  // The server offers the RFC 3921 session as optional: none was asked for.
+  EXPECT_THAT(result.failure(),
+              HasSubstr("authenticated as cut, bound cut@localhost/silent, no "
+                        "session iq, no available presence"));
+  EXPECT_THAT(result.failure(), Not(HasSubstr("SASL failed")));
+}
+
+// A client that never connects at all.
+class SilentClient : public ClientUnderTest {
+ public:
+  std::string description() const override { return "silent"; }
+  absl::Status Start(const CutLogin&,
+                     std::function<void(const std::string&)>) override {
+    return absl::OkStatus();
+  }
+  absl::Status Control(const std::string&, const std::string&) override {
+    return absl::OkStatus();
+  }
+  void Stop() override {}
+};
+
+TEST(RunnerReportTest, NeverReadyWithoutConnecting) {
+  ClientSpec client;
+  client.in_process = [](boost::asio::io_context&, Clock&, absl::BitGenRef,
+                         media_sim::DatagramNetwork&) {
+    return std::make_unique<SilentClient>();
+  };
+  ScenarioResult result =
+      RunScenario(LoadFile("scenarios/seed-initiate-ack.xml"), client);
+  EXPECT_EQ(result.verdict(), ERROR);
+  EXPECT_THAT(result.failure(),
+              HasSubstr("within 20s: it never connected to the fake server"));
+}
+
+// Verifies that a client killed by a signal is named by the signal, also when
+// the shell that started it reports the death as 128 + N.
+// A client that learns voice support by disco (the reference client with
+// voice_caps_from_disco, as gabble and libpurple) in process.
+ClientSpec CapsByDiscoClient() {
+  ClientSpec client;
+  client.in_process = [](boost::asio::io_context& io, Clock& clock,
+                         absl::BitGenRef bitgen,
+                         media_sim::DatagramNetwork& network) {
+    reference_client::VoiceClientOptions options;
+    options.network = &network;
+    options.voice_caps_from_disco = true;
+    return MakeReferenceClient(io, clock, bitgen, options);
+  };
+  return client;
+}
+
+// Verifies that the first call goes to a client that learns voice support by
+// disco only once the peer answered its caps disco (issue 9 §2): without the
+// wait, such a client cannot call the peer yet and the scenario fails.
+TEST(RunnerCallTest, FirstCallWaitsForThePeersCapsDisco) {
+  const Scenario scenario = LoadFile("scenarios/caller-g1-basic.xml");
+  const ScenarioResult waited = RunScenario(scenario, CapsByDiscoClient());
+  EXPECT_EQ(waited.verdict(), PASS) << waited.failure();
+
+  RunnerOptions no_wait;
+  no_wait.call_caps_wait = absl::ZeroDuration();
+  const ScenarioResult hasty =
+      RunScenario(scenario, CapsByDiscoClient(), no_wait);
+  EXPECT_EQ(hasty.verdict(), FAIL);
+  EXPECT_THAT(hasty.failure(), HasSubstr("is not known to take voice calls"));
+}
+
+// Verifies that nothing is waited for that cannot come: a peer that answers
+// no disco is not waited for (the client then refuses the call), and a
+// client that reads the ext tokens calls at once.
+TEST(RunnerCallTest, NoWaitForWhatCannotCome) {
+  Scenario scenario = LoadFile("scenarios/caller-g1-basic.xml");
+  scenario.mutable_peer()->mutable_behaviour()->set_answer_disco(false);
+  const ScenarioResult unanswered = RunScenario(scenario, CapsByDiscoClient());
+  EXPECT_EQ(unanswered.verdict(), FAIL);
+  EXPECT_THAT(unanswered.failure(),
+              HasSubstr("is not known to take voice calls"));
+
+  const ScenarioResult plain =
+      RunScenario(LoadFile("scenarios/caller-g1-basic.xml"), Reference());
+  EXPECT_EQ(plain.verdict(), PASS) << plain.failure();
+  ASSERT_GT(plain.steps_size(), 0);
+  EXPECT_EQ(plain.steps(0).kind(), "control");
+  EXPECT_EQ(plain.steps(0).duration_us(), 0);
+}
+
+TEST(ExitReasonTest, NamesTheSignal) {
+  EXPECT_EQ(ExitReason(SIGSEGV), "client process killed by SIGSEGV");
+  EXPECT_EQ(ExitReason(139 << 8),
+            "client process killed by SIGSEGV (the shell that started it "
+            "exited with status 139)");
+  EXPECT_EQ(ExitReason(3 << 8), "client process exited with status 3");
+}
+
+}  // namespace
+}  // namespace talkcheck::harness
+
+namespace talkcheck::harness {
+namespace {
+
+// A live view sees the run as it goes: every stanza of the transcript, every
+// step's verdict, and the media step's samples, each when it happens.
+TEST(RunnerProgressTest, ReportsStanzasStepsAndMediaSamplesAsTheyHappen) {
+  std::vector<StanzaRecord> stanzas;
+  std::vector<StepResult> steps;
+  std::vector<std::pair<int, MediaSample>> samples;  // by step index
+  RunnerOptions options;
+  options.progress.stanza = [&](const StanzaRecord& r) {
+    stanzas.push_back(r);
+  };
+  options.progress.step = [&](const StepResult& s) {
+    // Stanzas come before the verdict of the step that waited for them.
+    EXPECT_FALSE(stanzas.empty());
+    steps.push_back(s);
+  };
+  options.progress.media_sample = [&](const StepResult& step,
+                                      const MediaSample& sample) {
+    samples.emplace_back(step.index(), sample);
+  };
+  const ScenarioResult result = RunScenario(
+      LoadFile("scenarios/callee-g1-basic.xml"), Reference(), options);
+  ASSERT_EQ(result.verdict(), PASS) << result.failure();
+  ASSERT_EQ(stanzas.size(), static_cast<size_t>(result.transcript_size()));
+  for (size_t i = 0; i < stanzas.size(); ++i)
+    EXPECT_EQ(stanzas[i].xml(), result.transcript(i).xml());
+  ASSERT_EQ(steps.size(), static_cast<size_t>(result.steps_size()));
+  const StepResult* media = nullptr;
+  for (const StepResult& step : result.steps())
+    if (step.has_media() && !step.media().channel().empty()) media = &step;
+  ASSERT_NE(media, nullptr);
+  // Every whole 250 ms of the media step, handed over as it was taken.
+  ASSERT_GE(samples.size(), 10u);
+  EXPECT_GE(static_cast<int>(samples.size()),
+            media->media().samples_size() - 1);
+  for (const auto& [step, sample] : samples) {
+    EXPECT_EQ(step, media->index());
+    EXPECT_EQ(sample.duration_us(), 250000);
+  }
+}
+
+}  // namespace
+}  // namespace talkcheck::harness

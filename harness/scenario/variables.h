@@ -1,0 +1,59 @@
+// Scenario variables: `${name}` references in stanzas and patterns.
+//
+// Values come from built-ins the runner sets (cut, cut_bare, peer, peer_bare,
+// sid, iq, last_id, server), from `<var>` declarations, from the command line,
+// and from captures made by expects. `${iq}` is special: each send step that
+// mentions it gets a fresh id (the runner binds it before substituting).
+//
+// Example:
+//   Variables vars;
+//   vars.Set("peer", "peer@localhost/Talk.v104");
+//   absl::StatusOr<std::string> text = vars.Substitute("<iq to='${peer}'/>");
+#ifndef TALKCHECK_HARNESS_SCENARIO_VARIABLES_H_
+#define TALKCHECK_HARNESS_SCENARIO_VARIABLES_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace talkcheck::harness {
+
+// The longest text Substitute produces: values that expand to each other
+// twice over grow exponentially, and this ends them with an error.
+inline constexpr size_t kMaxSubstitutedBytes = 16 << 20;
+
+class Variables {
+ public:
+  void Set(absl::string_view name, absl::string_view value);
+  const std::string* Get(absl::string_view name) const;  // nullptr when unset
+  bool Has(absl::string_view name) const { return Get(name) != nullptr; }
+  void Erase(absl::string_view name);
+  const std::map<std::string, std::string, std::less<>>& all() const {
+    return values_;
+  }
+
+  // Replaces every `${name}` with its value, XML-escaped for use inside
+  // attribute values and character data (`escape_xml`), or verbatim. kNotFound
+  // naming the first undefined variable. `$${` is a literal `${`.
+  // kResourceExhausted when the result would exceed kMaxSubstitutedBytes.
+  absl::StatusOr<std::string> Substitute(absl::string_view text,
+                                         bool escape_xml = true) const;
+
+ private:
+  std::map<std::string, std::string, std::less<>> values_;
+};
+
+// The names referenced as `${name}` in `text`, in order of first appearance.
+std::vector<std::string> ReferencedVariables(absl::string_view text);
+
+// Whether `name` is a valid variable name: [A-Za-z_][A-Za-z0-9_:.-]* (':'
+// allows generated values such as `candidates:rtp`).
+bool IsValidVariableName(absl::string_view name);
+
+}  // namespace talkcheck::harness
+
+#endif  // TALKCHECK_HARNESS_SCENARIO_VARIABLES_H_

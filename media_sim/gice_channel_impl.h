@@ -1,0 +1,209 @@
+// GiceChannel's implementation, shared by gice_channel.cc (candidates, the
+// datagrams the channel receives and answers) and gice_channel_checks.cc (its
+// own connectivity checks, writability and the best pair). Internal to
+// media_sim: include gice_channel.h instead.
+#ifndef TALKCHECK_MEDIA_SIM_GICE_CHANNEL_IMPL_H_
+#define TALKCHECK_MEDIA_SIM_GICE_CHANNEL_IMPL_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "media_sim/gice_channel.h"
+#include "media_sim/stun_message.h"
+
+namespace talkcheck::media_sim {
+namespace gice_internal {
+
+// libjingle 0.4 constants (PROTOCOL.md §4.3; LJ04 port.cc). Each ping is sent
+// once and waits kResponseTimeout for its response.
+inline constexpr absl::Duration kResponseTimeout = absl::Seconds(5);
+inline constexpr int kWriteConnectFailures = 5;
+inline constexpr absl::Duration kWriteConnectTimeout = absl::Seconds(5);
+inline constexpr absl::Duration kMinimumRtt = absl::Milliseconds(100);
+inline constexpr absl::Duration kMaximumRtt = absl::Seconds(3);
+inline constexpr int kRttRatio = 3;  // rtt = (3 * rtt + sample) / 4
+inline constexpr size_t kUfragLength = 16;
+inline constexpr size_t kMessageIntegritySize = 20;
+inline constexpr absl::Duration kFloodWindow = absl::Seconds(1);
+// LJ04's reason phrases; the codec pads them with spaces to a multiple of 4.
+inline constexpr char kReasonBadRequest[] = "BAD REQUEST";
+inline constexpr char kReasonStaleCredentials[] = "STALE CREDENTIALS";
+
+// Ordered best first, as libjingle compares them.
+enum class WriteState { kWritable, kConnecting, kTimedOut };
+
+inline bool IsRetryableError(int code) {
+  return code == kStunErrorUnauthorized || code == kStunErrorUnknownAttribute ||
+         code == kStunErrorStaleCredentials || code == kStunErrorServerError;
+}
+
+}  // namespace gice_internal
+
+struct GiceChannel::Impl {
+  // One local candidate and its socket.
+  struct Port {
+    Candidate candidate;
+    bool is_v4 = true;
+    std::unique_ptr<DatagramSocket> socket;
+  };
+
+  // One local port paired with one remote candidate (libjingle's Connection).
+  struct Connection {
+    size_t port = 0;
+    Candidate remote;
+    boost::asio::ip::udp::endpoint remote_endpoint;
+    gice_internal::WriteState write_state =
+        gice_internal::WriteState::kConnecting;
+    bool ever_writable = false;
+    bool failed = false;  // a non-retryable error response: never pinged again
+    std::optional<absl::Duration> last_request_received;
+    absl::Duration last_ping_sent = -absl::InfiniteDuration();
+    // Pings since the last response: how many, the first and the fifth.
+    int unanswered = 0;
+    absl::Duration first_unanswered;
+    absl::Duration fifth_unanswered;
+    absl::Duration rtt = gice_internal::kMaximumRtt;
+  };
+
+  // An outstanding Binding request, by transaction id.
+  struct Ping {
+    Connection* connection;
+    std::string username;
+    absl::Duration sent_at;
+  };
+
+  // The checks of the pair (our `port`, `remote`) in `stats`.
+  PairChecks& PairOf(GiceStats& stats, size_t port,
+                     const boost::asio::ip::udp::endpoint& remote) {
+    const Candidate& local = ports[port]->candidate;
+    const bool v6 = absl::StrContains(local.address, ':');
+    return stats
+        .pairs[absl::StrCat(EndpointText(remote), " -> ", v6 ? "[" : "",
+                            local.address, v6 ? "]" : "", ":", local.port)];
+  }
+  static std::string EndpointText(const boost::asio::ip::udp::endpoint& e) {
+    const std::string address = e.address().to_string();
+    return e.address().is_v6() ? absl::StrCat("[", address, "]:", e.port())
+                               : absl::StrCat(address, ":", e.port());
+  }
+
+  Impl(GiceChannel& owner, boost::asio::io_context& io, Clock& clock,
+       absl::BitGenRef bitgen, GiceOptions options)
+      : owner(owner),
+        clock(clock),
+        bitgen(bitgen),
+        options(std::move(options)),
+        network_source(this->options.network, io),
+        network(network_source.get()) {}
+
+  ~Impl() {
+    *alive = false;
+    ping_timer.reset();
+    ports.clear();  // closes the sockets
+  }
+
+  absl::StatusOr<Candidate> AllocateGeneration();
+  absl::StatusOr<std::vector<Candidate>> AddGeneration(
+      std::vector<PreparedPort> prepared);
+  bool AddRemoteCandidate(const Candidate& candidate);
+  Connection* CreateConnection(size_t port, const Candidate& remote,
+                               const boost::asio::ip::udp::endpoint& endpoint);
+
+  void OnDatagram(size_t port, absl::string_view data,
+                  const boost::asio::ip::udp::endpoint& from);
+  // Whether the datagram can be the other side's (see GiceChannel's
+  // environment_stats): it comes from an address the other side announced or
+  // that completed a check, or it is a Binding request whose USERNAME is
+  // our ufrag followed by one of the other side's.
+  bool FromRemoteSide(size_t port, absl::string_view data,
+                      const boost::asio::ip::udp::endpoint& from) const;
+  void CountRate(bool remote_side);
+  void CountParseError(StunParseError error);
+  // Counts GICE's forbidden attributes; false when libjingle 0.4 would not
+  // have parsed the message, which is then dropped.
+  bool AcceptAttributes(const StunMessage& message);
+  void OnRequest(size_t port, const StunMessage& request,
+                 const boost::asio::ip::udp::endpoint& from);
+  void OnResponse(size_t port, const StunMessage& response,
+                  const boost::asio::ip::udp::endpoint& from);
+  void OnMedia(size_t port, absl::string_view data,
+               const boost::asio::ip::udp::endpoint& from);
+  void CountMediaFindings(size_t port,
+                          const boost::asio::ip::udp::endpoint& from,
+                          absl::Duration now);
+  void SendSuccess(size_t port, const StunMessage& request,
+                   const boost::asio::ip::udp::endpoint& to);
+  void SendError(size_t port, const StunMessage& request,
+                 const boost::asio::ip::udp::endpoint& to, int code,
+                 const char* reason);
+  bool Send(size_t port, absl::string_view data,
+            const boost::asio::ip::udp::endpoint& to);
+
+  void MaybeSchedulePing();
+  void OnPingTick();
+  void UpdateConnectionStates(absl::Duration now);
+  Connection* FindNextPingable(absl::Duration now);
+  bool IsPingable(const Connection& connection, absl::Duration now) const;
+  void SendPing(Connection& connection, absl::Duration now);
+  bool Better(const Connection& a, const Connection& b) const;
+  // Recomputes the best writable connection and reports a change of
+  // writability. Returns false when the handler destroyed the channel.
+  bool UpdateBest();
+  Connection* MediaConnection();
+
+  bool IsReadable(const Connection& connection, absl::Duration now) const {
+    return connection.last_request_received.has_value() &&
+           now - *connection.last_request_received < options.read_timeout;
+  }
+
+  GiceChannel& owner;
+  Clock& clock;
+  absl::BitGenRef bitgen;
+  const GiceOptions options;
+  // Set when options.network is null; declared before `ports`, whose sockets
+  // it made.
+  const NetworkOrUdp network_source;
+  DatagramNetwork& network;
+  // Cleared on destruction; every asynchronous handler checks it first.
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  std::vector<std::unique_ptr<Port>> ports;  // in allocation order
+  int generations = 0;                       // local rounds so far
+  std::vector<Candidate> local_candidates;
+  // Of the newest remote generation only.
+  std::vector<Candidate> remote_candidates;
+  int remote_generation = -1;
+  std::vector<std::unique_ptr<Connection>> connections;
+  std::map<std::string, Ping> pings;
+  // By remote address, the ports that sent it a success response, with the
+  // time of the first: the pairs the remote side may consider writable.
+  std::map<boost::asio::ip::udp::endpoint, std::map<size_t, absl::Duration>>
+      answered;
+
+  bool started = false;
+  std::unique_ptr<Timer> ping_timer;
+  Connection* best = nullptr;  // the best writable connection
+  bool was_writable = false;
+  // The current flood-count window per attribution (0: the remote side, 1:
+  // the environment): its start and the datagrams in it.
+  absl::Duration rate_window_start[2] = {-absl::InfiniteDuration(),
+                                         -absl::InfiniteDuration()};
+  uint64_t rate_window_count[2] = {0, 0};
+  // What can be the remote side's: every address it announced (any generation)
+  // or that passed a check, and every ufrag it announced.
+  std::set<boost::asio::ip::udp::endpoint> remote_sources;
+  std::set<std::string> remote_ufrags;
+  // Where the findings of the datagram being handled go: owner.stats_ or
+  // owner.environment_stats_.
+  GiceStats* judged = nullptr;
+};
+
+}  // namespace talkcheck::media_sim
+
+#endif  // TALKCHECK_MEDIA_SIM_GICE_CHANNEL_IMPL_H_
