@@ -171,7 +171,7 @@ class Router {
   }
 
  private:
-  // See router.cc.
+  // See router_impl.h.
   struct Resource;
   // Fills rosters_ from config_ (constructor).
   void LoadConfiguredRosters();
