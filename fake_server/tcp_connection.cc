@@ -9,6 +9,13 @@ namespace talkcheck::fake_server {
 
 namespace asio = boost::asio;
 
+namespace {
+constexpr size_t kReadBufferBytes = 16 * 1024;
+// Reads per readiness before other connections get a turn (a flooding client
+// must not starve the rest).
+constexpr int kReadsPerTurn = 4;
+}  // namespace
+
 TcpConnection::TcpConnection(asio::ip::tcp::socket socket,
                              asio::ssl::context* tls_context,
                              const ServerConfig& config, Router& router,
@@ -21,6 +28,8 @@ TcpConnection::TcpConnection(asio::ip::tcp::socket socket,
   // no Nagle delay behind the client's delayed ACKs (issue 13).
   boost::system::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  // ReadAvailable() reads until the kernel has nothing more.
+  socket_.non_blocking(true, ignored);
 }
 
 void TcpConnection::SetWireTap(WireTap* tap, uint64_t id) {
@@ -56,29 +65,72 @@ void TcpConnection::Evict(absl::string_view text) {
 void TcpConnection::DoRead() {
   if (reading_ || shut_down_ || tls_pending_) return;
   reading_ = true;
-  auto handler = [self = shared_from_this()](
-                     const boost::system::error_code& ec, size_t bytes) {
-    self->OnRead(ec, bytes);
-  };
   if (tls_) {
-    tls_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
-  } else {
-    socket_.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    tls_->async_read_some(
+        asio::buffer(tls_read_buffer_.get(), kReadBufferBytes),
+        [self = shared_from_this()](const boost::system::error_code& ec,
+                                    size_t bytes) {
+          self->OnTlsRead(ec, bytes);
+        });
+    return;
   }
+  // Waiting for readability needs no buffer: 10,000 idle connections would
+  // otherwise each keep a touched page of their own (issue 13 §7).
+  socket_.async_wait(
+      asio::ip::tcp::socket::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        self->reading_ = false;
+        if (ec) {
+          self->Shutdown();
+          return;
+        }
+        self->ReadAvailable();
+      });
 }
 
-void TcpConnection::OnRead(const boost::system::error_code& ec, size_t bytes) {
+void TcpConnection::ReadAvailable() {
+  if (shut_down_ || tls_pending_) return;
+  thread_local std::unique_ptr<char[]> shared_buffer;
+  if (shared_buffer == nullptr) shared_buffer.reset(new char[kReadBufferBytes]);
+  for (int i = 0; i < kReadsPerTurn; ++i) {
+    boost::system::error_code ec;
+    const size_t bytes = socket_.read_some(
+        asio::buffer(shared_buffer.get(), kReadBufferBytes), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      DoRead();  // drained: Asio's epoll is edge-triggered
+      return;
+    }
+    if (ec) {
+      // EOF, reset or our own close: the stream is over either way.
+      Shutdown();
+      return;
+    }
+    Deliver(absl::string_view(shared_buffer.get(), bytes));
+    // STARTTLS: what follows is the TLS engine's, read after the handshake.
+    if (shut_down_ || tls_pending_) return;
+  }
+  // More is waiting: let the other connections have a turn first.
+  reading_ = true;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->reading_ = false;
+    self->ReadAvailable();
+  });
+}
+
+void TcpConnection::OnTlsRead(const boost::system::error_code& ec,
+                              size_t bytes) {
   reading_ = false;
   if (ec) {
-    // EOF, reset or our own close: the stream is over either way.
     Shutdown();
     return;
   }
-  if (tap_ != nullptr)
-    tap_->OnBytes(tap_id_, true, absl::string_view(read_buffer_.data(), bytes));
-  if (!draining_)
-    stream_.OnBytes(absl::string_view(read_buffer_.data(), bytes));
+  Deliver(absl::string_view(tls_read_buffer_.get(), bytes));
   DoRead();
+}
+
+void TcpConnection::Deliver(absl::string_view bytes) {
+  if (tap_ != nullptr) tap_->OnBytes(tap_id_, true, bytes);
+  if (!draining_) stream_.OnBytes(bytes);
 }
 
 void TcpConnection::Write(std::string bytes) {
@@ -137,6 +189,7 @@ void TcpConnection::StartTls() {
 void TcpConnection::DoHandshake() {
   tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(
       socket_, *tls_context_);
+  tls_read_buffer_.reset(new char[kReadBufferBytes]);
   tls_->async_handshake(
       asio::ssl::stream_base::server,
       [self = shared_from_this()](const boost::system::error_code& ec) {

@@ -9,7 +9,6 @@
 #ifndef TALKCHECK_FAKE_SERVER_TCP_CONNECTION_H_
 #define TALKCHECK_FAKE_SERVER_TCP_CONNECTION_H_
 
-#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -62,7 +61,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
 
  private:
   void DoRead();
-  void OnRead(const boost::system::error_code& ec, size_t bytes);
+  // Plain TCP: reads what the kernel holds into the one buffer every plain
+  // connection of this thread shares, so an idle connection holds none.
+  void ReadAvailable();
+  // TLS: the engine needs a buffer of the connection's own for its reads.
+  void OnTlsRead(const boost::system::error_code& ec, size_t bytes);
+  void Deliver(absl::string_view bytes);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
   void DoHandshake();
@@ -79,7 +83,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>,
   C2sStream stream_;
   std::unique_ptr<Timer> linger_timer_;
 
-  std::array<char, 16 * 1024> read_buffer_;
+  std::unique_ptr<char[]> tls_read_buffer_;  // allocated with the TLS stream
   std::string pending_;        // queued, not yet handed to a write
   std::string in_flight_;      // the buffer of the write in progress
   bool flush_posted_ = false;  // a DoWrite() is queued for the end of the turn
