@@ -32,10 +32,12 @@ done
 
 cd "$(dirname "$0")/.."
 command -v prosody >/dev/null || { echo "prosody missing: run tools/setup.sh" >&2; exit 1; }
-bazel build -c opt //fake_server:fake_xmpp_server //harness/bench:xmpp_load >&2
+bazel build -c opt //fake_server:fake_xmpp_server //harness/bench:xmpp_load \
+  //harness/bench:raw_tcp_relay >&2
 bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
 fake_bin="$bin/fake_server/fake_xmpp_server"
 load_bin="$bin/harness/bench/xmpp_load"
+relay_bin="$bin/harness/bench/raw_tcp_relay"
 
 work="$(mktemp -d /tmp/load_vs_prosody.XXXXXX)"
 fake_port=25222
@@ -134,6 +136,16 @@ load() {
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 
 declare -A result
+# The floor under the messages row at 1 in flight: the same bounce through a
+# relay that only forwards bytes, pinned the same way.
+relay_port=25224
+taskset -c 0 "$relay_bin" --role=relay --port="$relay_port" &
+relay_pid=$!
+sleep 0.5  # not wait_port: the relay takes its first two connections as A and B
+floor="$(taskset -c 1 "$relay_bin" --role=load --port="$relay_port" --in_flight=1 \
+  --seconds="$seconds")"
+wait "$relay_pid" 2>/dev/null || true
+
 for server in fake prosody; do
   start_server "$server"
   for n in 1 16; do
@@ -189,3 +201,6 @@ for count in "${idle_counts[@]}"; do
   row "bytes per idle connection, $count" "idle$count" B 0
 done
 echo "(ratio: how many times better the fake server is; goal >= 5 on every row)"
+echo "floor, 1 in flight, through a relay that only forwards bytes (raw_tcp_relay):" \
+  "$(field messages_per_s "$floor") messages/s, p50 $(field p50_ms "$floor") ms," \
+  "p99 $(field p99_ms "$floor") ms"
