@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "base/virtual_clock.h"
 #include "fake_server/router.h"
+#include "fake_server/router_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
@@ -32,21 +33,9 @@ constexpr char kThird[] = "third@localhost/res";
 constexpr char kGetRoster[] =
     "<iq type='get' id='get'><query xmlns='jabber:iq:roster'/></iq>";
 
-Jid J(absl::string_view text) {
-  absl::StatusOr<Jid> jid = Jid::Parse(text);
-  EXPECT_TRUE(jid.ok()) << text << ": " << jid.status();
-  return jid.ok() ? *jid : Jid();
-}
-
-Element X(absl::string_view xml) {
-  absl::StatusOr<Element> element = xmpp::ParseElement(xml);
-  EXPECT_TRUE(element.ok()) << xml << ": " << element.status();
-  return element.ok() ? *element : Element(ns::kClient, "invalid");
-}
-
-std::string AttrOf(const Element& element, absl::string_view name) {
-  return element.AttrOr(name, "<absent>");
-}
+using router_testing::AttrOf;
+using router_testing::J;
+using router_testing::X;
 
 // "jid subscription[ ask]" for each item of a roster `<query/>` (or of the
 // query inside an iq).

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "base/virtual_clock.h"
 #include "fake_server/config.h"
+#include "fake_server/router_testing.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
@@ -36,21 +37,9 @@ constexpr char kCaps[] =
     "node='http://www.google.com/xmpp/client/caps' ver='1.0.0.104' "
     "ext='share-v1 voice-v1'/>";
 
-Jid J(absl::string_view text) {
-  absl::StatusOr<Jid> jid = Jid::Parse(text);
-  EXPECT_TRUE(jid.ok()) << text << ": " << jid.status();
-  return jid.ok() ? *jid : Jid();
-}
-
-Element X(absl::string_view xml) {
-  absl::StatusOr<Element> element = xmpp::ParseElement(xml);
-  EXPECT_TRUE(element.ok()) << xml << ": " << element.status();
-  return element.ok() ? *element : Element(ns::kClient, "invalid");
-}
-
-std::string AttrOf(const Element& element, absl::string_view name) {
-  return element.AttrOr(name, "<absent>");
-}
+using router_testing::AttrOf;
+using router_testing::J;
+using router_testing::X;
 
 // The defined condition of an error stanza, "" when there is none.
 std::string ErrorCondition(const Element& stanza) {
