@@ -168,6 +168,52 @@ TEST(LiveRunTest, StanzasAndMediaArriveWhileTheRunGoesOnThenTheFinalState) {
   }
 }
 
+// --serve_wait holds the run until a browser has the WebSocket open: after
+// longer than the whole call takes, the run is still there, and every stanza
+// comes after the page connected.
+TEST(LiveRunTest, ServeWaitHoldsTheRunUntilABrowserComes) {
+  Talkcheck run({"run", "--serve=127.0.0.1:0", "--serve_wait=60s",
+                 "scenarios/callee-g1-basic.xml"});
+  const std::string first = run.Line();
+  const std::string prefix = "talkcheck: live report at http://127.0.0.1:";
+  ASSERT_THAT(first, StartsWith(prefix));
+  const std::string port = first.substr(
+      prefix.size(), first.find('/', prefix.size()) - prefix.size());
+  EXPECT_THAT(run.Line(), HasSubstr("waiting up to 1m for a browser"));
+  sleep(6);  // the call itself takes about 3 s
+  ASSERT_TRUE(run.Running());
+
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  websocket::stream<tcp::socket> ws(io);
+  asio::connect(ws.next_layer(), resolver.resolve("127.0.0.1", port));
+  ws.handshake("127.0.0.1", "/live");
+  int stanzas = 0;
+  for (;;) {
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    ws.read(buffer, ec);
+    ASSERT_FALSE(ec) << "the WebSocket ended before \"done\": " << ec.message();
+    const std::string message = beast::buffers_to_string(buffer.data());
+    if (absl::StartsWith(message, "{\"type\":\"done\"")) break;
+    if (absl::StrContains(message, "{\"kind\":\"stanza\"")) ++stanzas;
+  }
+  EXPECT_GT(stanzas, 0);
+  EXPECT_THAT(run.Wait(), ::testing::AnyOf(0, 1));
+}
+
+// Without a browser, the run starts when the wait has passed.
+TEST(LiveRunTest, ServeWaitEndsWithoutABrowser) {
+  Talkcheck run({"run", "--serve=127.0.0.1:0", "--serve_wait=200ms",
+                 "scenarios/callee-g1-basic.xml"});
+  std::string out;
+  for (std::string line = run.Line(); !line.empty(); line = run.Line())
+    out += line;
+  EXPECT_THAT(out, HasSubstr("no browser came; the run starts"));
+  EXPECT_THAT(out, HasSubstr("callee-g1-basic"));
+  EXPECT_EQ(run.Wait(), 0) << out;
+}
+
 TEST(LiveRunTest, RefusesANonLoopbackAddressWithoutBeingTold) {
   Talkcheck run({"run", "--serve=0.0.0.0:0", "scenarios/callee-g1-basic.xml"});
   EXPECT_EQ(run.Wait(), 2);

@@ -2,8 +2,9 @@
 # talkcheck run --serve in a real browser: headless Chromium opens the live
 # report of two calls over real sockets while they run, one after the other:
 # callee-g1-basic (its media plots) and writable-timeout (15 s of waiting at
-# --time_scale=0.3 for the client's terminate, long enough for a loaded
-# machine's browser to connect before the run ends). Its DOM, read over the
+# --time_scale=0.3 for the client's terminate). The run starts once the page
+# is open (--serve_wait), however long a loaded machine's browser takes to
+# load it. Its DOM, read over the
 # DevTools protocol, gets stanza and media events from the WebSocket while
 # the run goes on (the page says "live"), then the final state: both
 # scenarios with their verdicts, arrows and media plots. A screenshot of the
@@ -38,7 +39,7 @@ for _ in $(seq 600); do
 done
 devtools_port=$(head -1 "$dir/profile/DevToolsActivePort" 2>/dev/null) || fail "chromium did not start: $(tail "$dir/chromium.err")"
 
-"$talkcheck" run --serve=127.0.0.1:0 --serve_linger=120s --jobs=1 --time_scale=0.3 \
+"$talkcheck" run --serve=127.0.0.1:0 --serve_wait=120s --serve_linger=120s --jobs=1 --time_scale=0.3 \
   scenarios/callee-g1-basic.xml scenarios/writable-timeout.xml >"$dir/run.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do

@@ -509,6 +509,13 @@ int RunCommand(const RunCommandOptions& options, RunReport* report_out) {
     }
     server = *std::move(started);
     std::cout << "talkcheck: live report at " << server->url() << std::endl;
+    if (options.serve_wait > absl::ZeroDuration()) {
+      std::cout << "talkcheck: waiting up to "
+                << absl::FormatDuration(options.serve_wait)
+                << " for a browser to open it" << std::endl;
+      if (!server->WaitForClient(options.serve_wait))
+        std::cout << "talkcheck: no browser came; the run starts" << std::endl;
+    }
   }
   const absl::Time wall_start = absl::Now();
   Pool pool(items);

@@ -65,6 +65,9 @@ struct RunCommandOptions {
   // loopback unless serve_any_address; port 0 picks a free one. Empty: none.
   std::string serve;
   bool serve_any_address = false;
+  // How long the first scenario waits for a browser to open the live view
+  // (it starts when one has, or when this has passed).
+  absl::Duration serve_wait = absl::ZeroDuration();
   // How long the final report stays served after the run.
   absl::Duration serve_linger = absl::ZeroDuration();
 };

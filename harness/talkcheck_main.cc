@@ -152,6 +152,9 @@ ABSL_FLAG(std::string, serve, "",
 ABSL_FLAG(bool, serve_any_address, false,
           "Let --serve listen on an address other than loopback: whoever "
           "connects sees every stanza of the run");
+ABSL_FLAG(absl::Duration, serve_wait, absl::ZeroDuration(),
+          "With --serve: hold the first scenario until a browser has the live "
+          "report open, at most this long (0: start at once)");
 ABSL_FLAG(absl::Duration, serve_linger, absl::ZeroDuration(),
           "How long --serve keeps serving the final report after the run");
 ABSL_FLAG(std::string, pcap, "",
@@ -248,6 +251,7 @@ const std::vector<Subcommand>& Subcommands() {
         "html",
         "serve",
         "serve_any_address",
+        "serve_wait",
         "serve_linger",
         "trace",
         "pcap",
@@ -555,6 +559,7 @@ absl::StatusOr<RunCommandOptions> RunOptionsFromFlags(
   options.html = absl::GetFlag(FLAGS_html);
   options.serve = absl::GetFlag(FLAGS_serve);
   options.serve_any_address = absl::GetFlag(FLAGS_serve_any_address);
+  options.serve_wait = absl::GetFlag(FLAGS_serve_wait);
   options.serve_linger = absl::GetFlag(FLAGS_serve_linger);
   options.trace = absl::GetFlag(FLAGS_trace);
   return options;

@@ -363,6 +363,17 @@ void LiveServer::Stop(absl::Duration grace) {
   impl_->thread.join();
 }
 
+bool LiveServer::WaitForClient(absl::Duration timeout) const {
+  // Polled: a browser takes seconds to come, and the run waits for nothing
+  // else meanwhile.
+  const absl::Time until = absl::Now() + timeout;
+  while (impl_->clients == 0) {
+    if (absl::Now() >= until) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
 int LiveServer::clients() const { return impl_->clients; }
 int LiveServer::dropped() const { return impl_->dropped; }
 

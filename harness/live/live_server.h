@@ -62,6 +62,10 @@ class LiveServer {
   // connection and stops.
   void Stop(absl::Duration grace);
 
+  // Waits until a browser has the live view's WebSocket open, at most
+  // `timeout`; false when none came (--serve_wait).
+  bool WaitForClient(absl::Duration timeout) const;
+
   // WebSocket clients now, and those dropped so far (queue over its bounds).
   int clients() const;
   int dropped() const;
