@@ -21,13 +21,13 @@ repository (local_repository): talkcheck's own targets are resolved with Label()
 
 _TALKCHECK = Label("//harness:talkcheck")
 _TALKCHECK_TEST = Label("//scenarios:talkcheck_test.sh")
+_TALKCHECK_BATCH_TEST = Label("//scenarios:talkcheck_batch_test.sh")
 
 # The library's scenarios and fragments, so that a library scenario finds the
 # fragments it includes from any workspace.
 _LIBRARY = Label("//scenarios:scenario_files")
 
-def talkcheck_scenario_test(
-        name,
+def _scenario_run(
         scenario,
         client = "reference",
         client_cmd = None,
@@ -41,10 +41,8 @@ def talkcheck_scenario_test(
         codecs = None,
         extra_args = [],
         profile = None,
-        data = [],
-        size = "small",
-        tags = [],
-        **kwargs):
+        data = []):
+    """The arguments of talkcheck_test.sh for one scenario run, and its data."""
     args = ["$(rootpath %s)" % _TALKCHECK, "run", "$(location %s)" % scenario]
     if profile:
         args.append("--profile=%s" % profile)
@@ -70,14 +68,85 @@ def talkcheck_scenario_test(
     if expect_failure:
         # Bazel tokenizes args like a Bourne shell: keep the text one argument.
         args.append("'--expect_failure=%s'" % expect_failure)
+    return args, [scenario, _TALKCHECK, _LIBRARY] + data + native.glob(["fragments/**"])
+
+def talkcheck_scenario_test(name, scenario, size = "small", tags = [], **kwargs):
+    """One scenario run as a test (the arguments: the module docstring)."""
+    run_kwargs = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
+    test_kwargs = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
+    args, data = _scenario_run(scenario, **run_kwargs)
     native.sh_test(
         name = name,
         srcs = [_TALKCHECK_TEST],
         args = args,
-        data = [scenario, _TALKCHECK, _LIBRARY] + data + native.glob(["fragments/**"]),
+        data = data,
         size = size,
         tags = tags,
-        **kwargs
+        **test_kwargs
+    )
+
+_RUN_ARGS = [
+    "client",
+    "client_cmd",
+    "client_binary",
+    "client_args",
+    "faults",
+    "expect_failure",
+    "dialect",
+    "clock",
+    "candidates",
+    "codecs",
+    "extra_args",
+    "profile",
+    "data",
+]
+
+# "//a/b" and "//a/b:b" are one label, which Bazel refuses twice in `data`.
+def _canonical(label):
+    if type(label) != "string" or ":" in label or not label.startswith("//"):
+        return label
+    return label + ":" + label.split("/")[-1]
+
+def _waits_long(test):
+    return test.get("size", "small") != "small" or "slow" in test.get("tags", [])
+
+def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "medium", tags = []):
+    """Many scenario runs: each its own target, and all of them in one test.
+
+    `tests` maps a name to the arguments of talkcheck_scenario_test. Each
+    becomes that target, tagged manual (`bazel test //pkg:NAME` runs it
+    alone); `name` runs them all, `jobs` at a time in each of `shard_count`
+    shards, and is what `bazel test //...` runs. Bazel's cost per test target
+    (about 0.75 s of CPU on a 2-core machine, whatever the test does) is paid
+    once per shard instead of once per run.
+    """
+    args = ["$(rootpath %s)" % _TALKCHECK_TEST, str(jobs)]
+    data = [_TALKCHECK_TEST]
+
+    # Those that wait longest first: they spread over the shards, and none
+    # starts last.
+    ordered = [i for i in tests.items() if _waits_long(i[1])] + [
+        i
+        for i in tests.items()
+        if not _waits_long(i[1])
+    ]
+    for test_name, test in ordered:
+        talkcheck_scenario_test(name = test_name, **dict(
+            test.items(),
+            tags = test.get("tags", []) + ["manual"],
+        ))
+        run_kwargs = {k: v for k, v in test.items() if k in _RUN_ARGS}
+        run_args, run_data = _scenario_run(test["scenario"], **run_kwargs)
+        args += ["--member=" + test_name] + run_args
+        data += [d for d in run_data if _canonical(d) not in [_canonical(x) for x in data]]
+    native.sh_test(
+        name = name,
+        srcs = [_TALKCHECK_BATCH_TEST],
+        args = args,
+        data = data,
+        shard_count = shard_count,
+        size = size,
+        tags = tags,
     )
 
 def talkcheck_fuzz_test(
