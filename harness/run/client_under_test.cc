@@ -216,6 +216,7 @@ class ExternalClientUnderTest : public ClientUnderTest {
                                       : absl::StrCat(action, " ", target, "\n");
     if (write(stdin_fd_, line.data(), line.size()) !=
         static_cast<ssize_t>(line.size())) {
+      if (errno == EPIPE) return ClosedStdin();
       return absl::UnavailableError(absl::StrCat(
           "cannot write to the client's stdin: ", std::strerror(errno)));
     }
@@ -252,6 +253,23 @@ class ExternalClientUnderTest : public ClientUnderTest {
   }
 
  private:
+  // Nothing reads the client's stdin any more: the client exited (before the
+  // 100 ms poll saw it) or closed it. Either way it failed the step, which
+  // says why: the exit status when the process is gone by then.
+  absl::Status ClosedStdin() {
+    for (int i = 0; i < 100 && pid_ > 0; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return absl::FailedPreconditionError(
+            absl::StrCat(ExitReason(status), " (its stdin was closed)"));
+      }
+      usleep(1000);
+    }
+    return absl::FailedPreconditionError(
+        "the client closed its stdin: it takes no control lines");
+  }
+
   // Checks every 100 ms whether the child is gone.
   void PollExit() {
     poll_timer_ = clock_.CallAfter(absl::Milliseconds(100), [this] {

@@ -6,6 +6,7 @@
 #include "harness/run/runner.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/asio_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "harness/run/client_under_test.h"
@@ -384,6 +386,26 @@ TEST(ExitReasonTest, NamesTheSignal) {
             "client process killed by SIGSEGV (the shell that started it "
             "exited with status 139)");
   EXPECT_EQ(ExitReason(3 << 8), "client process exited with status 3");
+}
+
+// A control line to an external client that is already gone (it exited
+// before the 100 ms exit poll saw it) fails the step with the exit status:
+// the client's failure, not a broken run.
+TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
+  signal(SIGPIPE, SIG_IGN);  // as talkcheck's main does
+  boost::asio::io_context io;
+  AsioClock clock(io);
+  std::unique_ptr<ClientUnderTest> cut =
+      MakeExternalClient(io, clock, "exit 3", "");
+  CutLogin login;
+  login.host = "127.0.0.1";
+  ASSERT_TRUE(cut->Start(login, [](const std::string&) {}).ok());
+  usleep(300000);  // the shell exits at once; io never runs the poll
+  const absl::Status status = cut->Control("call", "peer@example.com");
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(),
+              testing::HasSubstr("client process exited with status 3"));
+  cut->Stop();
 }
 
 }  // namespace
