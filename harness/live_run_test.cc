@@ -91,14 +91,21 @@ class Talkcheck {
   int status_ = 0;
 };
 
+// The port of "talkcheck: live report at http://127.0.0.1:PORT/" ("" and a
+// test failure for any other line).
+std::string LiveReportPort(const std::string& line) {
+  const std::string prefix = "talkcheck: live report at http://127.0.0.1:";
+  EXPECT_THAT(line, StartsWith(prefix));
+  if (!absl::StartsWith(line, prefix)) return "";
+  return line.substr(prefix.size(),
+                     line.find('/', prefix.size()) - prefix.size());
+}
+
 TEST(LiveRunTest, StanzasAndMediaArriveWhileTheRunGoesOnThenTheFinalState) {
   Talkcheck run({"run", "--serve=127.0.0.1:0", "--serve_linger=1s",
                  "scenarios/callee-g1-basic.xml"});
-  const std::string first = run.Line();
-  const std::string prefix = "talkcheck: live report at http://127.0.0.1:";
-  ASSERT_THAT(first, StartsWith(prefix));
-  const std::string port = first.substr(
-      prefix.size(), first.find('/', prefix.size()) - prefix.size());
+  const std::string port = LiveReportPort(run.Line());
+  ASSERT_FALSE(port.empty());
 
   asio::io_context io;
   tcp::resolver resolver(io);
@@ -174,11 +181,8 @@ TEST(LiveRunTest, StanzasAndMediaArriveWhileTheRunGoesOnThenTheFinalState) {
 TEST(LiveRunTest, ServeWaitHoldsTheRunUntilABrowserComes) {
   Talkcheck run({"run", "--serve=127.0.0.1:0", "--serve_wait=60s",
                  "scenarios/callee-g1-basic.xml"});
-  const std::string first = run.Line();
-  const std::string prefix = "talkcheck: live report at http://127.0.0.1:";
-  ASSERT_THAT(first, StartsWith(prefix));
-  const std::string port = first.substr(
-      prefix.size(), first.find('/', prefix.size()) - prefix.size());
+  const std::string port = LiveReportPort(run.Line());
+  ASSERT_FALSE(port.empty());
   EXPECT_THAT(run.Line(), HasSubstr("waiting up to 1m for a browser"));
   sleep(6);  // the call itself takes about 3 s
   ASSERT_TRUE(run.Running());
