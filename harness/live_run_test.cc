@@ -18,6 +18,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,6 +102,26 @@ std::string LiveReportPort(const std::string& line) {
                      line.find('/', prefix.size()) - prefix.size());
 }
 
+// Reads the live view's WebSocket, each message before "done" to `each`;
+// returns the "done" message ("" and a test failure when the socket ends
+// first).
+std::string FollowUntilDone(
+    websocket::stream<tcp::socket>& ws,
+    const std::function<void(const std::string&)>& each) {
+  for (;;) {
+    beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    ws.read(buffer, ec);
+    if (ec) {
+      ADD_FAILURE() << "the WebSocket ended before \"done\": " << ec.message();
+      return "";
+    }
+    std::string message = beast::buffers_to_string(buffer.data());
+    if (absl::StartsWith(message, "{\"type\":\"done\"")) return message;
+    each(message);
+  }
+}
+
 TEST(LiveRunTest, StanzasAndMediaArriveWhileTheRunGoesOnThenTheFinalState) {
   Talkcheck run({"run", "--serve=127.0.0.1:0", "--serve_linger=1s",
                  "scenarios/callee-g1-basic.xml"});
@@ -134,26 +155,17 @@ TEST(LiveRunTest, StanzasAndMediaArriveWhileTheRunGoesOnThenTheFinalState) {
   ws.handshake("127.0.0.1", "/live");
   int stanzas_while_running = 0;
   int media_while_running = 0;
-  std::string done;
-  for (;;) {
-    beast::flat_buffer buffer;
-    boost::system::error_code ec;
-    ws.read(buffer, ec);
-    ASSERT_FALSE(ec) << "the WebSocket ended before \"done\": " << ec.message();
-    const std::string message = beast::buffers_to_string(buffer.data());
-    if (absl::StartsWith(message, "{\"type\":\"done\"")) {
-      done = message;
-      break;
-    }
+  const std::string done = FollowUntilDone(ws, [&](const std::string& message) {
     if (!absl::StartsWith(message, "{\"type\":\"update\"") || !run.Running())
-      continue;
+      return;
     if (absl::StrContains(message, "{\"kind\":\"stanza\""))
       ++stanzas_while_running;
     if (absl::StrContains(message, "{\"kind\":\"media\"")) {
       ++media_while_running;
       EXPECT_THAT(message, HasSubstr("data-plot=\\\"pps\\\""));
     }
-  }
+  });
+  ASSERT_FALSE(done.empty());
   EXPECT_GT(stanzas_while_running, 0);
   // The call lasts about three seconds, sampled every 250 ms.
   EXPECT_GT(media_while_running, 2);
@@ -193,15 +205,10 @@ TEST(LiveRunTest, ServeWaitHoldsTheRunUntilABrowserComes) {
   asio::connect(ws.next_layer(), resolver.resolve("127.0.0.1", port));
   ws.handshake("127.0.0.1", "/live");
   int stanzas = 0;
-  for (;;) {
-    beast::flat_buffer buffer;
-    boost::system::error_code ec;
-    ws.read(buffer, ec);
-    ASSERT_FALSE(ec) << "the WebSocket ended before \"done\": " << ec.message();
-    const std::string message = beast::buffers_to_string(buffer.data());
-    if (absl::StartsWith(message, "{\"type\":\"done\"")) break;
+  const std::string done = FollowUntilDone(ws, [&](const std::string& message) {
     if (absl::StrContains(message, "{\"kind\":\"stanza\"")) ++stanzas;
-  }
+  });
+  ASSERT_FALSE(done.empty());
   EXPECT_GT(stanzas, 0);
   EXPECT_THAT(run.Wait(), ::testing::AnyOf(0, 1));
 }

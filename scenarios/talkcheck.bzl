@@ -72,6 +72,11 @@ def _scenario_run(
 
 def talkcheck_scenario_test(name, scenario, size = "small", tags = [], **kwargs):
     """One scenario run as a test (the arguments: the module docstring)."""
+    _declare_scenario_test(name, scenario, size, tags, kwargs)
+
+# Declares the sh_test of one scenario run; returns its talkcheck_test.sh
+# arguments and data, for a batch that runs it too.
+def _declare_scenario_test(name, scenario, size, tags, kwargs):
     run_kwargs = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
     test_kwargs = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
     args, data = _scenario_run(scenario, **run_kwargs)
@@ -84,6 +89,7 @@ def talkcheck_scenario_test(name, scenario, size = "small", tags = [], **kwargs)
         tags = tags,
         **test_kwargs
     )
+    return args, data
 
 _RUN_ARGS = [
     "client",
@@ -122,6 +128,7 @@ def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "med
     """
     args = ["$(rootpath %s)" % _TALKCHECK_TEST, str(jobs)]
     data = [_TALKCHECK_TEST]
+    in_data = {}  # canonical label -> True
 
     # Those that wait longest first: they spread over the shards, and none
     # starts last.
@@ -131,14 +138,19 @@ def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "med
         if not _waits_long(i[1])
     ]
     for test_name, test in ordered:
-        talkcheck_scenario_test(name = test_name, **dict(
-            test.items(),
-            tags = test.get("tags", []) + ["manual"],
-        ))
-        run_kwargs = {k: v for k, v in test.items() if k in _RUN_ARGS}
-        run_args, run_data = _scenario_run(test["scenario"], **run_kwargs)
+        kwargs = {k: v for k, v in test.items() if k not in ["scenario", "size", "tags"]}
+        run_args, run_data = _declare_scenario_test(
+            test_name,
+            test["scenario"],
+            test.get("size", "small"),
+            test.get("tags", []) + ["manual"],
+            kwargs,
+        )
         args += ["--member=" + test_name] + run_args
-        data += [d for d in run_data if _canonical(d) not in [_canonical(x) for x in data]]
+        for d in run_data:
+            if _canonical(d) not in in_data:
+                in_data[_canonical(d)] = True
+                data.append(d)
     native.sh_test(
         name = name,
         srcs = [_TALKCHECK_BATCH_TEST],

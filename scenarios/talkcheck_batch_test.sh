@@ -64,7 +64,7 @@ for i in "${mine[@]}"; do
     cases+="<testcase name=\"$name\" classname=\"${TEST_TARGET:-batch}\" time=\"$seconds\"/>"
   else
     failed=$((failed + 1))
-    echo "FAIL  $name (exit $rc, ${seconds} s; its own target: bazel test //scenarios:$name)"
+    echo "FAIL  $name (exit $rc, ${seconds} s; its own target: bazel test ${TEST_TARGET%:*}:$name)"
     sed 's/^/    /' "$work/$name/test.log"
     [[ $outputs != "$work" ]] && cp -r "$work/$name" "$outputs/"
     tail=$(tail -c 4000 "$work/$name/test.log" | sed 's/]]>/]]]]><![CDATA[>/g')
