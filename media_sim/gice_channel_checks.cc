@@ -91,9 +91,15 @@ void GiceChannel::Impl::OnPingTick() {
 // libjingle's Connection::UpdateState for writability; readability is computed
 // on demand from the time of the last valid request.
 void GiceChannel::Impl::UpdateConnectionStates(absl::Duration now) {
-  for (auto it = pings.begin(); it != pings.end();) {
-    it = now - it->second.sent_at > kResponseTimeout ? pings.erase(it)
-                                                     : std::next(it);
+  while (!pings_by_age.empty() &&
+         now - pings_by_age.front().first > kResponseTimeout) {
+    const auto& [sent_at, transaction_id] = pings_by_age.front();
+    // Unless answered already (and the id, at worst, drawn again since).
+    if (const auto it = pings.find(transaction_id);
+        it != pings.end() && it->second.sent_at == sent_at) {
+      pings.erase(it);
+    }
+    pings_by_age.pop_front();
   }
   for (const std::unique_ptr<Connection>& connection : connections) {
     Connection& c = *connection;
@@ -162,6 +168,7 @@ void GiceChannel::Impl::SendPing(Connection& connection, absl::Duration now) {
   }
   ++connection.unanswered;
   pings[request.transaction_id] = Ping{&connection, *request.username, now};
+  pings_by_age.emplace_back(now, request.transaction_id);
   if (Send(connection.port, request.Serialize(), connection.remote_endpoint)) {
     ++owner.stats_.requests_sent;
     ++PairOf(owner.stats_, connection.port, connection.remote_endpoint)

@@ -5,6 +5,7 @@
 #ifndef TALKCHECK_MEDIA_SIM_GICE_CHANNEL_IMPL_H_
 #define TALKCHECK_MEDIA_SIM_GICE_CHANNEL_IMPL_H_
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -181,6 +182,9 @@ struct GiceChannel::Impl {
   int remote_generation = -1;
   std::vector<std::unique_ptr<Connection>> connections;
   std::map<std::string, Ping> pings;
+  // The pings' transaction ids in the order sent (and so of their timeouts):
+  // expiring them costs a look at the oldest, not a walk over all of them.
+  std::deque<std::pair<absl::Duration, std::string>> pings_by_age;
   // By remote address, the ports that sent it a success response, with the
   // time of the first: the pairs the remote side may consider writable.
   std::map<boost::asio::ip::udp::endpoint, std::map<size_t, absl::Duration>>
