@@ -71,25 +71,14 @@ def _scenario_run(
     return args, [scenario, _TALKCHECK, _LIBRARY] + data + native.glob(["fragments/**"])
 
 def talkcheck_scenario_test(name, scenario, size = "small", tags = [], **kwargs):
-    """One scenario run as a test (the arguments: the module docstring)."""
-    _declare_scenario_test(name, scenario, size, tags, kwargs)
+    """One scenario run as a test (the arguments: the module docstring).
 
-# Declares the sh_test of one scenario run; returns its talkcheck_test.sh
-# arguments and data, for a batch that runs it too.
-def _declare_scenario_test(name, scenario, size, tags, kwargs):
+    Returns the run as a member for talkcheck_batch.
+    """
     run_kwargs = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
     test_kwargs = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
     args, data = _scenario_run(scenario, **run_kwargs)
-    native.sh_test(
-        name = name,
-        srcs = [_TALKCHECK_TEST],
-        args = args,
-        data = data,
-        size = size,
-        tags = tags,
-        **test_kwargs
-    )
-    return args, data
+    return _declare_member(name, args, data, size = size, tags = tags, **test_kwargs)
 
 _RUN_ARGS = [
     "client",
@@ -107,47 +96,44 @@ _RUN_ARGS = [
     "data",
 ]
 
+# Declares the sh_test that runs talkcheck_test.sh with `args`; returns it as a
+# member for talkcheck_batch, which runs the same command.
+def _declare_member(name, args, data, size, tags, **kwargs):
+    native.sh_test(
+        name = name,
+        srcs = [_TALKCHECK_TEST],
+        args = args,
+        data = data,
+        size = size,
+        tags = tags,
+        **kwargs
+    )
+    return struct(name = name, args = args, data = data, waits_long = size != "small" or "slow" in tags)
+
 # "//a/b" and "//a/b:b" are one label, which Bazel refuses twice in `data`.
 def _canonical(label):
     if type(label) != "string" or ":" in label or not label.startswith("//"):
         return label
     return label + ":" + label.split("/")[-1]
 
-def _waits_long(test):
-    return test.get("size", "small") != "small" or "slow" in test.get("tags", [])
+def talkcheck_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags = []):
+    """Runs many member tests as one test.
 
-def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "medium", tags = []):
-    """Many scenario runs: each its own target, and all of them in one test.
-
-    `tests` maps a name to the arguments of talkcheck_scenario_test. Each
-    becomes that target, tagged manual (`bazel test //pkg:NAME` runs it
-    alone); `name` runs them all, `jobs` at a time in each of `shard_count`
-    shards, and is what `bazel test //...` runs. Bazel's cost per test target
-    (about 0.75 s of CPU on a 2-core machine, whatever the test does) is paid
-    once per shard instead of once per run.
+    `members` are what talkcheck_scenario_test, talkcheck_fuzz_test and
+    talkcheck_library_test return; declare them tagged manual (`bazel test
+    //pkg:NAME` still runs one alone) and `name` is what `bazel test //...`
+    runs: every member's own command, `jobs` at a time in each of
+    `shard_count` shards (shard i runs members i, i + shard_count, ...).
+    Bazel's cost per test target (about 0.75 s of CPU on a 2-core machine,
+    whatever the test does) is then paid once per shard instead of once per
+    member.
     """
     args = ["$(rootpath %s)" % _TALKCHECK_TEST, str(jobs)]
     data = [_TALKCHECK_TEST]
     in_data = {}  # canonical label -> True
-
-    # Those that wait longest first: they spread over the shards, and none
-    # starts last.
-    ordered = [i for i in tests.items() if _waits_long(i[1])] + [
-        i
-        for i in tests.items()
-        if not _waits_long(i[1])
-    ]
-    for test_name, test in ordered:
-        kwargs = {k: v for k, v in test.items() if k not in ["scenario", "size", "tags"]}
-        run_args, run_data = _declare_scenario_test(
-            test_name,
-            test["scenario"],
-            test.get("size", "small"),
-            test.get("tags", []) + ["manual"],
-            kwargs,
-        )
-        args += ["--member=" + test_name] + run_args
-        for d in run_data:
+    for member in members:
+        args += ["--member=" + member.name] + member.args
+        for d in member.data:
             if _canonical(d) not in in_data:
                 in_data[_canonical(d)] = True
                 data.append(d)
@@ -156,6 +142,33 @@ def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "med
         srcs = [_TALKCHECK_BATCH_TEST],
         args = args,
         data = data,
+        shard_count = shard_count,
+        size = size,
+        tags = tags,
+    )
+
+def talkcheck_scenario_members(tests):
+    """Declares scenario runs as targets tagged manual; returns them as members.
+
+    `tests` maps a name to the arguments of talkcheck_scenario_test. The
+    members that wait longest come first, so that in a talkcheck_batch they
+    spread over the shards and none starts last.
+    """
+    members = [
+        talkcheck_scenario_test(
+            name = test_name,
+            **dict(test, tags = test.get("tags", []) + ["manual"])
+        )
+        for test_name, test in tests.items()
+    ]
+    return [m for m in members if m.waits_long] + [m for m in members if not m.waits_long]
+
+def talkcheck_scenario_tests(name, tests, jobs = 4, shard_count = 1, size = "medium", tags = []):
+    """Many scenario runs: each its own target (manual), and all of them in one test."""
+    talkcheck_batch(
+        name = name,
+        members = talkcheck_scenario_members(tests),
+        jobs = jobs,
         shard_count = shard_count,
         size = size,
         tags = tags,
@@ -181,7 +194,8 @@ def talkcheck_fuzz_test(
     passes when no schedule violates an oracle; shrunk replay files of any that
     did land in the test's undeclared outputs. With `expect_violation=ORACLE`,
     the test passes only when the campaign finds that oracle violated: the
-    other half of a both-ways proof.
+    other half of a both-ways proof. Returns the campaign as a member for
+    talkcheck_batch.
     """
     args = [
         "$(rootpath %s)" % _TALKCHECK,
@@ -196,11 +210,10 @@ def talkcheck_fuzz_test(
         args.append("--dialect=%s" % dialect)
     if expect_violation:
         args.append("--expect_failure=%s" % expect_violation)
-    native.sh_test(
-        name = name,
-        srcs = [_TALKCHECK_TEST],
-        args = args,
-        data = [scenario, _TALKCHECK] + native.glob(["fragments/**"]),
+    return _declare_member(
+        name,
+        args,
+        [scenario, _TALKCHECK] + native.glob(["fragments/**"]),
         shard_count = shard_count,
         size = size,
         tags = tags,
@@ -222,7 +235,7 @@ def talkcheck_library_test(
     "--answer_after=0s", "--dialect=g2"); exclude_tags names the scenario tags
     that cannot apply in that mode (`--tags=-TAG`): an exclusion is explicit,
     in the scenario file, never a silent skip. Passes when every selected
-    scenario passes.
+    scenario passes. Returns the run as a member for talkcheck_batch.
     """
     args = ["$(rootpath %s)" % _TALKCHECK, "run"]
     args += ["$(location %s)" % s for s in scenarios]
@@ -231,11 +244,10 @@ def talkcheck_library_test(
     if exclude_tags:
         args.append("--tags=%s" % ",".join(["-" + t for t in exclude_tags]))
     args += extra_args
-    native.sh_test(
-        name = name,
-        srcs = [_TALKCHECK_TEST],
-        args = args,
-        data = scenarios + [_TALKCHECK, _LIBRARY] + native.glob(["fragments/**"]),
+    return _declare_member(
+        name,
+        args,
+        scenarios + [_TALKCHECK, _LIBRARY] + native.glob(["fragments/**"]),
         size = size,
         tags = tags,
         **kwargs

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs many talkcheck_scenario_test members as one Bazel test (talkcheck.bzl,
-# talkcheck_scenario_tests): each member is exactly the command its own target
-# runs (scenarios/talkcheck_test.sh with the same arguments), `jobs` at a time,
+# Runs many members (talkcheck_scenario_test, talkcheck_fuzz_test,
+# talkcheck_library_test) as one Bazel test (talkcheck_batch in talkcheck.bzl):
+# each member is exactly the command its own target runs
+# (scenarios/talkcheck_test.sh with the same arguments), `jobs` at a time,
 # and the test passes when every member does. Bazel's per-test cost (its
 # test-setup.sh, the XML, the sandbox: ~0.75 s of CPU per target on the 2-core
 # VM) is then paid once per shard instead of once per member.
