@@ -10,7 +10,7 @@
 #   html_report_chromium_test.sh TALKCHECK   (run from the runfiles root)
 set -uo pipefail
 talkcheck=$1
-chromium=$(command -v chromium) || { echo "FAIL: chromium not installed (tools/setup.sh)"; exit 1; }
+source harness/headless_chromium.sh
 dir=${TEST_TMPDIR:-$(mktemp -d)}
 outputs=${TEST_UNDECLARED_OUTPUTS_DIR:-$dir}
 fail() {
@@ -23,14 +23,15 @@ unset XML_OUTPUT_FILE
   --html="$dir/report.html" --json="$dir/report.json" scenarios/*.xml >"$dir/out" 2>&1
 [[ $? -eq 1 ]] || fail "the no-ack run did not fail: $(tail "$dir/out")"
 
-# browse FILE CHROMIUM-ARGS...
+chromium_start "$dir"
+# browse FILE DOM_OUT [PNG_OUT WIDTH HEIGHT]
 browse() {
   local file=$1
   shift
-  HOME=$dir timeout 120 "$chromium" --headless --no-sandbox --disable-gpu \
-    --hide-scrollbars --user-data-dir="$dir/profile" "$@" "file://$dir/$file" 2>"$dir/chromium.err"
+  chromium_page "file://$dir/$file" "$@"
 }
-browse report.html --dump-dom >"$dir/dom.html" || fail "chromium could not load the report: $(tail "$dir/chromium.err")"
+browse report.html "$dir/dom.html" "$outputs/report.png" 1100 1400 ||
+  fail "chromium could not load the report: $(tail "$dir/chromium.err")"
 
 for lane in '>peer<' '>fake server<' '>client under test<'; do
   grep -q "class=\"lane\"[^>]*$lane" "$dir/dom.html" || fail "no lane $lane in the DOM"
@@ -41,13 +42,12 @@ arrows=$(grep -o 'class="arrow"' "$dir/dom.html" | wc -l)
 grep -q 'class="step fail" data-step="3"' "$dir/dom.html" || fail "the failing step is not marked"
 grep -q 'class="scenario fail"' "$dir/dom.html" || fail "the scenario is not marked failed"
 grep -q '<details class="stanza"><summary>' "$dir/dom.html" || fail "arrows cannot be expanded"
-
-browse report.html --window-size=1100,1400 --screenshot="$outputs/report.png" >/dev/null
 [[ -s "$outputs/report.png" ]] || fail "no screenshot: $(tail "$dir/chromium.err")"
 
 "$talkcheck" run --clock=virtual --filter=callee-g1-basic \
   --html="$dir/media.html" scenarios/*.xml >"$dir/out" 2>&1 || fail "callee-g1-basic did not pass: $(tail "$dir/out")"
-browse media.html --dump-dom >"$dir/media-dom.html" || fail "chromium could not load the media report"
+browse media.html "$dir/media-dom.html" "$outputs/media.png" 1100 1600 ||
+  fail "chromium could not load the media report"
 grep -q '<b class="codec">ISAC/103</b>' "$dir/media-dom.html" || fail "no codec shown"
 grep -Eq '<b class="local">127\.0\.0\.1:[0-9]+ local gen 0</b>' "$dir/media-dom.html" || fail "no local candidate shown"
 grep -Eq '<b class="remote">127\.0\.0\.1:[0-9]+ local gen 0</b>' "$dir/media-dom.html" || fail "no remote candidate shown"
@@ -67,11 +67,10 @@ echo "$loss" | awk '{ for (i = 1; i <= NF; i++) if ($i > 1) exit 1; exit !(NF >=
 jitter=$(values jitter 1)
 echo "$jitter" | awk '{ for (i = 1; i <= NF; i++) if ($i < 0 || $i > 20) exit 1; exit !(NF >= 8) }' ||
   fail "implausible jitter: $jitter"
-browse media.html --window-size=1100,1600 --screenshot="$outputs/media.png" >/dev/null
 "$talkcheck" fuzz --fault=drop-early-candidates --scenario=scenarios/callee-g1-basic.xml --runs=50 \
   --replay_dir="$dir" --html="$dir/fuzz.html" >"$dir/out" 2>&1
 [[ $? -eq 1 ]] || fail "the campaign against drop-early-candidates found nothing: $(tail "$dir/out")"
-browse fuzz.html --dump-dom >"$dir/fuzz-dom.html" || fail "chromium could not load the fuzz report"
+browse fuzz.html "$dir/fuzz-dom.html" "$outputs/fuzz.png" 1000 900 || fail "chromium could not load the fuzz report"
 grep -q '<td class="runs">50</td>' "$dir/fuzz-dom.html" || fail "the fuzz report does not count 50 schedules"
 grep -Eq '<g class="oracle" data-oracle="scenario-expectation" data-count="[1-9]' "$dir/fuzz-dom.html" ||
   fail "no violations of scenario-expectation by oracle"
@@ -80,5 +79,4 @@ grep -q '<g class="perturbation" data-kind="' "$dir/fuzz-dom.html" || fail "no p
 bars=$(grep -o 'class="step-bar' "$dir/fuzz-dom.html" | wc -l)
 ((bars >= 5)) || fail "only $bars steps on the timeline"
 grep -q 'class="step-bar tl-fail"' "$dir/fuzz-dom.html" || fail "the failing step is not marked on the timeline"
-browse fuzz.html --window-size=1000,900 --screenshot="$outputs/fuzz.png" >/dev/null
 echo "html_report_chromium_test: OK ($arrows arrows, screenshots report.png, media.png, fuzz.png in $outputs)"

@@ -13,35 +13,21 @@
 set -uo pipefail
 talkcheck=$1
 cdp_script=$2
-npm_dir=/opt/talkcheck/npm
+source harness/headless_chromium.sh
 fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-chromium=$(command -v chromium) || fail "chromium not installed (tools/setup.sh)"
-command -v node >/dev/null || fail "node not installed (tools/setup.sh)"
-[[ -d $npm_dir/node_modules/ws ]] || fail "the ws package is not in $npm_dir (tools/setup.sh)"
 dir=${TEST_TMPDIR:-$(mktemp -d)}
 outputs=${TEST_UNDECLARED_OUTPUTS_DIR:-$dir}
 unset XML_OUTPUT_FILE
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; }
-trap cleanup EXIT
 
 # The browser first: its start takes seconds when the machine is loaded.
-HOME=$dir "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-  --window-size=1100,1400 --remote-debugging-port=0 --user-data-dir="$dir/profile" \
-  about:blank 2>"$dir/chromium.err" &
-pids+=($!)
-for _ in $(seq 600); do
-  [[ -s $dir/profile/DevToolsActivePort ]] && break
-  sleep 0.1
-done
-devtools_port=$(head -1 "$dir/profile/DevToolsActivePort" 2>/dev/null) || fail "chromium did not start: $(tail "$dir/chromium.err")"
+chromium_start "$dir" --window-size=1100,1400
 
 "$talkcheck" run --serve=127.0.0.1:0 --serve_wait=120s --serve_linger=120s --jobs=1 --time_scale=0.3 \
   scenarios/callee-g1-basic.xml scenarios/writable-timeout.xml >"$dir/run.out" 2>&1 &
-pids+=($!)
+background_pids+=($!)
 for _ in $(seq 300); do
   grep -q 'live report at' "$dir/run.out" && break
   sleep 0.1
@@ -49,7 +35,7 @@ done
 url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$dir/run.out" | head -1)
 [[ -n $url ]] || fail "no URL printed: $(cat "$dir/run.out")"
 
-seen=$(NODE_PATH=$npm_dir/node_modules timeout 280 node "$cdp_script" "$devtools_port" "$url" \
+seen=$(NODE_PATH=$chromium_npm_dir/node_modules timeout 280 node "$cdp_script" "$devtools_port" "$url" \
   "$outputs/live.png") || fail "could not drive chromium: $seen"
 echo "seen: $seen"
 field() { echo "$seen" | sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" | head -1; }

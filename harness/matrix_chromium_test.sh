@@ -8,7 +8,7 @@
 #   matrix_chromium_test.sh TALKCHECK   (run from the runfiles root)
 set -uo pipefail
 talkcheck=$1
-chromium=$(command -v chromium) || { echo "FAIL: chromium not installed (tools/setup.sh)"; exit 1; }
+source harness/headless_chromium.sh
 dir=${TEST_TMPDIR:-$(mktemp -d)}
 outputs=${TEST_UNDECLARED_OUTPUTS_DIR:-$dir}
 fail() {
@@ -25,14 +25,10 @@ mkdir -p "$dir/page"
   --out_dir="$dir/reports" --html="$dir/page/matrix.html" --json="$dir/matrix.json" \
   scenarios/*.xml >"$dir/out" 2>&1 || fail "matrix exited $?: $(tail "$dir/out")"
 
-browse() {
-  local page=$1
-  shift
-  HOME=$dir timeout 120 "$chromium" --headless --no-sandbox --disable-gpu \
-    --hide-scrollbars --user-data-dir="$dir/profile" "$@" "file://$page" 2>"$dir/chromium.err"
-}
-browse "$dir/page/matrix.html" --dump-dom >"$dir/dom.html" \
+chromium_start "$dir"
+chromium_page "file://$dir/page/matrix.html" "$dir/dom.html" "$outputs/matrix.png" 1200 900 \
   || fail "chromium could not load the matrix: $(tail "$dir/chromium.err")"
+[[ -s "$outputs/matrix.png" ]] || fail "no screenshot: $(tail "$dir/chromium.err")"
 
 grep -q '<table class="matrix">' "$dir/dom.html" || fail "no matrix table in the DOM"
 cells=$(grep -o '<td class="cell [a-z]*"' "$dir/dom.html" | wc -l)
@@ -57,11 +53,9 @@ done < <(grep -o 'href="[^"#]*"' "$dir/dom.html" | sed 's/^href="//; s/"$//')
 href=$(grep -o '<td class="cell fail" data-client="faulty" data-scenario="seed-initiate-ack"[^>]*><a class="report" href="[^"]*"' "$dir/dom.html" \
   | sed 's/.*href="//; s/"$//')
 [[ -n "$href" ]] || fail "no link in faulty's seed-initiate-ack cell"
-browse "$(cd "$dir/page" && realpath "$href")" --dump-dom >"$dir/report.html" \
+chromium_page "file://$(cd "$dir/page" && realpath "$href")" "$dir/report.html" \
   || fail "chromium could not load $href"
 grep -q 'class="scenario fail"' "$dir/report.html" || fail "$href: the scenario is not marked failed"
 grep -q 'class="lane"[^>]*>client under test<' "$dir/report.html" || fail "$href: no sequence chart"
 
-browse "$dir/page/matrix.html" --window-size=1200,900 --screenshot="$outputs/matrix.png" >/dev/null
-[[ -s "$outputs/matrix.png" ]] || fail "no screenshot: $(tail "$dir/chromium.err")"
 echo "matrix_chromium_test: OK ($cells cells, $links links, screenshot $outputs/matrix.png)"

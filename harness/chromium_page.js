@@ -1,0 +1,62 @@
+// Loads one page in a running headless Chromium over the DevTools protocol
+// (the `ws` package) and writes what `chromium --dump-dom` and `--screenshot`
+// would: the DOM after the load event and, optionally, a PNG of the viewport.
+// One browser then serves every page of a test (headless_chromium.sh): each
+// browser start costs seconds of CPU, a page load a fraction of one.
+//   node chromium_page.js DEVTOOLS_PORT URL DOM_OUT [PNG_OUT WIDTH HEIGHT]
+'use strict';
+const fs = require('fs');
+const WebSocket = require('ws');
+
+const [devtoolsPort, url, domOut, pngOut, width, height] = process.argv.slice(2);
+
+async function main() {
+  const base = `http://127.0.0.1:${devtoolsPort}`;
+  // A tab of its own, so that pages loaded one after another never share state.
+  const target = await (await fetch(`${base}/json/new?about:blank`, { method: 'PUT' })).json();
+  const cdp = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { cdp.on('open', resolve); cdp.on('error', reject); });
+  let next = 0;
+  const pending = new Map();
+  const waiters = new Map();  // event name -> resolve
+  cdp.on('message', (data) => {
+    const m = JSON.parse(data);
+    if (m.id !== undefined && pending.has(m.id)) {
+      const { resolve, reject, method } = pending.get(m.id);
+      pending.delete(m.id);
+      if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+      else resolve(m.result);
+    } else if (m.method && waiters.has(m.method)) {
+      waiters.get(m.method)(m.params);
+      waiters.delete(m.method);
+    }
+  });
+  const call = (method, params = {}) => new Promise((resolve, reject) => {
+    const id = ++next;
+    pending.set(id, { resolve, reject, method });
+    cdp.send(JSON.stringify({ id, method, params }));
+  });
+  const event = (name) => new Promise((resolve) => waiters.set(name, resolve));
+
+  await call('Page.enable');
+  if (pngOut) {
+    // What --window-size sets for --screenshot: the viewport.
+    await call('Emulation.setDeviceMetricsOverride',
+      { width: +width, height: +height, deviceScaleFactor: 1, mobile: false });
+  }
+  const loaded = event('Page.loadEventFired');
+  const navigation = await call('Page.navigate', { url });
+  if (navigation.errorText) throw new Error(`${url}: ${navigation.errorText}`);
+  await loaded;
+  const dom = await call('Runtime.evaluate',
+    { expression: 'document.documentElement.outerHTML', returnByValue: true });
+  fs.writeFileSync(domOut, dom.result.value + '\n');
+  if (pngOut) {
+    const shot = await call('Page.captureScreenshot', { format: 'png' });
+    fs.writeFileSync(pngOut, Buffer.from(shot.data, 'base64'));
+  }
+  cdp.close();
+  await fetch(`${base}/json/close/${target.id}`);
+}
+
+main().then(() => process.exit(0), (e) => { console.error(`chromium_page.js: ${e.message}`); process.exit(1); });
