@@ -6,7 +6,7 @@
 //   node chromium_page.js DEVTOOLS_PORT URL DOM_OUT [PNG_OUT WIDTH HEIGHT]
 'use strict';
 const fs = require('fs');
-const WebSocket = require('ws');
+const { connect } = require('./cdp');
 
 const [devtoolsPort, url, domOut, pngOut, width, height] = process.argv.slice(2);
 
@@ -14,29 +14,8 @@ async function main() {
   const base = `http://127.0.0.1:${devtoolsPort}`;
   // A tab of its own, so that pages loaded one after another never share state.
   const target = await (await fetch(`${base}/json/new?about:blank`, { method: 'PUT' })).json();
-  const cdp = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { cdp.on('open', resolve); cdp.on('error', reject); });
-  let next = 0;
-  const pending = new Map();
-  const waiters = new Map();  // event name -> resolve
-  cdp.on('message', (data) => {
-    const m = JSON.parse(data);
-    if (m.id !== undefined && pending.has(m.id)) {
-      const { resolve, reject, method } = pending.get(m.id);
-      pending.delete(m.id);
-      if (m.error) reject(new Error(`${method}: ${m.error.message}`));
-      else resolve(m.result);
-    } else if (m.method && waiters.has(m.method)) {
-      waiters.get(m.method)(m.params);
-      waiters.delete(m.method);
-    }
-  });
-  const call = (method, params = {}) => new Promise((resolve, reject) => {
-    const id = ++next;
-    pending.set(id, { resolve, reject, method });
-    cdp.send(JSON.stringify({ id, method, params }));
-  });
-  const event = (name) => new Promise((resolve) => waiters.set(name, resolve));
+  const cdp = await connect(target.webSocketDebuggerUrl);
+  const { call, event } = cdp;
 
   await call('Page.enable');
   if (pngOut) {

@@ -5,7 +5,7 @@
 //   node live_view_cdp.js DEVTOOLS_PORT REPORT_URL SCREENSHOT
 'use strict';
 const fs = require('fs');
-const WebSocket = require('ws');
+const { connect } = require('./cdp');
 
 const [devtoolsPort, reportUrl, screenshot] = process.argv.slice(2);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -14,22 +14,8 @@ async function main() {
   const targets = await (await fetch(`http://127.0.0.1:${devtoolsPort}/json/list`)).json();
   const page = targets.find((t) => t.type === 'page');
   if (!page) throw new Error('no page target');
-  const cdp = new WebSocket(page.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => { cdp.on('open', resolve); cdp.on('error', reject); });
-  let next = 0;
-  const pending = new Map();
-  cdp.on('message', (data) => {
-    const m = JSON.parse(data);
-    if (m.id !== undefined && pending.has(m.id)) {
-      pending.get(m.id)(m);
-      pending.delete(m.id);
-    }
-  });
-  const call = (method, params = {}) => new Promise((resolve) => {
-    const id = ++next;
-    pending.set(id, resolve);
-    cdp.send(JSON.stringify({ id, method, params }));
-  });
+  const cdp = await connect(page.webSocketDebuggerUrl);
+  const { call } = cdp;
   const look = async () => {
     const r = await call('Runtime.evaluate', {
       expression: `JSON.stringify({
@@ -43,7 +29,7 @@ async function main() {
       returnByValue: true,
     });
     // Before the page has a body the expression throws: nothing seen yet.
-    const value = r.result && r.result.result && r.result.result.value;
+    const value = r.result && r.result.value;
     return typeof value === 'string' ? JSON.parse(value) : {};
   };
   await call('Page.navigate', { url: reportUrl });
@@ -63,7 +49,7 @@ async function main() {
     await sleep(100);
   }
   const shot = await call('Page.captureScreenshot', { format: 'png' });
-  if (shot.result) fs.writeFileSync(screenshot, Buffer.from(shot.result.data, 'base64'));
+  fs.writeFileSync(screenshot, Buffer.from(shot.data, 'base64'));
   console.log(JSON.stringify(seen));
   cdp.close();
 }
