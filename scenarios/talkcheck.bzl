@@ -19,9 +19,10 @@ The macros work from another workspace that has talkcheck as an external
 repository (local_repository): talkcheck's own targets are resolved with Label().
 """
 
+load("//tests:batch.bzl", "test_batch")
+
 _TALKCHECK = Label("//harness:talkcheck")
 _TALKCHECK_TEST = Label("//scenarios:talkcheck_test.sh")
-_TALKCHECK_BATCH_TEST = Label("//scenarios:talkcheck_batch_test.sh")
 
 # The library's scenarios and fragments, so that a library scenario finds the
 # fragments it includes from any workspace.
@@ -108,40 +109,26 @@ def _declare_member(name, args, data, size, tags, **kwargs):
         tags = tags,
         **kwargs
     )
-    return struct(name = name, args = args, data = data, waits_long = size != "small" or "slow" in tags)
-
-# "//a/b" and "//a/b:b" are one label, which Bazel refuses twice in `data`.
-def _canonical(label):
-    if type(label) != "string" or ":" in label or not label.startswith("//"):
-        return label
-    return label + ":" + label.split("/")[-1]
+    return struct(
+        name = name,
+        command = ["bash", "$(rootpath %s)" % _TALKCHECK_TEST] + args,
+        data = [_TALKCHECK_TEST] + data,
+        waits_long = size != "small" or "slow" in tags,
+    )
 
 def talkcheck_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags = []):
-    """Runs many member tests as one test.
+    """Runs many member tests as one test (test_batch of tests/batch.bzl).
 
     `members` are what talkcheck_scenario_test, talkcheck_fuzz_test and
     talkcheck_library_test return; declare them tagged manual (`bazel test
     //pkg:NAME` still runs one alone) and `name` is what `bazel test //...`
     runs: every member's own command, `jobs` at a time in each of
     `shard_count` shards (shard i runs members i, i + shard_count, ...).
-    Bazel's cost per test target (about 0.75 s of CPU on a 2-core machine,
-    whatever the test does) is then paid once per shard instead of once per
-    member.
     """
-    args = ["$(rootpath %s)" % _TALKCHECK_TEST, str(jobs)]
-    data = [_TALKCHECK_TEST]
-    in_data = {}  # canonical label -> True
-    for member in members:
-        args += ["--member=" + member.name] + member.args
-        for d in member.data:
-            if _canonical(d) not in in_data:
-                in_data[_canonical(d)] = True
-                data.append(d)
-    native.sh_test(
+    test_batch(
         name = name,
-        srcs = [_TALKCHECK_BATCH_TEST],
-        args = args,
-        data = data,
+        members = members,
+        jobs = jobs,
         shard_count = shard_count,
         size = size,
         tags = tags,

@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
-# Runs many members (talkcheck_scenario_test, talkcheck_fuzz_test,
-# talkcheck_library_test) as one Bazel test (talkcheck_batch in talkcheck.bzl):
-# each member is exactly the command its own target runs
-# (scenarios/talkcheck_test.sh with the same arguments), `jobs` at a time,
-# and the test passes when every member does. Bazel's per-test cost (its
-# test-setup.sh, the XML, the sandbox: ~0.75 s of CPU per target on the 2-core
-# VM) is then paid once per shard instead of once per member.
-#   talkcheck_batch_test.sh TALKCHECK_TEST_SH JOBS --member=NAME ARGS... --member=NAME ARGS...
+# Runs many tests as one Bazel test (test_batch in tests/batch.bzl): each
+# member is the command its own target runs, in its own directory, `jobs` at
+# a time, and the batch passes when every member does. Bazel's per-test cost
+# (its test-setup.sh, the XML, the sandbox: ~0.3-0.75 s of CPU per target on
+# the 2-core VM) is then paid once per shard instead of once per member.
+#   batch_test.sh JOBS --member=NAME COMMAND ARGS... --member=NAME COMMAND ARGS...
 # Under sharding (TEST_TOTAL_SHARDS), shard i runs members i, i+N, i+2N, ...
-# A failing member's output and reports land in TEST_UNDECLARED_OUTPUTS_DIR/NAME/
+# A failing member's output and outputs land in TEST_UNDECLARED_OUTPUTS_DIR/NAME/
 # (a passing one's are dropped: Bazel's test-setup.sh runs `file` and `stat`
 # on every undeclared output, which for ~100 members cost more CPU than the
 # members); XML_OUTPUT_FILE gets one JUnit testcase per member.
 set -uo pipefail
-runner=$1
-jobs=$2
-shift 2
+jobs=$1
+shift
 
 all=("$@")
 names=()
@@ -36,14 +33,19 @@ outputs=${TEST_UNDECLARED_OUTPUTS_DIR:-$work}
 results=$work/.results
 mkdir -p "$results"
 
-# Started by bash directly, not through its #!/usr/bin/env line: each process
-# started costs ~8 ms of CPU on the 2-core VM, and a batch starts ~100 members.
+# Each member sees the environment Bazel gives a test of its own, with its own
+# directories and files (GoogleTest's premature-exit file included), unsharded.
+# run_member runs in a subshell of its own (&), so its exports stay its own.
+package=${TEST_TARGET:-//batch:batch}
+package=${package%:*}
 run_member() {
   local i=$1 dir="$work/${names[$1]}" start=$SECONDS rc
-  local -a args=("${all[@]:${firsts[i]}:$((firsts[i + 1] - 1 - firsts[i]))}")
-  TEST_UNDECLARED_OUTPUTS_DIR=$dir TEST_TMPDIR=$dir XML_OUTPUT_FILE=$dir/junit.xml \
-    TEST_SHARD_INDEX= TEST_TOTAL_SHARDS= TEST_SHARD_STATUS_FILE= \
-    bash "$runner" "${args[@]}" >"$dir/test.log" 2>&1
+  local -a command=("${all[@]:${firsts[i]}:$((firsts[i + 1] - 1 - firsts[i]))}")
+  unset TEST_SHARD_INDEX TEST_TOTAL_SHARDS TEST_SHARD_STATUS_FILE GTEST_SHARD_INDEX GTEST_TOTAL_SHARDS
+  export TEST_UNDECLARED_OUTPUTS_DIR=$dir TEST_TMPDIR=$dir GTEST_TMP_DIR=$dir \
+    XML_OUTPUT_FILE=$dir/junit.xml TEST_PREMATURE_EXIT_FILE=$dir/premature_exit \
+    TEST_TARGET=$package:${names[i]}
+  "${command[@]}" >"$dir/test.log" 2>&1 </dev/null
   rc=$?
   echo "$rc $((SECONDS - start))" >"$results/$i"
 }
@@ -76,7 +78,7 @@ for i in "${mine[@]}"; do
     cases+="<testcase name=\"$name\" classname=\"${TEST_TARGET:-batch}\" time=\"$seconds\"/>"
   else
     failed=$((failed + 1))
-    echo "FAIL  $name (exit $rc, ${seconds} s; its own target: bazel test ${TEST_TARGET%:*}:$name)"
+    echo "FAIL  $name (exit $rc, ${seconds} s; its own target: bazel test $package:$name)"
     sed 's/^/    /' "$work/$name/test.log"
     [[ $outputs != "$work" ]] && cp -r "$work/$name" "$outputs/"
     tail=$(tail -c 4000 "$work/$name/test.log" | sed 's/]]>/]]]]><![CDATA[>/g')
