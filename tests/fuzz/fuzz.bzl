@@ -1,6 +1,13 @@
-"""talkcheck_cc_fuzzer: a libFuzzer target and a gcc-built test over its seed corpus."""
+"""talkcheck_cc_fuzzer: a libFuzzer target and a gcc-built test over its seed corpus.
+
+corpus_test_member(fuzzer) returns a fuzzer's corpus test as a member of a
+test_batch (tests/batch.bzl): //tests/fuzz:corpus_tests runs every one.
+"""
 
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_test")
+
+# Where the corpus tests run in `bazel test //...`.
+_CORPUS_TESTS = "//tests/fuzz:__pkg__"
 
 def talkcheck_cc_fuzzer(name, srcs, deps, corpus, **kwargs):
     """Declares `name` (the libFuzzer binary) and `name_corpus_test`.
@@ -28,12 +35,32 @@ def talkcheck_cc_fuzzer(name, srcs, deps, corpus, **kwargs):
         data = corpus,
         **kwargs
     )
+    native.filegroup(
+        name = name + "_corpus",
+        testonly = True,
+        srcs = corpus,
+        visibility = [_CORPUS_TESTS],
+    )
     cc_test(
         name = name + "_corpus_test",
         srcs = srcs,
         deps = deps + ["//tests/fuzz:corpus_driver"],
-        data = corpus,
-        args = ["$(location %s)" % c for c in corpus],
+        data = [":" + name + "_corpus"],
+        args = ["$(locations :%s_corpus)" % name],
         size = "small",
+        tags = ["manual"],
+        visibility = [_CORPUS_TESTS],
         **kwargs
+    )
+
+def corpus_test_member(fuzzer):
+    """The corpus test of `fuzzer` (a talkcheck_cc_fuzzer label) as a test_batch member."""
+    package, name = fuzzer.split(":")
+    return struct(
+        name = name + "_corpus_test",
+        command = [
+            "$(rootpath %s_corpus_test)" % fuzzer,
+            "$(rootpaths %s_corpus)" % fuzzer,
+        ],
+        data = [fuzzer + "_corpus_test", fuzzer + "_corpus"],
     )
