@@ -11,11 +11,13 @@ const [devtoolsPort, reportUrl, screenshot] = process.argv.slice(2);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main() {
-  const targets = await (await fetch(`http://127.0.0.1:${devtoolsPort}/json/list`)).json();
-  const page = targets.find((t) => t.type === 'page');
-  if (!page) throw new Error('no page target');
+  const base = `http://127.0.0.1:${devtoolsPort}`;
+  // A tab of its own: the browser may serve other tests' pages at once.
+  const page = await (await fetch(`${base}/json/new?about:blank`, { method: 'PUT' })).json();
   const cdp = await connect(page.webSocketDebuggerUrl);
   const { call } = cdp;
+  await call('Emulation.setDeviceMetricsOverride',
+    { width: 1100, height: 1400, deviceScaleFactor: 1, mobile: false });
   const look = async () => {
     const r = await call('Runtime.evaluate', {
       expression: `JSON.stringify({
@@ -52,6 +54,7 @@ async function main() {
   fs.writeFileSync(screenshot, Buffer.from(shot.data, 'base64'));
   console.log(JSON.stringify(seen));
   cdp.close();
+  await fetch(`${base}/json/close/${page.id}`);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });

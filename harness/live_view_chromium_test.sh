@@ -23,7 +23,7 @@ outputs=${TEST_UNDECLARED_OUTPUTS_DIR:-$dir}
 unset XML_OUTPUT_FILE
 
 # The browser first: its start takes seconds when the machine is loaded.
-chromium_start "$dir" --window-size=1100,1400
+chromium_start "$dir"
 
 "$talkcheck" run --serve=127.0.0.1:0 --serve_wait=120s --serve_linger=120s --jobs=1 --time_scale=0.3 \
   scenarios/callee-g1-basic.xml scenarios/writable-timeout.xml >"$dir/run.out" 2>&1 &

@@ -51,14 +51,21 @@ def _canonical(label):
         return label
     return label + ":" + label.split("/")[-1]
 
-def test_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags = []):
+def test_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags = [], wrapper = None):
     """Runs `members` as one test: `jobs` at a time in each of `shard_count` shards.
 
     Shard i runs members i, i + shard_count, ... A failing member's output
     and outputs land in the batch's undeclared outputs, under its name.
+    `wrapper`, a script, starts what the members share and runs the batch:
+    it is run as `wrapper BATCH_TEST_SH ARGS...` and ends as the batch does.
     """
     args = [str(jobs)]
     data = []
+    srcs = [_BATCH_TEST]
+    if wrapper:
+        srcs = [wrapper]
+        args = ["$(rootpath %s)" % _BATCH_TEST] + args
+        data = [_BATCH_TEST]
     in_data = {}  # canonical label -> True
     for member in members:
         args += ["--member=" + member.name] + member.command
@@ -68,7 +75,7 @@ def test_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags =
                 data.append(d)
     native.sh_test(
         name = name,
-        srcs = [_BATCH_TEST],
+        srcs = srcs,
         args = args,
         data = data,
         shard_count = shard_count,
