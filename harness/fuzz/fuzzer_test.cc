@@ -129,7 +129,7 @@ TEST(ScheduleRunTest, ObservedStanzasJudgeAsTheTranscriptDoes) {
   };
   for (const auto& [faults, seed] : campaigns) {
     int violated = 0;
-    for (int64_t run = 0; run < 150; ++run) {
+    for (int64_t run = 0; run < 60; ++run) {
       Schedule schedule = ScheduleForRun(scenario, seed, run);
       absl::StatusOr<ScheduleOutcome> a =
           RunSchedule(scenario, kCallee, Reference(faults), schedule);
