@@ -194,9 +194,10 @@ std::vector<HostileCase> SessionCases() {
        [](Attacker& attacker) -> Result {
          ClientOr client = attacker.At(S::kLoggedIn);
          if (!client.ok()) return SetupFailed("attacker", client.status());
+         // ~120 bytes a 10 ms apart: over twice the 500 ms bound.
          Trickle(**client,
                  absl::StrCat("<message ", kToPeer, "><body>",
-                              std::string(200, 'x')),
+                              std::string(60, 'x')),
                  std::chrono::milliseconds(10));
          return StreamErrorThenClose(**client, "connection-timeout");
        }},

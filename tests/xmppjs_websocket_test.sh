@@ -24,16 +24,20 @@ unset XML_OUTPUT_FILE
 # Node's start and @xmpp/client's SCRAM-SHA-1 (4096 PBKDF2 rounds in JavaScript)
 # take seconds when the suite loads the cores: a generous readiness bound.
 
+# The two runs (each its own server and client) at once.
 "$talkcheck" run --cut_ready_timeout=120s --json="$dir/pass.json" --client_log="$dir/pass.log" \
   --client_cmd="node $dir/voice_callee.mjs {ws_url} {jid} {password}" \
-  tests/testdata/websocket_callee.xml >"$dir/pass.out" 2>&1 \
-  || fail "the @xmpp/client callee did not pass: $(tail -30 "$dir/pass.out"; tail -20 "$dir/pass.log")"
+  tests/testdata/websocket_callee.xml >"$dir/pass.out" 2>&1 &
+pass_pid=$!
+"$talkcheck" run --cut_ready_timeout=120s --time_scale=0.1 --client_log="$dir/fail.log" \
+  --client_cmd="node $dir/no_session.mjs {ws_url} {jid} {password}" \
+  tests/testdata/websocket_callee.xml >"$dir/fail.out" 2>&1 &
+fail_pid=$!
+wait $pass_pid || fail "the @xmpp/client callee did not pass: $(tail -30 "$dir/pass.out"; tail -20 "$dir/pass.log")"
 grep -q "xmppjs: online as cut@localhost/xmppjs" "$dir/pass.log" || fail "no login over WebSocket: $(cat "$dir/pass.log")"
 grep -q 'type="initiate"' "$dir/pass.log" || fail "the initiate never reached the client: $(cat "$dir/pass.log")"
 
-"$talkcheck" run --cut_ready_timeout=120s --time_scale=0.1 --client_log="$dir/fail.log" \
-  --client_cmd="node $dir/no_session.mjs {ws_url} {jid} {password}" \
-  tests/testdata/websocket_callee.xml >"$dir/fail.out" 2>&1
+wait $fail_pid
 rc=$?
 [[ $rc -eq 1 ]] || fail "a client that does not ack exited $rc, want 1: $(tail -20 "$dir/fail.out")"
 grep -q "no matching stanza\|type='error'\|type=\"error\"" "$dir/fail.out" || fail "no clear failure: $(tail -20 "$dir/fail.out")"
