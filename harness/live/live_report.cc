@@ -222,55 +222,84 @@ std::string LiveReport::SnapshotMessage() {
     report = report_;
     over = run_done_;
   }
+  return SnapshotMessageOf(report, over);
+}
+
+std::string LiveReport::SnapshotMessageOf(const RunReport& report,
+                                          bool over) const {
   // A browser that comes after the run gets the final state as such.
   if (over) return DoneMessage(report);
   return absl::StrCat("{\"type\":\"snapshot\",\"sections\":", Sections(report),
                       ",\"summary\":", JsonString(HtmlSummary(report)), "}");
 }
 
-std::vector<std::string> LiveReport::TakeUpdates() {
-  std::vector<std::pair<int, std::string>> changed;
-  std::vector<ScenarioResult> scenarios;
-  RunReport report;
-  bool send_done = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int index : dirty_) {
-      // The final report may have fewer scenarios (a run cut short).
-      if (index >= report_.scenarios_size()) continue;
-      changed.emplace_back(index, std::move(events_[index]));
-      events_[index].clear();
-      scenarios.push_back(report_.scenarios(index));
-    }
-    dirty_.clear();
-    report = report_;
-    report.clear_scenarios();
-    for (const ScenarioResult& s : report_.scenarios()) {
-      // The summary needs names, verdicts, times and failures only.
-      ScenarioResult& row = *report.add_scenarios();
-      row.set_name(s.name());
-      row.set_verdict(s.verdict());
-      row.set_duration_us(s.duration_us());
-      row.set_failure(s.failure());
-    }
-    if (run_done_ && !done_sent_) {
-      send_done = true;
-      done_sent_ = true;
-      report = report_;
-    }
+LiveReport::Pending LiveReport::TakePendingLocked() {
+  Pending pending;
+  for (int index : dirty_) {
+    // The final report may have fewer scenarios (a run cut short).
+    if (index >= report_.scenarios_size()) continue;
+    pending.changed.emplace_back(index, std::move(events_[index]));
+    events_[index].clear();
+    pending.scenarios.push_back(report_.scenarios(index));
   }
+  dirty_.clear();
+  RunReport& report = pending.report;
+  report = report_;
+  report.clear_scenarios();
+  for (const ScenarioResult& s : report_.scenarios()) {
+    // The summary needs names, verdicts, times and failures only.
+    ScenarioResult& row = *report.add_scenarios();
+    row.set_name(s.name());
+    row.set_verdict(s.verdict());
+    row.set_duration_us(s.duration_us());
+    row.set_failure(s.failure());
+  }
+  if (run_done_ && !done_sent_) {
+    pending.send_done = true;
+    done_sent_ = true;
+    report = report_;
+  }
+  return pending;
+}
+
+std::vector<std::string> LiveReport::Render(const Pending& pending) {
   std::vector<std::string> messages;
-  const std::string summary = JsonString(HtmlSummary(report));
-  for (size_t i = 0; i < changed.size(); ++i) {
-    const auto& [index, events] = changed[i];
+  const std::string summary = JsonString(HtmlSummary(pending.report));
+  for (size_t i = 0; i < pending.changed.size(); ++i) {
+    const auto& [index, events] = pending.changed[i];
     messages.push_back(absl::StrCat(
         "{\"type\":\"update\",\"scenario\":", index, ",\"events\":[",
-        events.empty() ? "" : events.substr(1),
-        "],\"section\":", JsonString(HtmlScenarioSection(scenarios[i], index)),
+        events.empty() ? "" : events.substr(1), "],\"section\":",
+        JsonString(HtmlScenarioSection(pending.scenarios[i], index)),
         ",\"summary\":", summary, "}"));
   }
-  if (send_done) messages.push_back(DoneMessage(report));
+  if (pending.send_done) messages.push_back(DoneMessage(pending.report));
   return messages;
+}
+
+std::vector<std::string> LiveReport::TakeUpdates() {
+  Pending pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = TakePendingLocked();
+  }
+  return Render(pending);
+}
+
+LiveReport::Handover LiveReport::TakeUpdatesAndSnapshot(bool render_updates) {
+  Pending pending;
+  RunReport report;
+  bool over = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending = TakePendingLocked();
+    report = report_;
+    over = run_done_;
+  }
+  Handover handover;
+  if (render_updates) handover.updates = Render(pending);
+  handover.snapshot = SnapshotMessageOf(report, over);
+  return handover;
 }
 
 void LiveReport::DropUpdates() {

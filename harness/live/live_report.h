@@ -64,9 +64,28 @@ class LiveReport {
   // The same with nobody to send them to: forgets the changes without
   // rendering them (a browser that connects later gets a snapshot).
   void DropUpdates();
+  // For a browser that connects: the updates still owed to those connected
+  // before it (none rendered when `render_updates` is false: nobody is), and
+  // its snapshot, taken at one instant. A change is then in one of the two,
+  // never in both: the newcomer's first update never repeats its snapshot.
+  struct Handover {
+    std::vector<std::string> updates;
+    std::string snapshot;
+  };
+  Handover TakeUpdatesAndSnapshot(bool render_updates);
   bool done();
 
  private:
+  // What TakeUpdates renders, taken under mu_.
+  struct Pending {
+    std::vector<std::pair<int, std::string>> changed;  // index, its events
+    std::vector<ScenarioResult> scenarios;             // of `changed`
+    RunReport report;  // the summary's rows (all of it with send_done)
+    bool send_done = false;
+  };
+  Pending TakePendingLocked();
+  static std::vector<std::string> Render(const Pending& pending);
+  std::string SnapshotMessageOf(const RunReport& report, bool over) const;
   // The scenario's record of step `index` (StepResult.index) while it runs,
   // added when new: a media step's samples go into a provisional record until
   // the step's verdict replaces it.

@@ -83,6 +83,8 @@ struct LiveServer::Impl {
   // From any thread: a flush within flush_interval.
   void OnChange();
   void Flush();
+  // Each of `messages` to every browser connected.
+  void SendToAll(std::vector<std::string> messages);
   void CloseAll();
 
   LiveReport& report;
@@ -192,10 +194,16 @@ class LiveServer::Impl::Session : public std::enable_shared_from_this<Session> {
       ws_.async_accept(request_, [self = shared_from_this()](
                                      const boost::system::error_code& ec) {
         if (ec) return self->Close();
+        // Those already here get what is owed to them first, so that the
+        // newcomer's snapshot and its first update never overlap.
+        LiveReport::Handover handover =
+            self->server_.report.TakeUpdatesAndSnapshot(self->server_.clients >
+                                                        0);
+        self->server_.SendToAll(std::move(handover.updates));
         self->websocket_ = true;
         ++self->server_.clients;
-        self->Send(std::make_shared<const std::string>(
-            self->server_.report.SnapshotMessage()));
+        self->Send(
+            std::make_shared<const std::string>(std::move(handover.snapshot)));
         self->DoRead();
       });
       return;
@@ -294,7 +302,11 @@ void LiveServer::Impl::OnChange() {
 void LiveServer::Impl::Flush() {
   // Rendering is the costly part: none for nobody.
   if (clients == 0) return report.DropUpdates();
-  for (std::string& text : report.TakeUpdates()) {
+  SendToAll(report.TakeUpdates());
+}
+
+void LiveServer::Impl::SendToAll(std::vector<std::string> messages) {
+  for (std::string& text : messages) {
     auto message = std::make_shared<const std::string>(std::move(text));
     // Send may drop (and erase) a session: iterate over a copy.
     const std::vector<std::shared_ptr<Session>> all(sessions.begin(),

@@ -30,6 +30,7 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 StanzaRecord Presence(int64_t time_us) {
@@ -129,6 +130,38 @@ TEST_F(LiveServerTest, ServesThePageThenUpdatesAsTheyComeThenDone) {
   EXPECT_EQ(server_->dropped(), 0);
 }
 
+// A browser that connects while a flush is pending gets the pending change
+// in its snapshot only, and those connected before it get it at once: its
+// first update never repeats its snapshot (seen under load, when the flush
+// came after the snapshot and carried the same stanza again). The flush
+// interval is longer than the test: every update here comes from a handover.
+TEST_F(LiveServerTest,
+       ABrowserThatConnectsWhileAFlushIsPendingGetsNoChangeTwice) {
+  LiveServerOptions options;
+  options.flush_interval = absl::Seconds(30);
+  StartServer(options);
+  auto first = Connect();
+  EXPECT_THAT(Read(*first), StartsWith("{\"type\":\"snapshot\""));
+  live_.Stanza(0, Presence(1000));
+  auto second = Connect();
+  const std::string snapshot = Read(*second);
+  EXPECT_THAT(snapshot, StartsWith("{\"type\":\"snapshot\""));
+  EXPECT_THAT(snapshot, HasSubstr("0.001s"));
+  const std::string owed = Read(*first);
+  EXPECT_THAT(owed, StartsWith("{\"type\":\"update\""));
+  EXPECT_THAT(owed, HasSubstr("\"time_us\":1000"));
+
+  live_.Stanza(0, Presence(2000));
+  auto third = Connect();
+  EXPECT_THAT(Read(*third), HasSubstr("0.002s"));
+  const std::string update = Read(*second);
+  EXPECT_THAT(update, HasSubstr("\"time_us\":2000"));
+  EXPECT_THAT(update, Not(HasSubstr("\"time_us\":1000")))
+      << "the update repeats the snapshot's stanza";
+  EXPECT_THAT(Read(*first), HasSubstr("\"time_us\":2000"));
+  server_->Stop(absl::Seconds(1));
+}
+
 TEST_F(LiveServerTest, DropsAClientThatDoesNotReadAndServesTheOthers) {
   LiveServerOptions options;
   options.max_queued_bytes = 256 * 1024;
@@ -137,6 +170,7 @@ TEST_F(LiveServerTest, DropsAClientThatDoesNotReadAndServesTheOthers) {
   auto stuck = Connect(/*receive_buffer=*/4096);  // never read
   auto reader = Connect();
   std::atomic<int> updates{0};
+  std::atomic<int> messages{0};  // its snapshot too: it may carry a stanza
   std::atomic<bool> done{false};
   std::thread reading([&] {
     for (;;) {
@@ -145,6 +179,7 @@ TEST_F(LiveServerTest, DropsAClientThatDoesNotReadAndServesTheOthers) {
       reader->read(buffer, ec);
       if (ec) return;
       const std::string message = beast::buffers_to_string(buffer.data());
+      ++messages;
       if (absl::StartsWith(message, "{\"type\":\"update\"")) ++updates;
       if (absl::StartsWith(message, "{\"type\":\"done\"")) {
         done = true;
@@ -154,13 +189,13 @@ TEST_F(LiveServerTest, DropsAClientThatDoesNotReadAndServesTheOthers) {
   });
   // Each update carries the whole section so far: the stuck client's queue
   // passes its bound long before the deadline. The reader keeps up (the next
-  // stanza waits for its update), however loaded the machine.
+  // stanza waits for the message that carries it), however loaded the machine.
   const absl::Time deadline = absl::Now() + absl::Seconds(120);
   int64_t t = 0;
   while (server_->dropped() == 0 && absl::Now() < deadline) {
-    const int before = updates;
+    const int before = messages;
     live_.Stanza(0, Presence(t += 1000));
-    while (updates == before && absl::Now() < deadline)
+    while (messages == before && absl::Now() < deadline)
       absl::SleepFor(absl::Milliseconds(1));
   }
   EXPECT_EQ(server_->dropped(), 1);
