@@ -116,23 +116,11 @@ def _declare_member(name, args, data, size, tags, **kwargs):
         waits_long = size != "small" or "slow" in tags,
     )
 
-def talkcheck_batch(name, members, jobs = 4, shard_count = 1, size = "medium", tags = []):
-    """Runs many member tests as one test (test_batch of tests/batch.bzl).
-
-    `members` are what talkcheck_scenario_test, talkcheck_fuzz_test and
-    talkcheck_library_test return; declare them tagged manual (`bazel test
-    //pkg:NAME` still runs one alone) and `name` is what `bazel test //...`
-    runs: every member's own command, `jobs` at a time in each of
-    `shard_count` shards (shard i runs members i, i + shard_count, ...).
-    """
-    test_batch(
-        name = name,
-        members = members,
-        jobs = jobs,
-        shard_count = shard_count,
-        size = size,
-        tags = tags,
-    )
+# Runs many member tests as one test: `members` are what
+# talkcheck_scenario_test, talkcheck_fuzz_test and talkcheck_library_test
+# return; declare them tagged manual (`bazel test //pkg:NAME` still runs one
+# alone) and the batch is what `bazel test //...` runs (tests/batch.bzl).
+talkcheck_batch = test_batch
 
 def talkcheck_scenario_members(tests):
     """Declares scenario runs as targets tagged manual; returns them as members.
