@@ -6,7 +6,7 @@
 # (chromium_batch.sh): where TALKCHECK_CHROMIUM_PORT names a running one,
 # chromium_start uses it.
 #   source harness/headless_chromium.sh
-#   chromium_start DIR [CHROMIUM FLAGS...]   # sets devtools_port
+#   chromium_start DIR [CHROMIUM FLAGS...]   # sets devtools_port, chromium_log
 #   chromium_page URL DOM_OUT [PNG_OUT WIDTH HEIGHT]   # as --dump-dom [--screenshot]
 # The browser it started, and any pid the test adds to background_pids, is
 # killed at exit.
@@ -31,6 +31,8 @@ chromium_quiet_flags=(
 chromium_start() {
   local dir=$1
   shift
+  # The browser's stderr, for the tests' failure messages.
+  chromium_log=${TALKCHECK_CHROMIUM_LOG:-$dir/chromium.err}
   if [[ -n ${TALKCHECK_CHROMIUM_PORT:-} ]]; then
     devtools_port=$TALKCHECK_CHROMIUM_PORT
     return
@@ -43,7 +45,7 @@ chromium_start() {
   HOME=$dir "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars \
     "${chromium_quiet_flags[@]}" \
     --remote-debugging-port=0 --user-data-dir="$dir/profile" "$@" about:blank \
-    2>"$dir/chromium.err" &
+    2>"$chromium_log" &
   background_pids+=($!)
   # Its start takes seconds when the machine is loaded.
   for _ in $(seq 600); do
@@ -52,7 +54,7 @@ chromium_start() {
   done
   devtools_port=$(head -1 "$dir/profile/DevToolsActivePort" 2>/dev/null)
   [[ -n $devtools_port ]] ||
-    { echo "FAIL: chromium did not start: $(tail "$dir/chromium.err")" >&2; exit 1; }
+    { echo "FAIL: chromium did not start: $(tail "$chromium_log")" >&2; exit 1; }
 }
 
 chromium_page() {

@@ -31,7 +31,7 @@ browse() {
   chromium_page "file://$dir/$file" "$@"
 }
 browse report.html "$dir/dom.html" "$outputs/report.png" 1100 1400 ||
-  fail "chromium could not load the report: $(tail "$dir/chromium.err")"
+  fail "chromium could not load the report: $(tail "$chromium_log")"
 
 for lane in '>peer<' '>fake server<' '>client under test<'; do
   grep -q "class=\"lane\"[^>]*$lane" "$dir/dom.html" || fail "no lane $lane in the DOM"
@@ -42,7 +42,7 @@ arrows=$(grep -o 'class="arrow"' "$dir/dom.html" | wc -l)
 grep -q 'class="step fail" data-step="3"' "$dir/dom.html" || fail "the failing step is not marked"
 grep -q 'class="scenario fail"' "$dir/dom.html" || fail "the scenario is not marked failed"
 grep -q '<details class="stanza"><summary>' "$dir/dom.html" || fail "arrows cannot be expanded"
-[[ -s "$outputs/report.png" ]] || fail "no screenshot: $(tail "$dir/chromium.err")"
+[[ -s "$outputs/report.png" ]] || fail "no screenshot: $(tail "$chromium_log")"
 
 "$talkcheck" run --clock=virtual --filter=callee-g1-basic \
   --html="$dir/media.html" scenarios/*.xml >"$dir/out" 2>&1 || fail "callee-g1-basic did not pass: $(tail "$dir/out")"

@@ -27,8 +27,8 @@ mkdir -p "$dir/page"
 
 chromium_start "$dir"
 chromium_page "file://$dir/page/matrix.html" "$dir/dom.html" "$outputs/matrix.png" 1200 900 \
-  || fail "chromium could not load the matrix: $(tail "$dir/chromium.err")"
-[[ -s "$outputs/matrix.png" ]] || fail "no screenshot: $(tail "$dir/chromium.err")"
+  || fail "chromium could not load the matrix: $(tail "$chromium_log")"
+[[ -s "$outputs/matrix.png" ]] || fail "no screenshot: $(tail "$chromium_log")"
 
 grep -q '<table class="matrix">' "$dir/dom.html" || fail "no matrix table in the DOM"
 cells=$(grep -o '<td class="cell [a-z]*"' "$dir/dom.html" | wc -l)

@@ -55,7 +55,7 @@ def talkcheck_cc_fuzzer(name, srcs, deps, corpus, **kwargs):
 
 def corpus_test_member(fuzzer):
     """The corpus test of `fuzzer` (a talkcheck_cc_fuzzer label) as a test_batch member."""
-    package, name = fuzzer.split(":")
+    name = fuzzer.split(":")[1]
     return struct(
         name = name + "_corpus_test",
         command = [
