@@ -1,13 +1,20 @@
 #include "media_sim/datagram_network.h"
 
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace talkcheck::media_sim {
 namespace {
@@ -18,6 +25,9 @@ using udp = asio::ip::udp;
 constexpr size_t kMaxDatagram = 65536;
 constexpr uint32_t kFirstInMemoryPort = 20000;
 constexpr uint32_t kLastPort = 65535;
+
+// Set around a UdpSocket's receive handler (CurrentDatagramQueueDelay).
+thread_local absl::Duration current_queue_delay = absl::ZeroDuration();
 
 absl::StatusOr<asio::ip::address> ParseAddress(const std::string& address) {
   boost::system::error_code ec;
@@ -47,6 +57,13 @@ class UdpSocket : public DatagramSocket {
     socket_.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
     if (!ec) socket_.bind(udp::endpoint(address, 0), ec);
     if (!ec) local_ = socket_.local_endpoint(ec);
+    // The kernel's receive time on each datagram: without it a measurement
+    // would count the harness's own late reads as the sender's jitter.
+    const int on = 1;
+    if (!ec) {
+      timestamps_ = setsockopt(socket_.native_handle(), SOL_SOCKET,
+                               SO_TIMESTAMPNS, &on, sizeof(on)) == 0;
+    }
     return ec;
   }
 
@@ -67,22 +84,60 @@ class UdpSocket : public DatagramSocket {
 
  private:
   void StartRead() {
-    // The buffers are shared with the pending read, so a read completing after
-    // the socket is gone never writes into freed memory.
-    socket_.async_receive_from(
-        asio::buffer(*buffer_), *sender_,
-        [this, alive = alive_, buffer = buffer_, sender = sender_](
-            const boost::system::error_code& ec, size_t size) {
+    // Readiness, then recvmsg: asio's receive gives no control messages (the
+    // kernel's timestamp). The buffers are shared with the pending wait, so a
+    // wait completing after the socket is gone never touches freed memory.
+    socket_.async_wait(
+        udp::socket::wait_read,
+        [this, alive = alive_](const boost::system::error_code& ec) {
           if (!*alive || ec == asio::error::operation_aborted) return;
           if (!ec) {
-            // Shared, not copied per datagram: the handler may destroy this
-            // socket.
-            const std::shared_ptr<const ReceiveHandler> handler = handler_;
-            (*handler)(absl::string_view(buffer->data(), size), *sender);
+            ReadOne();
             if (!*alive) return;
           }
           StartRead();
         });
+  }
+
+  // Reads one datagram if there is one and hands it to the handler (which may
+  // destroy this socket). Errors (an ICMP port unreachable reported on the
+  // socket, a read that found nothing) drop nothing that arrived.
+  void ReadOne() {
+    sockaddr_storage from{};
+    iovec data{buffer_->data(), buffer_->size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_name = &from;
+    message.msg_namelen = sizeof(from);
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    const ssize_t size =
+        recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
+    if (size < 0) return;
+    absl::Duration delay = absl::ZeroDuration();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); timestamps_ && c != nullptr;
+         c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec received;
+        std::memcpy(&received, CMSG_DATA(c), sizeof(received));
+        delay = std::max(absl::ZeroDuration(),
+                         absl::Now() - absl::TimeFromTimespec(received));
+      }
+    }
+    udp::endpoint sender;
+    const size_t from_size =
+        std::min<size_t>(message.msg_namelen, sender.capacity());
+    std::memcpy(sender.data(), &from, from_size);
+    sender.resize(from_size);
+    // Shared, not copied per datagram: the handler may destroy this socket.
+    const std::shared_ptr<const ReceiveHandler> handler = handler_;
+    const std::shared_ptr<const std::vector<char>> buffer = buffer_;
+    current_queue_delay = delay;
+    (*handler)(absl::string_view(buffer->data(), static_cast<size_t>(size)),
+               sender);
+    current_queue_delay = absl::ZeroDuration();
   }
 
   udp::socket socket_;
@@ -91,10 +146,12 @@ class UdpSocket : public DatagramSocket {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::shared_ptr<std::vector<char>> buffer_ =
       std::make_shared<std::vector<char>>(kMaxDatagram);
-  std::shared_ptr<udp::endpoint> sender_ = std::make_shared<udp::endpoint>();
+  bool timestamps_ = false;
 };
 
 }  // namespace
+
+absl::Duration CurrentDatagramQueueDelay() { return current_queue_delay; }
 
 UdpNetwork::UdpNetwork(asio::io_context& io) : io_(io) {}
 

@@ -39,6 +39,12 @@ namespace talkcheck::media_sim {
 
 using UdpEndpoint = boost::asio::ip::udp::endpoint;
 
+// How long before now the kernel received the datagram whose receive handler
+// runs on this thread (SO_TIMESTAMPNS, on UdpNetwork's sockets), zero on any
+// other thread or network. Arrival times are now minus this: a harness thread
+// that read the datagram late (the machine loaded) is not the sender's jitter.
+absl::Duration CurrentDatagramQueueDelay();
+
 // One bound datagram socket. Single-threaded, like its network.
 class DatagramSocket {
  public:

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -165,6 +166,38 @@ TEST(UdpNetworkTest, ExchangesDatagrams) {
   b.reset();  // closes with a read pending
   io.restart();
   io.poll();
+}
+
+// Verifies that a datagram's handler learns how long it waited in the kernel
+// (the IPv6 path and the sender's address kept): a reader that came late
+// does not make the datagram late.
+TEST(UdpNetworkTest, TellsTheHandlerHowLongTheDatagramWaited) {
+  boost::asio::io_context io;
+  UdpNetwork network(io);
+  std::vector<absl::Duration> delays;
+  std::vector<UdpEndpoint> senders;
+  std::vector<Received> ignored;
+  auto a = Recording(network, ignored, "::1");
+  absl::StatusOr<std::unique_ptr<DatagramSocket>> b = network.Bind("::1");
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(b.ok()) << b.status();
+  (*b)->SetReceiveHandler([&](absl::string_view, const UdpEndpoint& from) {
+    delays.push_back(CurrentDatagramQueueDelay());
+    senders.push_back(from);
+  });
+  a->SendTo("first", (*b)->local_endpoint());
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // read late
+  a->SendTo("second", (*b)->local_endpoint());
+  for (int i = 0; i < 1000 && delays.size() < 2; ++i) {
+    io.restart();
+    io.run_one_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(delays.size(), 2u);
+  EXPECT_GE(delays[0], absl::Milliseconds(140));
+  EXPECT_LT(delays[1], delays[0] - absl::Milliseconds(100));
+  EXPECT_EQ(senders[0], a->local_endpoint());
+  // Outside a handler there is no current datagram.
+  EXPECT_EQ(CurrentDatagramQueueDelay(), absl::ZeroDuration());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "media_sim/datagram_network.h"
 
 namespace talkcheck::harness {
 namespace {
@@ -173,8 +174,9 @@ void MediaLoopback::SendOne() {
 }
 
 void MediaLoopback::OnPacket(absl::string_view data) {
-  std::optional<media_sim::RtpPacket> packet =
-      receiver_.OnPacket(data, clock_.Now());
+  // Arrival as the kernel saw it, not when this thread got to it.
+  std::optional<media_sim::RtpPacket> packet = receiver_.OnPacket(
+      data, clock_.Now() - media_sim::CurrentDatagramQueueDelay());
   if (!packet || packet->payload.size() < kStampBytes ||
       std::memcmp(packet->payload.data(), kMarker, sizeof(kMarker)) != 0) {
     return;
