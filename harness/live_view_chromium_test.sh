@@ -25,7 +25,7 @@ unset XML_OUTPUT_FILE
 # The browser first: its start takes seconds when the machine is loaded.
 chromium_start "$dir"
 
-"$talkcheck" run --serve=127.0.0.1:0 --serve_wait=120s --serve_linger=120s --jobs=1 --time_scale=0.3 \
+"$talkcheck" run --serve=127.0.0.1:0 --serve_wait=120s --serve_linger=120s --jobs=1 --time_scale=0.1 \
   scenarios/callee-g1-basic.xml scenarios/writable-timeout.xml >"$dir/run.out" 2>&1 &
 background_pids+=($!)
 for _ in $(seq 300); do
