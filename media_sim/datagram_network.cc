@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -25,6 +26,9 @@ using udp = asio::ip::udp;
 constexpr size_t kMaxDatagram = 65536;
 constexpr uint32_t kFirstInMemoryPort = 20000;
 constexpr uint32_t kLastPort = 65535;
+
+// Datagrams a UdpSocket reads per readiness before it yields to the others.
+constexpr int kReadsPerWakeup = 16;
 
 // Set around a UdpSocket's receive handler (CurrentDatagramQueueDelay).
 thread_local absl::Duration current_queue_delay = absl::ZeroDuration();
@@ -85,24 +89,26 @@ class UdpSocket : public DatagramSocket {
  private:
   void StartRead() {
     // Readiness, then recvmsg: asio's receive gives no control messages (the
-    // kernel's timestamp). The buffers are shared with the pending wait, so a
-    // wait completing after the socket is gone never touches freed memory.
+    // kernel's timestamp). Each wakeup reads what is queued, up to a bound:
+    // one datagram per wait costs a reactor round trip each, and a flood
+    // then starved the other sockets of the thread (media_bad_input_test).
     socket_.async_wait(
         udp::socket::wait_read,
         [this, alive = alive_](const boost::system::error_code& ec) {
           if (!*alive || ec == asio::error::operation_aborted) return;
-          if (!ec) {
-            ReadOne();
+          for (int i = 0; !ec && i < kReadsPerWakeup; ++i) {
+            const bool read = ReadOne();
             if (!*alive) return;
+            if (!read) break;
           }
           StartRead();
         });
   }
 
   // Reads one datagram if there is one and hands it to the handler (which may
-  // destroy this socket). Errors (an ICMP port unreachable reported on the
-  // socket, a read that found nothing) drop nothing that arrived.
-  void ReadOne() {
+  // destroy this socket); false when there was none. Errors (an ICMP port
+  // unreachable reported on the socket) drop nothing that arrived.
+  bool ReadOne() {
     sockaddr_storage from{};
     iovec data{buffer_->data(), buffer_->size()};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
@@ -115,7 +121,7 @@ class UdpSocket : public DatagramSocket {
     message.msg_controllen = sizeof(control);
     const ssize_t size =
         recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
-    if (size < 0) return;
+    if (size < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
     absl::Duration delay = absl::ZeroDuration();
     for (cmsghdr* c = CMSG_FIRSTHDR(&message); timestamps_ && c != nullptr;
          c = CMSG_NXTHDR(&message, c)) {
@@ -138,6 +144,7 @@ class UdpSocket : public DatagramSocket {
     (*handler)(absl::string_view(buffer->data(), static_cast<size_t>(size)),
                sender);
     current_queue_delay = absl::ZeroDuration();
+    return true;
   }
 
   udp::socket socket_;

@@ -551,6 +551,7 @@ TEST_F(MediaBadInputTest, FloodIsCountedAndOtherCallsKeepFlowing) {
   RecordProperty("flood_counted", static_cast<int>(counted));
   RecordProperty("flood_kernel_drops", static_cast<int>(dropped));
   RecordProperty("flood_seconds_ms", static_cast<int>(elapsed_s * 1000));
+  RecordProperty("bystander_packets", static_cast<int>(bystander_during));
 
   ExpectCallsStillWork();
   ExpectValidPingAnswered();
