@@ -11,10 +11,6 @@ namespace talkcheck::reference_client {
 namespace ns = xmpp::ns;
 using xmpp::Element;
 
-namespace {
-constexpr char kVoiceExt[] = "voice-v1";
-}  // namespace
-
 std::optional<Element> ContactCaps::OnPresence(const Element& presence) {
   const std::string from = presence.AttrOr("from", "");
   if (from.empty()) return std::nullopt;

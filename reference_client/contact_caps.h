@@ -24,6 +24,9 @@
 
 namespace talkcheck::reference_client {
 
+// The caps extension that says a client takes voice calls (PROTOCOL.md §7).
+inline constexpr char kVoiceExt[] = "voice-v1";
+
 class ContactCaps {
  public:
   // The disco#info get (to the presence's `from`, for `node#voice-v1`) to

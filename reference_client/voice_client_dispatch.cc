@@ -9,6 +9,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "reference_client/contact_caps.h"
 #include "reference_client/session_messages.h"
 #include "reference_client/voice_client_impl.h"
 #include "xmpp/namespaces.h"
@@ -20,7 +21,6 @@ using xmpp::Element;
 
 namespace {
 
-constexpr char kVoiceExt[] = "voice-v1";
 constexpr char kGoogleSessionFeature[] =
     "http://www.google.com/xmpp/protocol/session";
 

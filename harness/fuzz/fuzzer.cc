@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +16,7 @@
 #include "harness/fuzz/replay_client.h"
 #include "harness/fuzz/replay_file.h"
 #include "harness/fuzz/schedule.h"
+#include "harness/report/report_files.h"
 
 namespace talkcheck::harness {
 namespace {
@@ -74,11 +74,6 @@ std::vector<Schedule> Simplifications(const Schedule& schedule) {
     }
   }
   return out;
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
 }
 
 std::string FileStem(const std::string& path) {
@@ -283,7 +278,10 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
                                 absl::StrCat(FileStem(file), "-", oracle,
                                              "-run", failure.run, ".replay"))
                                    .string();
-      WriteFile(path, ReplayText(replay, &scenario));
+      // A replay that could not be written is an error, not a lost finding.
+      if (absl::Status written = WriteFile(path, ReplayText(replay, &scenario));
+          !written.ok())
+        return written;
       summary.add_replay_files(path);
     }
   }

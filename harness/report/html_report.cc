@@ -167,7 +167,7 @@ std::string HtmlScenarioSection(const ScenarioResult& s, int index) {
 
 namespace {
 
-constexpr char kStyle[] = R"css(
+constexpr char kReportStyle[] = R"css(
 body{font:14px/1.4 sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin:1.2em 0 .2em}
 .summary td,.summary th,.media td,.media th{padding:2px 10px;text-align:left}
@@ -284,7 +284,7 @@ std::string HtmlPage(const std::string& body, const std::string& head_extra) {
   return absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>talkcheck report</title><style>",
-      kStyle, "</style>", head_extra, "</head><body>\n", body,
+      kReportStyle, "</style>", head_extra, "</head><body>\n", body,
       "</body></html>\n");
 }
 

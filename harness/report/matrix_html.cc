@@ -133,7 +133,7 @@ std::string QuirkTable(const MatrixReport& matrix) {
   return out + "</table>\n";
 }
 
-constexpr char kStyle[] = R"css(
+constexpr char kMatrixStyle[] = R"css(
 body{font:14px/1.4 sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;margin:1.2em 0 .2em}
 table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:4px 8px;
@@ -157,7 +157,7 @@ std::string MatrixHtml(const MatrixReport& matrix,
   std::string out = absl::StrCat(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       "<title>talkcheck matrix</title><style>",
-      kStyle,
+      kMatrixStyle,
       "</style></head><body>\n<h1>talkcheck matrix: ", matrix.clients_size(),
       " clients, ", matrix.scenarios_size(), " scenarios</h1>\n");
   absl::StrAppendFormat(
