@@ -148,7 +148,7 @@ class ClientStarter {
     started.command = options_.client_cmds[i];
     started.log = std::make_unique<ClientLog>(options_.client_log);
     started.client =
-        MakeExternalClient(io_, clock_, started.command, started.log->path());
+        MakeExternalClient(clock_, started.command, started.log->path());
     CutLogin login = server_;
     login.jid = jids_[i];
     login.password = accounts_[i].password;

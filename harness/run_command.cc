@@ -198,7 +198,7 @@ ScenarioResult RunOnRealClock(const LoadedScenario& item,
     cut = MakeReferenceClient(io, clock, client_bitgen, reference);
   } else {
     log.emplace(options.client_log);
-    cut = MakeExternalClient(io, clock, options.client_cmd, log->path());
+    cut = MakeExternalClient(clock, options.client_cmd, log->path());
   }
   std::optional<ScenarioResult> result;
   {

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -230,9 +231,27 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
     for (int64_t n : numbers) list.add_runs(n);
   }
 
-  if (!options.replay_dir.empty() && !first.empty())
-    std::filesystem::create_directories(options.replay_dir);
-  for (const auto& [oracle, failure] : first) {
+  // A finding whose replay cannot be written is an error that says what was
+  // found, not a campaign that reports files that are not there.
+  auto unwritten = [&](const std::string& what) {
+    return absl::UnavailableError(
+        absl::StrCat(summary.failing_runs(), " of ", summary.runs(),
+                     " schedules violated an oracle, but ", what,
+                     " (rerun with --replay_dir=DIR)"));
+  };
+  if (!options.replay_dir.empty() && !first.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(options.replay_dir, error);
+    if (error) {
+      return unwritten(absl::StrCat("the replay directory ", options.replay_dir,
+                                    " cannot be made: ", error.message()));
+    }
+  }
+  for (const auto& entry : first) {
+    // Not a structured binding: the lambdas below capture it, which C++17
+    // allows of variables only (clang, building the fuzzers, refuses it).
+    const std::string& oracle = entry.first;
+    const Failure& failure = entry.second;
     Replay& replay = *summary.add_replays();
     replay.set_scenario(options.replay_dir.empty()
                             ? file
@@ -278,10 +297,10 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
                                 absl::StrCat(FileStem(file), "-", oracle,
                                              "-run", failure.run, ".replay"))
                                    .string();
-      // A replay that could not be written is an error, not a lost finding.
       if (absl::Status written = WriteFile(path, ReplayText(replay, &scenario));
-          !written.ok())
-        return written;
+          !written.ok()) {
+        return unwritten(std::string(written.message()));
+      }
       summary.add_replay_files(path);
     }
   }

@@ -29,6 +29,7 @@
 namespace talkcheck::harness {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -245,6 +246,27 @@ TEST(FuzzerTest, FindsASessionLeftOpenPastItsDeadline) {
                 summary->violations().count(kOracleNoOutcome),
             0u)
       << summary->DebugString();
+}
+
+// Verifies that a finding whose replay cannot be written is an error that
+// says what was found and where it could not go, not a summary naming files
+// that were never written.
+TEST(FuzzerTest, ReplaysThatCannotBeWrittenAreAnError) {
+  Scenario scenario = Load(kCallee);
+  const std::string file = ::testing::TempDir() + "/not-a-directory";
+  std::ofstream(file) << "a file where the replay directory should go";
+  FuzzOptions options;
+  options.runs = 150;
+  options.seed = 2;
+  options.jobs = 2;
+  options.shrink_budget = 0;
+  options.replay_dir = file + "/replays";
+  absl::StatusOr<FuzzSummary> summary =
+      Fuzz(scenario, kCallee, Reference("no-terminate-on-timeout"), options);
+  ASSERT_FALSE(summary.ok());
+  EXPECT_THAT(summary.status().message(),
+              AllOf(HasSubstr("of 150 schedules violated an oracle"),
+                    HasSubstr(options.replay_dir), HasSubstr("--replay_dir")));
 }
 
 // Verifies that a budget of 0 writes the failing run itself as the replay,

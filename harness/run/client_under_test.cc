@@ -152,10 +152,9 @@ namespace {
 // Any client as a child process of /bin/sh; control lines go to its stdin.
 class ExternalClientUnderTest : public ClientUnderTest {
  public:
-  ExternalClientUnderTest(boost::asio::io_context& io, Clock& clock,
-                          std::string command, std::string log_path)
-      : io_(io),
-        clock_(clock),
+  ExternalClientUnderTest(Clock& clock, std::string command,
+                          std::string log_path)
+      : clock_(clock),
         command_(std::move(command)),
         log_path_(std::move(log_path)) {}
   ~ExternalClientUnderTest() override { Stop(); }
@@ -297,7 +296,6 @@ class ExternalClientUnderTest : public ClientUnderTest {
     });
   }
 
-  boost::asio::io_context& io_;
   Clock& clock_;
   std::string command_;
   std::string log_path_;
@@ -316,12 +314,11 @@ std::unique_ptr<ClientUnderTest> MakeReferenceClient(
                                                     std::move(options));
 }
 
-std::unique_ptr<ClientUnderTest> MakeExternalClient(boost::asio::io_context& io,
-                                                    Clock& clock,
+std::unique_ptr<ClientUnderTest> MakeExternalClient(Clock& clock,
                                                     std::string command,
                                                     std::string log_path) {
-  return std::make_unique<ExternalClientUnderTest>(
-      io, clock, std::move(command), std::move(log_path));
+  return std::make_unique<ExternalClientUnderTest>(clock, std::move(command),
+                                                   std::move(log_path));
 }
 
 }  // namespace talkcheck::harness

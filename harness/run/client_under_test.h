@@ -70,8 +70,7 @@ std::unique_ptr<ClientUnderTest> MakeReferenceClient(
 
 // An external client: `command` is run by /bin/sh with {host}, {port}, {jid}
 // and {password} replaced. Its output goes to `log_path` (none when empty).
-std::unique_ptr<ClientUnderTest> MakeExternalClient(boost::asio::io_context& io,
-                                                    Clock& clock,
+std::unique_ptr<ClientUnderTest> MakeExternalClient(Clock& clock,
                                                     std::string command,
                                                     std::string log_path);
 

@@ -398,7 +398,7 @@ TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
   boost::asio::io_context io;
   AsioClock clock(io);
   std::unique_ptr<ClientUnderTest> cut =
-      MakeExternalClient(io, clock, "exit 3", "");
+      MakeExternalClient(clock, "exit 3", "");
   CutLogin login;
   login.host = "127.0.0.1";
   ASSERT_TRUE(cut->Start(login, [](const std::string&) {}).ok());

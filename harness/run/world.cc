@@ -158,7 +158,7 @@ absl::StatusOr<ScenarioResult> RunInRealWorld(const Scenario& scenario,
     ScenarioRunner runner(
         io, clock, **server, scenario, file,
         MakeExternalClient(
-            io, clock, client.command,
+            clock, client.command,
             log && !log->path().empty() ? log->path() : "/dev/null"),
         std::move(options));
     runner.Run([&result](ScenarioResult r) { result = std::move(r); });
