@@ -288,14 +288,18 @@ const char* VerdictWord(Verdict verdict) {
 class Pool {
  public:
   explicit Pool(const std::vector<LoadedScenario>& items)
-      : items_(items), results_(items.size()), started_(items.size()) {}
+      : items_(items),
+        results_(items.size()),
+        started_(items.size()),
+        order_(StartOrder(Deadlines(items))) {}
 
   // The next scenario to run, or nullopt when all have been handed out.
   std::optional<size_t> Take(absl::Time now) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (next_ == items_.size()) return std::nullopt;
-    started_[next_] = now;
-    return next_++;
+    if (next_ == order_.size()) return std::nullopt;
+    const size_t index = order_[next_++];
+    started_[index] = now;
+    return index;
   }
 
   void Done(size_t index, ScenarioResult result) {
@@ -334,7 +338,8 @@ class Pool {
     size_t done = 0;
     int running = 0;
     std::optional<size_t> oldest;
-    for (size_t i = 0; i < next_; ++i) {
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (!started_[i].has_value()) continue;
       // Printed results are moved out: everything before printed_ is done.
       if (i < printed_ || results_[i].has_value()) {
         ++done;
@@ -349,7 +354,7 @@ class Pool {
       const Scenario& s = items_[*oldest].scenario;
       const absl::Duration bound =
           absl::Milliseconds(s.timeout().ms()) * time_scale;
-      const absl::Duration left = bound - (now - started_[*oldest]);
+      const absl::Duration left = bound - (now - *started_[*oldest]);
       absl::StrAppendFormat(&line, "; slowest: %s (%.1fs left)", s.name(),
                             std::max(0.0, absl::ToDoubleSeconds(left)));
     }
@@ -361,7 +366,15 @@ class Pool {
   std::mutex mu_;
   std::condition_variable changed_;
   std::vector<std::optional<ScenarioResult>> results_;
-  std::vector<absl::Time> started_;
+  std::vector<std::optional<absl::Time>> started_;  // nullopt: not yet
+  static std::vector<int64_t> Deadlines(
+      const std::vector<LoadedScenario>& items) {
+    std::vector<int64_t> ms;
+    for (const LoadedScenario& item : items)
+      ms.push_back(item.scenario.timeout().ms());
+    return ms;
+  }
+  const std::vector<size_t> order_;
   size_t next_ = 0;
   size_t printed_ = 0;
   int failed_ = 0;
@@ -398,6 +411,15 @@ absl::Status Validate(const RunCommandOptions& options) {
 }
 
 }  // namespace
+
+std::vector<size_t> StartOrder(const std::vector<int64_t>& deadlines_ms) {
+  std::vector<size_t> order(deadlines_ms.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return deadlines_ms[a] > deadlines_ms[b];
+  });
+  return order;
+}
 
 bool Selected(const std::string& name, const std::vector<std::string>& tags,
               const std::string& filter,

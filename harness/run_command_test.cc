@@ -1,5 +1,6 @@
 #include "harness/run_command.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace talkcheck::harness {
@@ -30,6 +31,12 @@ TEST(SelectedTest, TagsIncludeAndExclude) {
 TEST(SelectedTest, FilterAndTagsBothApply) {
   EXPECT_FALSE(Selected("ring-timeout", {"slow"}, "callee-*", {"slow"}));
   EXPECT_TRUE(Selected("callee-x", {"slow"}, "callee-*", {"slow"}));
+}
+
+TEST(StartOrderTest, LongestDeadlineFirstTiesInTheOrderGiven) {
+  EXPECT_THAT(StartOrder({60'000, 240'000, 30'000, 60'000, 150'000}),
+              ::testing::ElementsAre(1, 4, 0, 3, 2));
+  EXPECT_THAT(StartOrder({}), ::testing::IsEmpty());
 }
 
 }  // namespace
