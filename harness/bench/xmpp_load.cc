@@ -66,6 +66,21 @@ double Percentile(std::vector<double>& values, double p) {
                          static_cast<size_t>(p * values.size()))];
 }
 
+// A rate needs a sample: a window that ends before the first login or round
+// trip completes (a loaded or sanitized build) runs on until one does, at most
+// kFirstSampleLimit, instead of printing a rate of 0.
+constexpr std::chrono::seconds kFirstSampleLimit(30);
+
+bool Measuring(Clock::time_point start, Clock::time_point now,
+               Clock::time_point end, size_t samples, const char* what) {
+  if (now < end) return true;
+  if (samples > 0) return false;
+  if (now - start > kFirstSampleLimit)
+    Die(absl::StrCat("no ", what, " completed in ", kFirstSampleLimit.count(),
+                     " s"));
+  return true;
+}
+
 void RunLogins() {
   LoadClients clients(Target());
   const int in_flight = absl::GetFlag(FLAGS_in_flight);
@@ -77,7 +92,7 @@ void RunLogins() {
       start + std::chrono::duration_cast<Clock::duration>(
                   std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
   Clock::time_point now = start;
-  while (now < end) {
+  while (Measuring(start, now, end, ms.size(), "login")) {
     clients.Poll(
         10,
         [&](Conn* conn) {
@@ -139,7 +154,7 @@ void RunMessages() {
                   std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
   for (int i = 0; i < absl::GetFlag(FLAGS_in_flight); ++i) send_next();
   Clock::time_point now = start;
-  while (now < end) {
+  while (Measuring(start, now, end, ms.size(), "round trip")) {
     clients.Poll(
         10, [](Conn*) {},
         [&](Conn* conn) {
