@@ -3,8 +3,9 @@
 Most of a translation unit's compile time here is the headers it includes
 (Boost.Asio, Abseil, protobuf, GoogleTest): `harness/run`'s six files took
 30.7 s of compiler CPU one by one and 10.5 s as one unit, and a cold build of
-`//harness:talkcheck` spent 485 s of compiler CPU over 116 actions, about a
-quarter of that once per package (4 Dec 2026, fastbuild, 2-core VM). So each
+`//harness:talkcheck` spent 485 s of compiler CPU over 116 actions file by
+file, 200 s over 50 with one unit per package (5 Dec 2026, fastbuild, 2-core
+VM). So each
 package's library compiles its .cc files as one translation unit (a "unity"
 build): a generated file that #includes them, with the files themselves as
 textual headers. Diagnostics still name the file and line they come from.
