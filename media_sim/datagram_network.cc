@@ -73,10 +73,10 @@ class UdpSocket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
-  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
-    boost::system::error_code ignored;
-    socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0,
-                    ignored);
+  bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
+    boost::system::error_code ec;
+    socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
+    return !ec;
   }
   void SetReceiveHandler(ReceiveHandler handler) override {
     const bool armed = handler_ != nullptr;
@@ -210,7 +210,7 @@ class InMemoryNetwork::Socket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
-  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
+  bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
   void SetReceiveHandler(ReceiveHandler handler) override {
     handler_ = std::move(handler);
   }
@@ -223,15 +223,15 @@ class InMemoryNetwork::Socket : public DatagramSocket {
   ReceiveHandler handler_;
 };
 
-void InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
+bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
                                      const UdpEndpoint& to) {
   std::shared_ptr<State> state = state_.lock();
-  if (state == nullptr) return;  // the network is gone
+  if (state == nullptr) return false;  // the network is gone
   Fate fate;
   if (state->fate) fate = state->fate(local_, to, datagram);
   if (fate.drop) {
     ++state->dropped;
-    return;
+    return false;
   }
   const uint64_t id = state->next_id++;
   // The timer holds the state weakly: the state owns the timer.
@@ -242,6 +242,7 @@ void InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
           state->Deliver(id, from, to, data);
         }
       });
+  return true;
 }
 
 void InMemoryNetwork::State::Deliver(uint64_t id, const UdpEndpoint& from,

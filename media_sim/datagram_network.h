@@ -55,7 +55,12 @@ class DatagramSocket {
   virtual UdpEndpoint local_endpoint() const = 0;
 
   // Best effort, as UDP is: a datagram that cannot be sent is lost silently.
-  virtual void SendTo(absl::string_view datagram, const UdpEndpoint& to) = 0;
+  // Returns false when the datagram is known lost before it left: the kernel
+  // refused it, the socket cannot send, or a simulated network dropped it
+  // (InMemoryNetwork's fate). True says nothing about its arrival. A sender
+  // that judges its peer by what the peer must have received (GiceChannel)
+  // must not count a datagram its own harness dropped.
+  virtual bool SendTo(absl::string_view datagram, const UdpEndpoint& to) = 0;
 
   // Each datagram received, with its source. Set once before traffic. Never
   // called from inside SendTo. The handler may destroy the socket.

@@ -388,9 +388,12 @@ void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
   response.transaction_id = request.transaction_id;
   response.username = request.username;  // verbatim
   response.mapped_address = to;
+  ++judged->responses_sent;
+  ++PairOf(*judged, port, to).responses_sent;
+  // Only a response that left can make the client's pair writable: one that
+  // our own simulated loss dropped (a fuzz schedule's) must not count as
+  // answered, or a correct client that never got it would be judged.
   if (Send(port, response.Serialize(), to)) {
-    ++judged->responses_sent;
-    ++PairOf(*judged, port, to).responses_sent;
     answered[to].emplace(port, clock.Now());  // keeps the first
   }
 }
@@ -403,13 +406,13 @@ void GiceChannel::Impl::SendError(size_t port, const StunMessage& request,
   response.transaction_id = request.transaction_id;
   response.username = request.username;
   response.error_code = StunErrorCode::FromGiceCode(code, reason);
-  if (Send(port, response.Serialize(), to)) ++judged->error_responses_sent;
+  Send(port, response.Serialize(), to);
+  ++judged->error_responses_sent;
 }
 
 bool GiceChannel::Impl::Send(size_t port, absl::string_view data,
                              const udp::endpoint& to) {
-  ports[port]->socket->SendTo(data, to);
-  return true;
+  return ports[port]->socket->SendTo(data, to);
 }
 
 GiceChannel::GiceChannel(boost::asio::io_context& io, Clock& clock,
@@ -470,8 +473,9 @@ std::optional<GiceChannel::CandidatePair> GiceChannel::best_pair() const {
 bool GiceChannel::SendPacket(absl::string_view packet) {
   Impl::Connection* connection = impl_->MediaConnection();
   if (connection == nullptr) return false;
-  if (!impl_->Send(connection->port, packet, connection->remote_endpoint))
-    return false;
+  // Sent, whatever the network then does with it: loss is the receiver's
+  // to count.
+  impl_->Send(connection->port, packet, connection->remote_endpoint);
   ++stats_.media_sent;
   return true;
 }

@@ -169,11 +169,10 @@ void GiceChannel::Impl::SendPing(Connection& connection, absl::Duration now) {
   ++connection.unanswered;
   pings[request.transaction_id] = Ping{&connection, *request.username, now};
   pings_by_age.emplace_back(now, request.transaction_id);
-  if (Send(connection.port, request.Serialize(), connection.remote_endpoint)) {
-    ++owner.stats_.requests_sent;
-    ++PairOf(owner.stats_, connection.port, connection.remote_endpoint)
-          .requests_sent;
-  }
+  Send(connection.port, request.Serialize(), connection.remote_endpoint);
+  ++owner.stats_.requests_sent;
+  ++PairOf(owner.stats_, connection.port, connection.remote_endpoint)
+        .requests_sent;
 }
 
 // Both writable: the higher preference product, then the younger generation

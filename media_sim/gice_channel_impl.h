@@ -143,6 +143,7 @@ struct GiceChannel::Impl {
   void SendError(size_t port, const StunMessage& request,
                  const boost::asio::ip::udp::endpoint& to, int code,
                  const char* reason);
+  // False when the datagram is known lost (DatagramSocket::SendTo).
   bool Send(size_t port, absl::string_view data,
             const boost::asio::ip::udp::endpoint& to);
 
@@ -185,8 +186,9 @@ struct GiceChannel::Impl {
   // The pings' transaction ids in the order sent (and so of their timeouts):
   // expiring them costs a look at the oldest, not a walk over all of them.
   std::deque<std::pair<absl::Duration, std::string>> pings_by_age;
-  // By remote address, the ports that sent it a success response, with the
-  // time of the first: the pairs the remote side may consider writable.
+  // By remote address, the ports that sent it a success response (one that
+  // left: not dropped by a simulated network), with the time of the first:
+  // the pairs the remote side may consider writable.
   std::map<boost::asio::ip::udp::endpoint, std::map<size_t, absl::Duration>>
       answered;
 

@@ -248,5 +248,43 @@ TEST(GiceChannelInMemoryTest, CountsMediaToStaleGenerationAfterGrace) {
   }
 }
 
+// Verifies that a response our own network dropped does not count as answered
+// (issue 13 §8's 100,000-schedule campaign flagged the correct reference
+// client once: a fuzz schedule's 3.6 % loss dropped our answers on the newer
+// generation, so the client never had a writable pair there and rightly kept
+// the older one). Every response from b's newer socket to a is dropped: a
+// stays on generation 0 for media, which is no finding, and media to the
+// newer socket would be media before writable.
+TEST(GiceChannelInMemoryTest, ResponsesOurNetworkDroppedAreNotAnswered) {
+  InMemoryCall call;
+  auto a = call.MakeChannel();
+  auto b = call.MakeChannel();
+  ASSERT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
+  ASSERT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
+  a->Start();
+  b->Start();
+  ASSERT_TRUE(call.RunUntil([&] { return a->writable(); }, absl::Seconds(1)));
+
+  absl::StatusOr<Candidate> newer = b->AllocateGeneration();
+  ASSERT_TRUE(newer.ok());
+  const int newer_port = newer->port;
+  call.network().set_fate([newer_port](const UdpEndpoint& from,
+                                       const UdpEndpoint&, absl::string_view) {
+    InMemoryNetwork::Fate fate;
+    fate.drop = from.port() == newer_port;
+    return fate;
+  });
+  ASSERT_TRUE(a->AddRemoteCandidate(*newer));
+  call.RunFor(GiceOptions{}.stale_generation_grace + absl::Seconds(1));
+  ASSERT_GT(b->stats().responses_sent, 0u);  // answered, and all dropped
+  ASSERT_NE(a->best_remote()->port(), newer_port);
+
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(a->SendPacket(Rtp()));
+  call.RunFor(absl::Milliseconds(10));
+  EXPECT_EQ(b->stats().media_to_stale_generation, 0u);
+  EXPECT_EQ(b->stats().media_before_writable, 0u);
+  EXPECT_EQ(b->stats().media_received, 2u);
+}
+
 }  // namespace
 }  // namespace talkcheck::media_sim

@@ -204,16 +204,17 @@ UdpEndpoint RelayedSocket::local_endpoint() const {
   return allocated_ ? external_ : inner_->local_endpoint();
 }
 
-void RelayedSocket::SendTo(absl::string_view datagram, const UdpEndpoint& to) {
-  if (!allocated_) return;  // lost, as on a socket that cannot send
+bool RelayedSocket::SendTo(absl::string_view datagram, const UdpEndpoint& to) {
+  if (!allocated_) return false;  // lost, as on a socket that cannot send
   ++sends_;
-  inner_->SendTo(SerializeStunAttributes(
-                     kStunSendRequest, MakeTransactionId(bitgen_, false),
-                     {{kStunAttrMagicCookie, Cookie()},
-                      {kStunAttrUsername, session_.username},
-                      {kStunAttrDestinationAddress, EncodeStunAddress(to)},
-                      {kStunAttrData, std::string(datagram)}}),
-                 session_.relay_udp);
+  return inner_->SendTo(
+      SerializeStunAttributes(
+          kStunSendRequest, MakeTransactionId(bitgen_, false),
+          {{kStunAttrMagicCookie, Cookie()},
+           {kStunAttrUsername, session_.username},
+           {kStunAttrDestinationAddress, EncodeStunAddress(to)},
+           {kStunAttrData, std::string(datagram)}}),
+      session_.relay_udp);
 }
 
 void RelayedSocket::SetReceiveHandler(

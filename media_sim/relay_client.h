@@ -91,7 +91,7 @@ class RelayedSocket : public DatagramSocket {
   const RelaySession& session() const { return session_; }
   // The relay's external address once allocated, else the inner socket's.
   UdpEndpoint local_endpoint() const override;
-  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
+  bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
   void SetReceiveHandler(
       std::function<void(absl::string_view, const UdpEndpoint&)> handler)
       override;

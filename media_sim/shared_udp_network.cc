@@ -152,9 +152,10 @@ class SharedSocket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return port_->local(); }
-  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
+  bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
     port_->Route(to, this);
     port_->Send(datagram, to);
+    return true;  // queued for the port's next sendmmsg
   }
   void SetReceiveHandler(ReceiveHandler handler) override {
     handler_ = handler

@@ -16,9 +16,9 @@ class TappedSocket : public DatagramSocket {
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
 
-  void SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
+  bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
     (*tap_)(local_, to, datagram);
-    inner_->SendTo(datagram, to);
+    return inner_->SendTo(datagram, to);
   }
 
   void SetReceiveHandler(
