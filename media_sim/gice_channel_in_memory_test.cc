@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +54,20 @@ class InMemoryCall {
     auto channel = std::make_unique<GiceChannel>(io_, clock_, bitgen_, options);
     EXPECT_TRUE(channel->AllocateGeneration().ok());
     return channel;
+  }
+
+  // Channels a (with `a_options`) and b, each given the other's candidate and
+  // started, run until a is writable (at most 1 s of virtual time).
+  std::pair<std::unique_ptr<GiceChannel>, std::unique_ptr<GiceChannel>>
+  WritablePair(GiceOptions a_options = {}) {
+    auto a = MakeChannel(std::move(a_options));
+    auto b = MakeChannel();
+    EXPECT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
+    EXPECT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
+    a->Start();
+    b->Start();
+    RunUntil([&] { return a->writable(); }, absl::Seconds(1));
+    return {std::move(a), std::move(b)};
   }
 
   // The fuzzer's driver loop, until `done` or `limit` of virtual time.
@@ -218,13 +233,9 @@ TEST(GiceChannelInMemoryTest, CountsMediaToStaleGenerationAfterGrace) {
     InMemoryCall call;
     GiceOptions options;
     options.fault_media_to_stale_generation = fault;
-    auto a = call.MakeChannel(options);
-    auto b = call.MakeChannel();
-    ASSERT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
-    ASSERT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
-    a->Start();
-    b->Start();
-    ASSERT_TRUE(call.RunUntil([&] { return a->writable(); }, absl::Seconds(1)));
+    std::unique_ptr<GiceChannel> a, b;
+    std::tie(a, b) = call.WritablePair(options);
+    ASSERT_TRUE(a->writable());
 
     absl::StatusOr<Candidate> newer = b->AllocateGeneration();
     ASSERT_TRUE(newer.ok());
@@ -257,13 +268,9 @@ TEST(GiceChannelInMemoryTest, CountsMediaToStaleGenerationAfterGrace) {
 // newer socket would be media before writable.
 TEST(GiceChannelInMemoryTest, ResponsesOurNetworkDroppedAreNotAnswered) {
   InMemoryCall call;
-  auto a = call.MakeChannel();
-  auto b = call.MakeChannel();
-  ASSERT_TRUE(a->AddRemoteCandidate(b->local_candidates().back()));
-  ASSERT_TRUE(b->AddRemoteCandidate(a->local_candidates().back()));
-  a->Start();
-  b->Start();
-  ASSERT_TRUE(call.RunUntil([&] { return a->writable(); }, absl::Seconds(1)));
+  std::unique_ptr<GiceChannel> a, b;
+  std::tie(a, b) = call.WritablePair();
+  ASSERT_TRUE(a->writable());
 
   absl::StatusOr<Candidate> newer = b->AllocateGeneration();
   ASSERT_TRUE(newer.ok());
