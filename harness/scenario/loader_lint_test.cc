@@ -177,6 +177,30 @@ TEST(LoaderLintTest, IncludeOfNonRegularFileIsAnError) {
                           HasSubstr("is not a regular file")));
 }
 
+// Test that an include of exactly kMaxScenarioFileBytes is read whole (its
+// comment padding and the step after it) and one byte more is refused.
+TEST(LoaderLintTest, IncludeSizeLimitIsExact) {
+  const std::string dir = TempDir();
+  const std::string head = "<fragment><!--";
+  const std::string tail = "--><delay for=\"1s\"/></fragment>";
+  for (const size_t size : {kMaxScenarioFileBytes, kMaxScenarioFileBytes + 1}) {
+    SCOPED_TRACE(size);
+    Write(dir + "/big.xml",
+          head + std::string(size - head.size() - tail.size(), 'x') + tail);
+    Write(dir + "/main.xml",
+          "<scenario name=\"t\">\n<include file=\"big.xml\"/>\n"
+          "</scenario>\n");
+    const LoadResult result = LoadScenarioFile(dir + "/main.xml");
+    if (size == kMaxScenarioFileBytes) {
+      EXPECT_THAT(Strings(result.errors), ElementsAre());
+      ASSERT_EQ(result.scenario.steps_size(), 1);
+    } else {
+      EXPECT_THAT(Strings(result.errors),
+                  ElementsAre(HasSubstr("larger than 1048576 bytes")));
+    }
+  }
+}
+
 // Test that a diamond of includes (each file includes the next twice) ends
 // with a clear error at once instead of taking exponential time.
 TEST(LoaderLintTest, IncludeFanOutIsBounded) {
