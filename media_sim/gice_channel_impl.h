@@ -11,8 +11,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "media_sim/gice_channel.h"
@@ -79,15 +81,39 @@ struct GiceChannel::Impl {
     absl::Duration sent_at;
   };
 
-  // The checks of the pair (our `port`, `remote`) in `stats`.
+  // The checks of the pair (our `port`, `remote`) in `stats`, keyed by the
+  // pair's text. The text is made once per pair: formatting the remote address
+  // for every datagram was 8 % of a fuzz schedule's instructions.
   PairChecks& PairOf(GiceStats& stats, size_t port,
                      const boost::asio::ip::udp::endpoint& remote) {
-    const Candidate& local = ports[port]->candidate;
-    const bool v6 = absl::StrContains(local.address, ':');
-    return stats
-        .pairs[absl::StrCat(EndpointText(remote), " -> ", v6 ? "[" : "",
-                            local.address, v6 ? "]" : "", ":", local.port)];
+    auto [it, inserted] = pair_names.try_emplace(PairKey{port, remote});
+    if (inserted) {
+      const Candidate& local = ports[port]->candidate;
+      const bool v6 = absl::StrContains(local.address, ':');
+      it->second = absl::StrCat(EndpointText(remote), " -> ", v6 ? "[" : "",
+                                local.address, v6 ? "]" : "", ":", local.port);
+    }
+    return stats.pairs[it->second];
   }
+  struct PairKey {
+    size_t port;
+    boost::asio::ip::udp::endpoint remote;
+
+    bool operator==(const PairKey& other) const {
+      return port == other.port && remote == other.remote;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const PairKey& key) {
+      const boost::asio::ip::address& address = key.remote.address();
+      if (address.is_v4()) {
+        return H::combine(std::move(h), key.port, address.to_v4().to_uint(),
+                          key.remote.port());
+      }
+      return H::combine(std::move(h), key.port, address.to_v6().to_bytes(),
+                        address.to_v6().scope_id(), key.remote.port());
+    }
+  };
+  absl::flat_hash_map<PairKey, std::string> pair_names;
   static std::string EndpointText(const boost::asio::ip::udp::endpoint& e) {
     const std::string address = e.address().to_string();
     return e.address().is_v6() ? absl::StrCat("[", address, "]:", e.port())
