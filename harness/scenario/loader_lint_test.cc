@@ -61,6 +61,24 @@ TEST(LoaderLintTest, InvalidRegexIsAnErrorAtItsPosition) {
                                     "/[z-a]/: ")));
 }
 
+// Test that a backreference or repetition count of more than 9 digits is an
+// invalid regex (libstdc++'s parser overflows a long on it: undefined
+// behaviour that scenario_loader_fuzzer found), while long literal digit runs
+// and counts of 9 digits stay valid.
+TEST(LoaderLintTest, RegexNumbersStdRegexCannotCountAreInvalid) {
+  const LoadResult bad = Load(
+      "<expect within=\"1s\"><iq id=\"/(a)\\5555555555555555555/\"/></expect>\n"
+      "<expect within=\"1s\"><iq id=\"/a{1,1234567890}/\"/></expect>");
+  EXPECT_THAT(Strings(bad.errors),
+              ElementsAre(HasSubstr("more than 9 digits at offset 3"),
+                          HasSubstr("more than 9 digits at offset 4")));
+  const LoadResult good = Load(
+      "<expect within=\"1s\"><iq id=\"/12345678901234567890/\"/></expect>\n"
+      "<expect within=\"1s\"><iq id=\"/(a)\\1{000000003}/\"/></expect>\n"
+      "<expect within=\"1s\"><iq id=\"/[{]12345678901/\"/></expect>");
+  EXPECT_THAT(Strings(good.errors), IsEmpty());
+}
+
 // Test that ${var} in a regex or a negation must be set before the step (they
 // never capture), and that "!*" is refused.
 TEST(LoaderLintTest, RegexAndNegationVariablesMustBeSet) {

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "harness/scenario/loader_internal.h"
+#include "harness/scenario/match_value.h"
 #include "harness/scenario/variables.h"
 #include "xmpp/element.h"
 #include "xmpp/namespaces.h"
@@ -231,11 +232,10 @@ std::vector<std::string> Loader::CheckPatternValues(const SourceFile& f,
     absl::StatusOr<std::string> source =
         dummies.Substitute(v.substr(1, v.size() - 2), /*escape_xml=*/false);
     if (!source.ok()) continue;  // reported as an unterminated reference
-    try {
-      std::regex compiled(*source, std::regex::ECMAScript);
-    } catch (const std::regex_error& error) {
-      report(
-          absl::StrCat("invalid regular expression ", v, ": ", error.what()));
+    if (absl::StatusOr<std::regex> compiled = CompileRegex(*source);
+        !compiled.ok()) {
+      report(absl::StrCat("invalid regular expression ", v, ": ",
+                          compiled.status().message()));
     }
   }
   return names;

@@ -56,6 +56,56 @@ struct CompiledRegex {
   std::string error;  // why it did not compile
 };
 
+// The first run of more than kMaxRegexNumberDigits digits that std::regex
+// would read as one number: after a backslash (a backreference) or in braces
+// outside a bracket expression (a repetition count). Elsewhere digits are
+// literals and may run on.
+std::optional<size_t> OverlongNumber(absl::string_view source) {
+  const auto digits_at = [&](size_t i) {
+    size_t n = 0;
+    while (i + n < source.size() && absl::ascii_isdigit(source[i + n])) ++n;
+    return n;
+  };
+  bool in_class = false;
+  bool in_braces = false;
+  for (size_t i = 0; i < source.size(); ++i) {
+    const char c = source[i];
+    if (c == '\\') {
+      if (digits_at(i + 1) > kMaxRegexNumberDigits) return i;
+      ++i;  // the escaped character is a literal
+    } else if (in_class) {
+      in_class = c != ']';
+    } else if (c == '[') {
+      in_class = true;
+    } else if (c == '{' || c == '}') {
+      in_braces = c == '{';
+    } else if (in_braces && absl::ascii_isdigit(c)) {
+      const size_t n = digits_at(i);
+      if (n > kMaxRegexNumberDigits) return i;
+      i += n - 1;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::StatusOr<std::regex> CompileRegex(const std::string& source) {
+  if (const std::optional<size_t> at = OverlongNumber(source)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a backreference or repetition count of more than ",
+                     kMaxRegexNumberDigits, " digits at offset ", *at,
+                     " (more than std::regex can count)"));
+  }
+  try {
+    return std::regex(source, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+}
+
+namespace {
+
 // Patterns are matched against every incoming stanza while a step waits, so
 // compiling each regex once matters; the cache is per thread so no lock is
 // needed, and bounded in case a long run meets many distinct patterns.
@@ -67,10 +117,11 @@ std::shared_ptr<const CompiledRegex> Compile(const std::string& source) {
   if (it != cache.end()) return it->second;
   if (cache.size() >= 1024) cache.clear();
   auto compiled = std::make_shared<CompiledRegex>();
-  try {
-    compiled->regex.emplace(source, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    compiled->error = e.what();
+  absl::StatusOr<std::regex> regex = CompileRegex(source);
+  if (regex.ok()) {
+    compiled->regex.emplace(*std::move(regex));
+  } else {
+    compiled->error = std::string(regex.status().message());
   }
   cache.emplace(source, compiled);
   return compiled;

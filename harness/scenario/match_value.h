@@ -10,6 +10,7 @@
 #define TALKCHECK_HARNESS_SCENARIO_MATCH_VALUE_H_
 
 #include <cstddef>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,16 @@ bool IsNegatedValue(absl::string_view value);
 
 // `text` with every character that is special in an ECMAScript regex escaped.
 std::string RegexEscape(absl::string_view text);
+
+// Compiles a regex source as the matcher runs it (ECMAScript), or says why it
+// cannot: std::regex's own errors, and a backreference or repetition count of
+// more than kMaxRegexNumberDigits digits, which libstdc++'s parser counts in a
+// long that overflows (undefined behaviour; scenario_loader_fuzzer found
+// `\5555555555555555555...` in an attribute pattern). The loader's lint and
+// the matcher both compile through here, so a pattern the lint passes is one
+// the matcher runs.
+inline constexpr size_t kMaxRegexNumberDigits = 9;
+absl::StatusOr<std::regex> CompileRegex(const std::string& source);
 
 // The regex source of a "/regex/" value with its `${name}` references replaced
 // by their values from `vars`, regex-escaped; kNotFound for an unset one.
