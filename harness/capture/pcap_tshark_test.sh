@@ -18,7 +18,7 @@ fail() {
 
 "$talkcheck" run --time_scale=0.1 --pcap="$pcap" --json="$json" \
   --filter=callee-g1-basic scenarios/*.xml >"$dir/out" 2>&1 \
-  || fail "run exited $?: $(tail -20 "$dir/out")"
+  || fail "run exited $?: $(grep -E '^(PASS|FAIL|ERROR) |^step |^[0-9]+ passed' "$dir/out")"
 [[ -s "$pcap" ]] || fail "no capture written"
 
 # The fake server listens on a free port: decode every port a SYN went to as
