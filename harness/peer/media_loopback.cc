@@ -1,5 +1,6 @@
 #include "harness/peer/media_loopback.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -121,7 +122,7 @@ MediaLoopback::MediaLoopback(Clock& clock, media_sim::GiceChannel& channel,
 MediaLoopback::~MediaLoopback() { channel_.set_packet_handler(nullptr); }
 
 void MediaLoopback::Start() {
-  started_at_ = sampled_at_ = clock_.Now();
+  started_at_ = sampled_at_ = next_frame_at_ = clock_.Now();
   sample_tick_ = clock_.CallAfter(kSampleInterval, [this] { TakeSample(); });
   SendOne();
 }
@@ -170,7 +171,10 @@ void MediaLoopback::SendOne() {
   } else {
     ++refused_;  // not writable (yet): media only goes over a checked pair
   }
-  tick_ = clock_.CallAfter(codec_.frame, [this] { SendOne(); });
+  next_frame_at_ += codec_.frame;
+  tick_ = clock_.CallAfter(
+      std::max(absl::ZeroDuration(), next_frame_at_ - clock_.Now()),
+      [this] { SendOne(); });
 }
 
 void MediaLoopback::OnPacket(absl::string_view data) {

@@ -73,6 +73,10 @@ class MediaLoopback {
   media_sim::RtpSender sender_;
   media_sim::RtpReceiver receiver_;
   std::unique_ptr<Timer> tick_;
+  // When the next frame is due: frames keep the codec's pace from the start,
+  // so a tick that runs late (a loaded machine) sends the frames it owes at
+  // once instead of losing them, as an audio device's backlog would.
+  absl::Duration next_frame_at_;
   uint64_t sent_ = 0;
   uint64_t refused_ = 0;
   uint64_t echoed_ = 0;

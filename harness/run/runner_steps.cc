@@ -386,6 +386,23 @@ void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
   const std::vector<std::string> problems =
       MediaProblems(media, report, timed_out);
   const std::string figures = MediaFigures(report);
+  // The peer offers a frame per frame interval from the step's start (sent,
+  // or held back while no pair is writable), catching up after a late tick.
+  // Fewer than min-packets offered means the window holds fewer frames of
+  // the negotiated codec than the step asks for, or the harness's thread
+  // stalled: not a verdict on the client, whatever else went wrong.
+  const uint64_t offered =
+      report.packets_sent() + report.send_refused_not_writable();
+  if (timed_out &&
+      offered < static_cast<uint64_t>(media.min_packets_each_way())) {
+    return StepError(absl::StrCat(
+        "the peer offered only ", offered, " of ", media.min_packets_each_way(),
+        " frames of ", report.codec(), " in ",
+        absl::FormatDuration(Ms(media.within().ms())),
+        ": the window is too short for this codec's frames, or the harness "
+        "fell behind (a loaded machine); not a verdict on the client (",
+        absl::StrJoin(problems, "; "), "; ", figures, ")"));
+  }
   if (problems.empty()) return StepDone(PASS, figures);
   StepFailed(absl::StrJoin(problems, "; "), figures);
 }

@@ -422,6 +422,34 @@ TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
 namespace talkcheck::harness {
 namespace {
 
+// A media step whose window holds fewer frames of the negotiated codec than
+// it asks for ends in an error of the scenario, not a failure of the client:
+// the peer cannot send what its pace does not allow. With the window it
+// needs, the same client passes.
+TEST(RunnerMediaTest, WindowTooShortForTheCodecIsNotTheClientsFailure) {
+  const std::string path = "scenarios/callee-g1-basic.xml";
+  LoadResult base = LoadScenarioFile(path);
+  ASSERT_TRUE(base.ok());
+  for (const bool short_window : {true, false}) {
+    SCOPED_TRACE(short_window ? "1 s window" : "8 s window");
+    Scenario scenario = base.scenario;
+    for (Step& step : *scenario.mutable_steps()) {
+      if (step.has_media() && short_window) {
+        step.mutable_media()->mutable_within()->set_ms(1000);
+      }
+    }
+    const ScenarioResult result = RunScenario(scenario, Reference());
+    if (!short_window) {
+      EXPECT_EQ(result.verdict(), PASS) << result.failure();
+      continue;
+    }
+    EXPECT_EQ(result.verdict(), ERROR) << result.failure();
+    EXPECT_EQ(FirstFailed(result), nullptr);
+    EXPECT_THAT(result.failure(), HasSubstr("frames of"));
+    EXPECT_THAT(result.failure(), HasSubstr("not a verdict on the client"));
+  }
+}
+
 // A live view sees the run as it goes: every stanza of the transcript, every
 // step's verdict, and the media step's samples, each when it happens.
 TEST(RunnerProgressTest, ReportsStanzasStepsAndMediaSamplesAsTheyHappen) {
