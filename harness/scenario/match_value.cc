@@ -51,11 +51,6 @@ absl::StatusOr<std::vector<Segment>> ParseValue(absl::string_view value) {
   return segments;
 }
 
-struct CompiledRegex {
-  std::optional<std::regex> regex;
-  std::string error;  // why it did not compile
-};
-
 // The first run of more than kMaxRegexNumberDigits digits that std::regex
 // would read as one number: after a backslash (a backreference) or in braces
 // outside a bracket expression (a repetition count). Elsewhere digits are
@@ -109,6 +104,7 @@ namespace {
 // Patterns are matched against every incoming stanza while a step waits, so
 // compiling each regex once matters; the cache is per thread so no lock is
 // needed, and bounded in case a long run meets many distinct patterns.
+using CompiledRegex = absl::StatusOr<std::regex>;
 std::shared_ptr<const CompiledRegex> Compile(const std::string& source) {
   thread_local std::unordered_map<std::string,
                                   std::shared_ptr<const CompiledRegex>>
@@ -116,13 +112,7 @@ std::shared_ptr<const CompiledRegex> Compile(const std::string& source) {
   auto it = cache.find(source);
   if (it != cache.end()) return it->second;
   if (cache.size() >= 1024) cache.clear();
-  auto compiled = std::make_shared<CompiledRegex>();
-  absl::StatusOr<std::regex> regex = CompileRegex(source);
-  if (regex.ok()) {
-    compiled->regex.emplace(*std::move(regex));
-  } else {
-    compiled->error = std::string(regex.status().message());
-  }
+  auto compiled = std::make_shared<const CompiledRegex>(CompileRegex(source));
   cache.emplace(source, compiled);
   return compiled;
 }
@@ -289,16 +279,16 @@ bool MatchValue(const std::string& pattern, const std::string& actual,
     absl::StatusOr<std::string> source = RegexSource(pattern, ctx.work);
     std::shared_ptr<const CompiledRegex> re;
     if (source.ok()) re = Compile(*source);
-    if (!source.ok() || !re->regex) {
+    if (!source.ok() || !re->ok()) {
       const std::string error = absl::StrCat(
           "invalid regular expression ", pattern, " for ", subject.Name(), ": ",
-          source.ok() ? re->error : std::string(source.status().message()));
+          (source.ok() ? re->status() : source.status()).message());
       if (ctx.error.empty()) ctx.error = error;
       if (reason) *reason = error;
       return false;
     }
     std::string error;
-    if (FullMatch(*re->regex, actual, &error)) return true;
+    if (FullMatch(**re, actual, &error)) return true;
     if (reason) {
       *reason = absl::StrCat(subject.ExpectedMatching(pattern), ", got '",
                              actual, "'");
