@@ -18,6 +18,14 @@ struct TagStops {
 };
 constexpr TagStops kTagStop;
 
+// XML 1.0's STag and ETag put the Name right after '<' and '</'. tinyxml2 skips
+// whitespace there, so without this check "<\n/a>" would end an element for
+// tinyxml2 and start one for the scan.
+bool StartsName(const char* at, const char* end) {
+  return at < end && (Is(static_cast<unsigned char>(*at), kNameStart) ||
+                      static_cast<unsigned char>(*at) >= 0x80);
+}
+
 }  // namespace
 
 absl::Status ScanMarkup(absl::string_view xml,
@@ -65,6 +73,9 @@ absl::Status ScanMarkup(absl::string_view xml,
       if (open.empty()) {
         return NotWellFormed("end tag without a start tag", LineAt(xml, p));
       }
+      if (!StartsName(p + 2, end)) {
+        return NotWellFormed("'</' not followed by a name", LineAt(xml, p));
+      }
       const char* gt = p + 2;
       while (gt < end && *gt != '>') ++gt;
       if (gt == end) {
@@ -95,6 +106,9 @@ absl::Status ScanMarkup(absl::string_view xml,
       return Restricted("a DOCTYPE or markup declaration", LineAt(xml, p));
     }
     // A start tag.
+    if (!StartsName(p + 1, end)) {
+      return NotWellFormed("'<' not followed by a name", LineAt(xml, p));
+    }
     if (open.empty() && elements > 0) {
       return NotWellFormed("more than one root element", LineAt(xml, p));
     }
