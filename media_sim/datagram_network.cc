@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -32,6 +34,46 @@ constexpr int kReadsPerWakeup = 16;
 
 // Set around a UdpSocket's receive handler (CurrentDatagramQueueDelay).
 thread_local absl::Duration current_queue_delay = absl::ZeroDuration();
+
+// The buffers of one recvmmsg. One set per thread serves all of its sockets:
+// a batch is handed out before the next wakeup reads (1 MiB per thread, where a
+// buffer per socket cost 64 KiB each).
+struct ReceiveBatch {
+  static constexpr int kSize = kReadsPerWakeup;
+
+  static ReceiveBatch& ForThisThread() {
+    thread_local ReceiveBatch batch;
+    return batch;
+  }
+
+  char* Slot(int i) { return bytes.data() + i * kMaxDatagram; }
+
+  // The headers for the next call (the kernel overwrites lengths).
+  void Prepare() {
+    for (int i = 0; i < kSize; ++i) {
+      data[i] = iovec{Slot(i), kMaxDatagram};
+      msghdr& message = headers[i].msg_hdr;
+      message = msghdr{};
+      message.msg_name = &from[i];
+      message.msg_namelen = sizeof(from[i]);
+      message.msg_iov = &data[i];
+      message.msg_iovlen = 1;
+      message.msg_control = control[i].bytes;
+      message.msg_controllen = sizeof(control[i].bytes);
+      headers[i].msg_len = 0;
+    }
+  }
+
+  struct alignas(cmsghdr) Control {
+    char bytes[CMSG_SPACE(sizeof(timespec))];
+  };
+  std::vector<char> bytes = std::vector<char>(kSize * kMaxDatagram);
+  std::array<sockaddr_storage, kSize> from{};
+  std::array<iovec, kSize> data{};
+  std::array<Control, kSize> control{};
+  std::array<mmsghdr, kSize> headers{};
+  bool in_use = false;
+};
 
 absl::StatusOr<asio::ip::address> ParseAddress(const std::string& address) {
   boost::system::error_code ec;
@@ -88,71 +130,85 @@ class UdpSocket : public DatagramSocket {
 
  private:
   void StartRead() {
-    // Readiness, then recvmsg: asio's receive gives no control messages (the
-    // kernel's timestamp). Each wakeup reads what is queued, up to a bound:
-    // one datagram per wait costs a reactor round trip each, and a flood
-    // then starved the other sockets of the thread (media_bad_input_test).
+    // Readiness, then recvmmsg: asio's receive gives no control messages (the
+    // kernel's timestamp). asio re-arms the wait with EPOLL_CTL_MOD, which
+    // reports a socket still readable, so one call per wakeup need not drain
+    // it: a datagram costs one system call, where reading until EAGAIN cost
+    // two. Up to kReadsPerWakeup per wakeup: one per wait made a flood cost a
+    // reactor round trip per datagram and starve the thread's other sockets
+    // (media_bad_input_test).
     socket_.async_wait(
         udp::socket::wait_read,
         [this, alive = alive_](const boost::system::error_code& ec) {
           if (!*alive || ec == asio::error::operation_aborted) return;
-          for (int i = 0; !ec && i < kReadsPerWakeup; ++i) {
-            const bool read = ReadOne();
+          if (!ec) {
+            ReadQueued();
             if (!*alive) return;
-            if (!read) break;
           }
           StartRead();
         });
   }
 
-  // Reads one datagram if there is one and hands it to the handler (which may
-  // destroy this socket); false when there was none. Errors (an ICMP port
-  // unreachable reported on the socket) drop nothing that arrived.
-  bool ReadOne() {
-    sockaddr_storage from{};
-    iovec data{buffer_->data(), buffer_->size()};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-    msghdr message{};
-    message.msg_name = &from;
-    message.msg_namelen = sizeof(from);
-    message.msg_iov = &data;
-    message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof(control);
-    const ssize_t size =
-        recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
-    if (size < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
-    absl::Duration delay = absl::ZeroDuration();
-    for (cmsghdr* c = CMSG_FIRSTHDR(&message); timestamps_ && c != nullptr;
-         c = CMSG_NXTHDR(&message, c)) {
+  // Reads up to kReadsPerWakeup queued datagrams and hands each to the handler
+  // (which may destroy this socket). An error reported on the socket (ICMP port
+  // unreachable) ends that call and drops nothing that arrived: read again.
+  void ReadQueued() {
+    // A handler that ran the io_context itself would read into the batch
+    // being handed out: it gets one of its own.
+    std::unique_ptr<ReceiveBatch> nested;
+    ReceiveBatch* shared = &ReceiveBatch::ForThisThread();
+    if (shared->in_use) nested = std::make_unique<ReceiveBatch>();
+    ReceiveBatch& batch = nested != nullptr ? *nested : *shared;
+    batch.in_use = true;
+    absl::Cleanup release = [&batch] { batch.in_use = false; };
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      batch.Prepare();
+      const int count = recvmmsg(socket_.native_handle(), batch.headers.data(),
+                                 ReceiveBatch::kSize, MSG_DONTWAIT, nullptr);
+      if (count < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        continue;
+      }
+      for (int i = 0; i < count; ++i) {
+        // Shared, not copied: the handler may destroy this socket.
+        const std::shared_ptr<const ReceiveHandler> handler = handler_;
+        if (handler == nullptr) return;
+        const mmsghdr& header = batch.headers[i];
+        current_queue_delay = timestamps_
+                                  ? QueueDelay(header.msg_hdr, absl::Now())
+                                  : absl::ZeroDuration();
+        udp::endpoint sender;
+        const size_t from_size =
+            std::min<size_t>(header.msg_hdr.msg_namelen, sender.capacity());
+        std::memcpy(sender.data(), &batch.from[i], from_size);
+        sender.resize(from_size);
+        (*handler)(absl::string_view(batch.Slot(i), header.msg_len), sender);
+        current_queue_delay = absl::ZeroDuration();
+        if (!*alive_) return;
+      }
+      return;
+    }
+  }
+
+  // The time the datagram waited in the kernel, from its SO_TIMESTAMPNS.
+  static absl::Duration QueueDelay(const msghdr& message, absl::Time now) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&message),
+                         const_cast<cmsghdr*>(c))) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
         timespec received;
         std::memcpy(&received, CMSG_DATA(c), sizeof(received));
-        delay = std::max(absl::ZeroDuration(),
-                         absl::Now() - absl::TimeFromTimespec(received));
+        return std::max(absl::ZeroDuration(),
+                        now - absl::TimeFromTimespec(received));
       }
     }
-    udp::endpoint sender;
-    const size_t from_size =
-        std::min<size_t>(message.msg_namelen, sender.capacity());
-    std::memcpy(sender.data(), &from, from_size);
-    sender.resize(from_size);
-    // Shared, not copied per datagram: the handler may destroy this socket.
-    const std::shared_ptr<const ReceiveHandler> handler = handler_;
-    const std::shared_ptr<const std::vector<char>> buffer = buffer_;
-    current_queue_delay = delay;
-    (*handler)(absl::string_view(buffer->data(), static_cast<size_t>(size)),
-               sender);
-    current_queue_delay = absl::ZeroDuration();
-    return true;
+    return absl::ZeroDuration();
   }
 
   udp::socket socket_;
   UdpEndpoint local_;
   std::shared_ptr<const ReceiveHandler> handler_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  std::shared_ptr<std::vector<char>> buffer_ =
-      std::make_shared<std::vector<char>>(kMaxDatagram);
   bool timestamps_ = false;
 };
 
