@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace talkcheck {
 namespace {
@@ -35,6 +40,36 @@ TEST(AsioClockTest, CallbackMayDestroyItsHandle) {
   });
   io.run();
   EXPECT_TRUE(ran);
+}
+
+// Verifies that with a quantum every deadline moves up to the next multiple of
+// it on the steady clock (never earlier than asked), and that an infinite
+// delay still never fires.
+TEST(AsioClockTest, QuantumRoundsDeadlinesUp) {
+  using steady = std::chrono::steady_clock;
+  constexpr auto kQuantum = std::chrono::milliseconds(50);
+  boost::asio::io_context io;
+  AsioClock clock(io, absl::FromChrono(kQuantum));
+  std::vector<std::pair<steady::time_point, steady::time_point>> fired;
+  std::vector<std::unique_ptr<Timer>> timers;
+  for (int delay_ms : {0, 1, 7, 60}) {
+    const steady::time_point asked =
+        steady::now() + std::chrono::milliseconds(delay_ms);
+    timers.push_back(clock.CallAfter(absl::Milliseconds(delay_ms), [&, asked] {
+      fired.emplace_back(asked, steady::now());
+    }));
+  }
+  auto never =
+      clock.CallAfter(absl::InfiniteDuration(), [&] { ADD_FAILURE(); });
+  io.run_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(fired.size(), 4u);
+  for (const auto& [asked, at] : fired) {
+    // The first multiple of the quantum at or after the deadline asked for.
+    const steady::time_point boundary(
+        (asked.time_since_epoch() + kQuantum - steady::duration(1)) / kQuantum *
+        kQuantum);
+    EXPECT_GE(at, boundary);
+  }
 }
 
 }  // namespace

@@ -231,7 +231,7 @@ ConcurrentCalls::ConcurrentCalls(IoThreads& threads, int n,
       n_(n),
       peer_media_(peer_media),
       peer_clock_(threads.peer()),
-      client_clock_(threads.client()) {}
+      client_clock_(threads.client(), threads.client_timer_quantum()) {}
 
 ConcurrentCalls::~ConcurrentCalls() {
   IoThreads::RunOn(threads_.client(), [this] { clients_.clear(); });

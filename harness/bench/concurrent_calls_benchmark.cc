@@ -66,6 +66,10 @@ ABSL_FLAG(bool, common_frame_clock, false,
           "The peers (and the baseline's a sides) send every call's frames on "
           "one 20 ms grid, as a media server does; false: each call from its "
           "own start, spread over the frame");
+ABSL_FLAG(int, client_timer_quantum_us, 1000,
+          "The reference clients' timers (standing for N client processes) "
+          "fire on this grid, so one wakeup of their thread serves every "
+          "frame due in it (0: each timer on its own); the peers' are exact");
 ABSL_FLAG(int, peer_sockets, 4,
           "UDP sockets the peers' media shares (demultiplexed, recvmmsg / "
           "sendmmsg batches); 0: one per call");
@@ -133,11 +137,12 @@ std::string Judge(const Window& w, int n, double min_rate_percent) {
 // Sets up `Load` (ConcurrentCalls or RawUdpEcho) with N on fresh threads,
 // measures a window and judges it.
 template <typename Load>
-Round RunRound(int n, const PeerMedia& peer_media, absl::Duration length,
+Round RunRound(int n, const PeerMedia& peer_media,
+               absl::Duration client_timer_quantum, absl::Duration length,
                double min_rate_percent) {
   Round round;
   round.n = n;
-  IoThreads threads;
+  IoThreads threads(client_timer_quantum);
   Load load(threads, n, peer_media);
   const absl::Time begin = absl::Now();
   const absl::Status up = load.SetUp();
@@ -200,6 +205,7 @@ struct RampOptions {
   int peer_sockets = 4;
   absl::Duration send_delay;
   bool common_frame_clock = false;
+  absl::Duration client_timer_quantum;
   uint64_t fd_limit = 0;
 };
 
@@ -233,7 +239,8 @@ RampResult Ramp(const RampOptions& options) {
       round = RunRound<Load>(n,
                              {options.peer_sockets, options.send_delay,
                               options.common_frame_clock},
-                             options.length, options.min_rate_percent);
+                             options.client_timer_quantum, options.length,
+                             options.min_rate_percent);
     }
     PrintRound(round);
     if (n == options.start) result.first = round;
@@ -262,7 +269,8 @@ int Main(RampOptions options) {
   absl::PrintF(
       "concurrent calls: PCMU 50 pps both ways per call, %s window, pass = "
       "every call up, loss < %g%% and rate >= %g%% both ways; peers' media on "
-      "%s, frames %s; RLIMIT_NOFILE %d, %d cores\n",
+      "%s, frames %s; client timers on a %s grid; RLIMIT_NOFILE %d, %d "
+      "cores\n",
       absl::FormatDuration(options.length), kMaxLossPercent,
       options.min_rate_percent,
       options.peer_sockets > 0
@@ -271,7 +279,8 @@ int Main(RampOptions options) {
                          "up to ",
                          absl::FormatDuration(options.send_delay), ")")
           : std::string("one UDP socket per call"),
-      options.common_frame_clock ? "on one clock" : "spread", options.fd_limit,
+      options.common_frame_clock ? "on one clock" : "spread",
+      absl::FormatDuration(options.client_timer_quantum), options.fd_limit,
       std::thread::hardware_concurrency());
   const std::optional<Round> calls = Ramp<ConcurrentCalls>(options).best;
   const int largest = calls.has_value() ? calls->n : 0;
@@ -313,7 +322,8 @@ int main(int argc, char** argv) {
       "pps both ways): the largest N with < 0.1% loss.\n"
       "  concurrent_calls_benchmark [--start=100] [--max=4000] "
       "[--seconds=10] [--resolution=50] [--min_rate=99] [--peer_sockets=4] "
-      "[--send_delay_us=1000] [--common_frame_clock=false]");
+      "[--send_delay_us=1000] [--common_frame_clock=false] "
+      "[--client_timer_quantum_us=1000]");
   absl::ParseCommandLine(argc, argv);
   const int start = absl::GetFlag(FLAGS_start);
   const int max = absl::GetFlag(FLAGS_max);
@@ -330,6 +340,8 @@ int main(int argc, char** argv) {
   options.min_rate_percent = absl::GetFlag(FLAGS_min_rate);
   options.peer_sockets = std::max(0, absl::GetFlag(FLAGS_peer_sockets));
   options.common_frame_clock = absl::GetFlag(FLAGS_common_frame_clock);
+  options.client_timer_quantum = absl::Microseconds(
+      std::max(0, absl::GetFlag(FLAGS_client_timer_quantum_us)));
   options.send_delay =
       absl::Microseconds(std::max(0, absl::GetFlag(FLAGS_send_delay_us)));
   return talkcheck::harness::bench::Main(options);

@@ -17,7 +17,8 @@ namespace talkcheck::harness::bench {
 
 namespace asio = boost::asio;
 
-IoThreads::IoThreads() {
+IoThreads::IoThreads(absl::Duration client_timer_quantum)
+    : client_timer_quantum_(client_timer_quantum) {
   for (Loop* loop : {&peer_, &client_}) {
     loop->thread = std::thread([loop] { loop->io.run(); });
   }

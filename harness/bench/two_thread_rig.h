@@ -36,15 +36,23 @@ constexpr absl::Duration kSettle = absl::Seconds(1);
 // The peer thread and the client thread: one io_context each, run until
 // destroyed. Whatever lives on a thread must be created and destroyed there
 // (RunOn) before the IoThreads go.
+//
+// The client thread stands for N client processes, which would have cores of
+// their own: with a `client_timer_quantum` its workload's clock coalesces
+// their timers (AsioClock), so that N paced senders cost the thread one
+// wakeup per quantum rather than one per frame each. The peer thread, what is
+// measured, keeps the exact clock.
 class IoThreads {
  public:
-  IoThreads();
+  explicit IoThreads(
+      absl::Duration client_timer_quantum = absl::ZeroDuration());
   ~IoThreads();
   IoThreads(const IoThreads&) = delete;
   IoThreads& operator=(const IoThreads&) = delete;
 
   boost::asio::io_context& peer() { return peer_.io; }
   boost::asio::io_context& client() { return client_.io; }
+  absl::Duration client_timer_quantum() const { return client_timer_quantum_; }
 
   // Runs `fn` on `io`'s thread and returns its result. Not from an io thread.
   template <typename F>
@@ -64,6 +72,7 @@ class IoThreads {
   };
   Loop peer_;
   Loop client_;
+  const absl::Duration client_timer_quantum_;
 };
 
 // One direction's packets in a window.
