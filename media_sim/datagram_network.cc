@@ -161,6 +161,8 @@ class UdpSocket : public DatagramSocket {
     ReceiveBatch& batch = nested != nullptr ? *nested : *shared;
     batch.in_use = true;
     absl::Cleanup release = [&batch] { batch.in_use = false; };
+    // Held here: the handler may destroy this socket, and its members with it.
+    const std::shared_ptr<bool> alive = alive_;
     for (int attempt = 0; attempt < 2; ++attempt) {
       batch.Prepare();
       const int count = recvmmsg(socket_.native_handle(), batch.headers.data(),
@@ -184,7 +186,7 @@ class UdpSocket : public DatagramSocket {
         sender.resize(from_size);
         (*handler)(absl::string_view(batch.Slot(i), header.msg_len), sender);
         current_queue_delay = absl::ZeroDuration();
-        if (!*alive_) return;
+        if (!*alive) return;
       }
       return;
     }
