@@ -22,8 +22,7 @@ constexpr TagStops kTagStop;
 // whitespace there, so without this check "<\n/a>" would end an element for
 // tinyxml2 and start one for the scan.
 bool StartsName(const char* at, const char* end) {
-  return at < end && (Is(static_cast<unsigned char>(*at), kNameStart) ||
-                      static_cast<unsigned char>(*at) >= 0x80);
+  return at < end && IsNameStartByte(static_cast<unsigned char>(*at));
 }
 
 }  // namespace

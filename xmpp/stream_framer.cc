@@ -53,6 +53,7 @@ enum class StreamFramer::Lex : uint8_t {
 namespace {
 
 using internal::Is;
+using internal::IsNameStartByte;
 using internal::IsXmlChar;
 using internal::kAttrStop;
 using internal::kCdataStop;
@@ -390,7 +391,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
       case Lex::kStartLt:
       case Lex::kAfterLt:
         ++p;
-        if (Is(c, kNameStart) || c >= 0x80) {
+        if (IsNameStartByte(c)) {
           if (state_ == State::kBeforeHeader) in_header_ = true;
           open_name_start_ = names_.size();
           attributes_ = 0;
@@ -468,7 +469,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
           char_ref_value_ = 0;
           char_ref_digits_ = 0;
           lex = Lex::kCharRefStart;
-        } else if (Is(c, kNameStart) || c >= 0x80) {
+        } else if (IsNameStartByte(c)) {
           ref_name_[0] = static_cast<char>(c);
           ref_len_ = 1;
           lex = Lex::kRefName;
@@ -579,7 +580,7 @@ absl::Status StreamFramer::Scan(const char* p, const char* const end,
           lex = Lex::kDeclBody;
         } else if (keyword_len_ == 3 && !name_char) {
           return NotWellFormed("malformed XML declaration");  // e.g. <?xml?>
-        } else if (keyword_len_ == 0 && !Is(c, kNameStart) && c < 0x80) {
+        } else if (keyword_len_ == 0 && !IsNameStartByte(c)) {
           return NotWellFormed("malformed processing instruction");
         } else {
           // Another target: <?php, <?xml-stylesheet, <?x?> ...

@@ -113,6 +113,12 @@ inline constexpr std::array<uint8_t, 256> kClasses = MakeClasses();
 
 inline bool Is(unsigned char c, uint8_t cls) { return kClasses[c] & cls; }
 
+// A byte that may start a Name: an ASCII NameStartChar, or any byte of a
+// multi-byte UTF-8 sequence (checked as a code point elsewhere).
+inline bool IsNameStartByte(unsigned char c) {
+  return Is(c, kNameStart) || c >= 0x80;
+}
+
 }  // namespace talkcheck::xmpp::internal
 
 #endif  // TALKCHECK_XMPP_XML_SYNTAX_H_
