@@ -121,8 +121,8 @@ absl::StatusOr<ScheduleOutcome> RunSchedule(
                  client.time_scale);
   }
   absl::StatusOr<ScenarioResult> result = RunInVirtualWorld(
-      *perturbed, file, client, OptionsFor(schedule, variables, 1.0, iqs),
-      FateOf(schedule));
+      *std::move(perturbed), file, client,
+      OptionsFor(schedule, variables, 1.0, iqs), FateOf(schedule));
   if (!result.ok()) return result.status();
   return Judge(*std::move(result), *iqs, scenario, schedule, 1.0);
 }

@@ -481,10 +481,12 @@ void ScenarioRunner::Impl::Complete() {
   CollectPeerFigures();
   result_.set_wall_us(absl::ToInt64Microseconds(absl::Now() - wall_start_));
   Teardown();
-  // Report from a fresh handler: the callback may destroy the runner.
-  boost::asio::post(io_, [done = std::move(done_), result = result_] {
-    if (done) done(result);
-  });
+  // Report from a fresh handler: the callback may destroy the runner. The
+  // result moves out: nothing records into it after the teardown.
+  boost::asio::post(
+      io_, [done = std::move(done_), result = std::move(result_)]() mutable {
+        if (done) done(std::move(result));
+      });
 }
 
 void ScenarioRunner::Impl::CollectPeerFigures() {

@@ -367,7 +367,8 @@ void ScenarioRunner::Impl::PollMedia() {
 
 void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
   const MediaStep& media = scenario_.steps(pc_).media();
-  MediaReport report = loopback_->Report();
+  MediaReport& report = *current_->mutable_media();
+  report = loopback_->Report();
   report.set_negotiated(media_negotiated_);
   if (media_asserted_.has_value()) {
     report.set_asserted_codec(media_asserted_->name);
@@ -381,7 +382,6 @@ void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
   loopback_.reset();
   media_poll_.reset();
   step_timer_.reset();
-  *current_->mutable_media() = report;
 
   const std::vector<std::string> problems =
       MediaProblems(media, report, timed_out);

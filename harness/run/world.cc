@@ -84,7 +84,7 @@ absl::StatusOr<reference_client::VoiceClientOptions> ReferenceClientOptions(
 }
 
 absl::StatusOr<ScenarioResult> RunInVirtualWorld(
-    const Scenario& scenario, const std::string& file, const ClientSpec& client,
+    Scenario scenario, const std::string& file, const ClientSpec& client,
     RunnerOptions options, media_sim::InMemoryNetwork::FateFunction fate) {
   absl::StatusOr<reference_client::VoiceClientOptions> client_options =
       ReferenceClientOptions(client.faults, client.dialect, client.codecs,
@@ -121,8 +121,8 @@ absl::StatusOr<ScenarioResult> RunInVirtualWorld(
   const absl::Duration limit = RunLimit(scenario, options);
   std::optional<ScenarioResult> result;
   {
-    ScenarioRunner runner(io, clock, **server, scenario, file, std::move(cut),
-                          std::move(options));
+    ScenarioRunner runner(io, clock, **server, std::move(scenario), file,
+                          std::move(cut), std::move(options));
     runner.Run([&result](ScenarioResult r) { result = std::move(r); });
     const bool done = RunVirtual(
         io, clock, [&result] { return result.has_value(); },

@@ -84,7 +84,7 @@ absl::StatusOr<reference_client::VoiceClientOptions> ReferenceClientOptions(
 // and delay (null: every datagram arrives at once). Errors are the harness's
 // own (the client cannot be made, the run neither ends nor stalls).
 absl::StatusOr<ScenarioResult> RunInVirtualWorld(
-    const Scenario& scenario, const std::string& file, const ClientSpec& client,
+    Scenario scenario, const std::string& file, const ClientSpec& client,
     RunnerOptions options,
     media_sim::InMemoryNetwork::FateFunction fate = nullptr);
 
