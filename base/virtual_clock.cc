@@ -1,69 +1,136 @@
 #include "base/virtual_clock.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace talkcheck {
+namespace {
+
+// std::push_heap and friends build a max-heap: "later" is "less".
+struct Later {
+  template <typename Queued>
+  bool operator()(const Queued& a, const Queued& b) const {
+    if (a.deadline != b.deadline) return a.deadline > b.deadline;
+    return a.sequence > b.sequence;
+  }
+};
+
+// Cancelled entries left in the heap beyond this many more than the live ones
+// are swept out at once, so that timers re-armed far ahead (idle timeouts)
+// cannot grow the heap without bound.
+constexpr size_t kStaleSlack = 1024;
+
+}  // namespace
 
 class VirtualClock::VirtualTimer : public Timer {
  public:
-  VirtualTimer(std::weak_ptr<Queue> queue, Queue::iterator entry)
-      : queue_(std::move(queue)), entry_(entry) {}
+  VirtualTimer(VirtualClock* clock, uint32_t slot)
+      : clock_(clock), slot_(slot) {}
   ~VirtualTimer() override { Cancel(); }
 
   void Cancel() override {
-    if (!armed_) return;
-    armed_ = false;
-    // A clock that is gone took the entry with it.
-    if (std::shared_ptr<Queue> queue = queue_.lock()) queue->erase(entry_);
+    VirtualClock* clock = clock_;
+    if (clock == nullptr) return;
+    clock_ = nullptr;
+    clock->Cancel(slot_);
   }
 
-  // The clock took the entry out to run it: `entry_` is no longer valid.
-  void Disarm() { armed_ = false; }
+  // The callback has been taken out to run, or the clock is going away.
+  void Disarm() { clock_ = nullptr; }
 
  private:
-  std::weak_ptr<Queue> queue_;
-  Queue::iterator entry_;
-  bool armed_ = true;
+  VirtualClock* clock_;
+  const uint32_t slot_;
 };
 
-VirtualClock::VirtualClock() : queue_(std::make_shared<Queue>()) {}
+VirtualClock::VirtualClock() = default;
 
-VirtualClock::~VirtualClock() = default;
+VirtualClock::~VirtualClock() {
+  // Handles outliving the clock must not reach back into it; callbacks are
+  // destroyed afterwards, and may destroy handles of their own.
+  for (Slot& slot : slots_) {
+    if (slot.timer != nullptr) slot.timer->Disarm();
+    slot.timer = nullptr;
+  }
+}
 
 std::unique_ptr<Timer> VirtualClock::CallAfter(
     absl::Duration delay, absl::AnyInvocable<void()> callback) {
   if (delay < absl::ZeroDuration()) delay = absl::ZeroDuration();
-  const auto entry = queue_
-                         ->emplace(Key(now_ + delay, next_sequence_++),
-                                   Entry{std::move(callback), nullptr})
-                         .first;
-  auto timer = std::make_unique<VirtualTimer>(queue_, entry);
-  entry->second.timer = timer.get();
+  uint32_t index;
+  if (free_slots_.empty()) {
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  auto timer = std::make_unique<VirtualTimer>(this, index);
+  Slot& slot = slots_[index];
+  slot.callback = std::move(callback);
+  slot.timer = timer.get();
+  slot.sequence = next_sequence_++;
+  heap_.push_back(Queued{now_ + delay, slot.sequence, index});
+  std::push_heap(heap_.begin(), heap_.end(), Later());
+  ++pending_;
   return timer;
 }
 
 bool VirtualClock::RunNext() {
-  if (queue_->empty()) return false;
-  auto it = queue_->begin();
-  if (it->first.first > now_) now_ = it->first.first;
+  if (heap_.empty()) return false;
+  const Queued top = heap_.front();
+  PopTop();
+  if (top.deadline > now_) now_ = top.deadline;
   // Take the callback out first: running it may schedule or cancel other
-  // timers.
-  absl::AnyInvocable<void()> callback = std::move(it->second.callback);
-  if (it->second.timer != nullptr) it->second.timer->Disarm();
-  queue_->erase(it);
+  // timers, and reuse its slot.
+  Slot& slot = slots_[top.slot];
+  absl::AnyInvocable<void()> callback = std::move(slot.callback);
+  if (slot.timer != nullptr) slot.timer->Disarm();
+  FreeSlot(top.slot);
+  DropStaleTop();
   callback();
   return true;
 }
 
 void VirtualClock::AdvanceBy(absl::Duration delta) {
   const absl::Duration target = now_ + delta;
-  while (!queue_->empty() && queue_->begin()->first.first <= target) RunNext();
+  while (!heap_.empty() && heap_.front().deadline <= target) RunNext();
   now_ = target;
 }
 
 absl::Duration VirtualClock::NextDeadline() const {
-  return queue_->empty() ? absl::InfiniteDuration()
-                         : queue_->begin()->first.first;
+  return heap_.empty() ? absl::InfiniteDuration() : heap_.front().deadline;
+}
+
+void VirtualClock::PopTop() {
+  std::pop_heap(heap_.begin(), heap_.end(), Later());
+  heap_.pop_back();
+}
+
+void VirtualClock::DropStaleTop() {
+  while (!heap_.empty() && Stale(heap_.front())) PopTop();
+}
+
+void VirtualClock::Cancel(uint32_t index) {
+  // Destroyed last: the callback's captures may cancel other timers.
+  absl::AnyInvocable<void()> callback = std::move(slots_[index].callback);
+  FreeSlot(index);
+  if (heap_.size() > 2 * pending_ + kStaleSlack) {
+    heap_.erase(std::remove_if(heap_.begin(), heap_.end(),
+                               [this](const Queued& e) { return Stale(e); }),
+                heap_.end());
+    std::make_heap(heap_.begin(), heap_.end(), Later());
+  }
+  DropStaleTop();
+}
+
+void VirtualClock::FreeSlot(uint32_t index) {
+  Slot& slot = slots_[index];
+  slot.callback = nullptr;
+  slot.timer = nullptr;
+  slot.sequence = kFree;
+  free_slots_.push_back(index);
+  --pending_;
 }
 
 }  // namespace talkcheck

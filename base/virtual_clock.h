@@ -10,9 +10,9 @@
 #define TALKCHECK_BASE_VIRTUAL_CLOCK_H_
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "base/clock.h"
 
@@ -24,6 +24,9 @@ class VirtualClock : public Clock {
  public:
   VirtualClock();
   ~VirtualClock() override;
+
+  VirtualClock(const VirtualClock&) = delete;
+  VirtualClock& operator=(const VirtualClock&) = delete;
 
   // Clock implementation.
   absl::Duration Now() const override { return now_; }
@@ -45,25 +48,45 @@ class VirtualClock : public Clock {
   absl::Duration NextDeadline() const;
 
   // Visible for testing: how many callbacks are scheduled and not cancelled.
-  size_t pending_count() const { return queue_->size(); }
+  size_t pending_count() const { return pending_; }
 
  private:
   class VirtualTimer;
 
-  // A queued callback and the handle that can still cancel it, so that firing
-  // disarms the handle and cancelling erases by position, not by key.
-  struct Entry {
+  // A scheduled callback, reused once it has run or been cancelled. Slots
+  // (not a node per timer) because timeout fuzzing schedules a timer for
+  // every datagram and media frame.
+  struct Slot {
     absl::AnyInvocable<void()> callback;
-    VirtualTimer* timer = nullptr;
+    VirtualTimer* timer = nullptr;  // its handle, if still armed
+    uint64_t sequence = kFree;      // of the queue entry that holds it
   };
-  // (deadline, creation sequence) orders the queue deterministically.
-  using Key = std::pair<absl::Duration, uint64_t>;
-  using Queue = std::map<Key, Entry>;
+  // A min-heap entry. (deadline, creation sequence) orders the queue
+  // deterministically; an entry whose slot no longer carries its sequence
+  // was cancelled and is skipped.
+  struct Queued {
+    absl::Duration deadline;
+    uint64_t sequence;
+    uint32_t slot;
+  };
+  static constexpr uint64_t kFree = ~uint64_t{0};
+
+  bool Stale(const Queued& entry) const {
+    return slots_[entry.slot].sequence != entry.sequence;
+  }
+  void PopTop();
+  // Keeps the heap's top a live entry, so that NextDeadline() is const.
+  void DropStaleTop();
+  // Called by an armed handle.
+  void Cancel(uint32_t slot);
+  void FreeSlot(uint32_t slot);
 
   absl::Duration now_ = absl::ZeroDuration();
   uint64_t next_sequence_ = 0;
-  // Shared with the timers so that a handle outliving the clock can tell.
-  std::shared_ptr<Queue> queue_;
+  std::vector<Queued> heap_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  size_t pending_ = 0;
 };
 
 }  // namespace talkcheck

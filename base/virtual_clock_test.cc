@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace talkcheck {
@@ -87,6 +90,61 @@ TEST(VirtualClockTest, HandleOutlivesClock) {
   }
   timer->Cancel();
   timer.reset();
+}
+
+// Timers re-armed over and over (an idle timeout per stanza) leave cancelled
+// entries behind in the queue: only the live ones run, in deadline and then
+// creation order, and a slot reused by a new timer is not cancelled by the
+// old handle.
+TEST(VirtualClockTest, CancelChurnRunsOnlyLiveTimersInOrder) {
+  VirtualClock clock;
+  std::vector<std::pair<int64_t, int>> ran;
+  std::vector<std::unique_ptr<Timer>> timers;
+  std::vector<Timer*> cancelled;
+  std::vector<std::pair<int64_t, int>> live;
+  uint64_t x = 1;
+  for (int i = 0; i < 20000; ++i) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    const int64_t ms = static_cast<int64_t>((x >> 33) % 500);
+    timers.push_back(clock.CallAfter(
+        absl::Milliseconds(ms), [&ran, ms, i] { ran.emplace_back(ms, i); }));
+    if ((x >> 20) % 4 != 0) {
+      timers.back()->Cancel();  // frees the slot for the next timer
+      cancelled.push_back(timers.back().get());
+    } else {
+      live.emplace_back(ms, i);
+    }
+  }
+  for (Timer* timer : cancelled) timer->Cancel();  // their slots are reused
+  EXPECT_EQ(clock.pending_count(), live.size());
+  while (clock.RunNext()) {
+  }
+  std::sort(live.begin(), live.end());
+  EXPECT_EQ(ran, live);
+  EXPECT_EQ(clock.pending_count(), 0u);
+}
+
+// A callback that cancels the next timer due, and one whose captures own a
+// handle of the same clock, destroyed when the callback is.
+TEST(VirtualClockTest, CallbacksMayCancelAndOwnHandles) {
+  VirtualClock clock;
+  std::vector<int> ran;
+  std::unique_ptr<Timer> second;
+  auto first = clock.CallAfter(absl::Seconds(1), [&] {
+    ran.push_back(1);
+    second->Cancel();
+  });
+  second = clock.CallAfter(absl::Seconds(2), [&] { ran.push_back(2); });
+  auto owned = std::make_shared<std::unique_ptr<Timer>>(
+      clock.CallAfter(absl::Seconds(3), [&] { ran.push_back(3); }));
+  auto owner = clock.CallAfter(absl::Seconds(4), [owned] {});
+  owned.reset();
+  owner->Cancel();  // destroys the callback, and with it timer 3's handle
+  EXPECT_EQ(clock.pending_count(), 2u);
+  while (clock.RunNext()) {
+  }
+  EXPECT_EQ(ran, std::vector<int>{1});
+  EXPECT_EQ(clock.NextDeadline(), absl::InfiniteDuration());
 }
 
 }  // namespace
