@@ -238,8 +238,7 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> UdpNetwork::Bind(
 struct InMemoryNetwork::State {
   explicit State(Clock& clock) : clock(clock) {}
 
-  void Deliver(uint64_t id, const UdpEndpoint& from, const UdpEndpoint& to,
-               const std::string& datagram);
+  void Deliver(uint64_t id);
 
   Clock& clock;
   FateFunction fate;
@@ -248,8 +247,16 @@ struct InMemoryNetwork::State {
   // address, and a hash of the port is cheaper per datagram than ordering
   // endpoints.
   absl::flat_hash_map<uint16_t, Socket*> sockets;
-  // Delivery timers by datagram; destroying the state cancels them.
-  absl::flat_hash_map<uint64_t, std::unique_ptr<Timer>> in_flight;
+  // A datagram on its way. Its timer's callback carries only the id, small
+  // enough for no allocation of its own.
+  struct InFlight {
+    std::unique_ptr<Timer> timer;
+    UdpEndpoint from;
+    UdpEndpoint to;
+    std::string data;
+  };
+  // By id; destroying the state cancels the timers.
+  absl::flat_hash_map<uint64_t, InFlight> in_flight;
   uint64_t next_id = 0;
   uint64_t delivered = 0;
   uint64_t dropped = 0;
@@ -270,15 +277,18 @@ class InMemoryNetwork::Socket : public DatagramSocket {
   UdpEndpoint local_endpoint() const override { return local_; }
   bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
   void SetReceiveHandler(ReceiveHandler handler) override {
-    handler_ = std::move(handler);
+    handler_ = handler ? std::make_shared<ReceiveHandler>(std::move(handler))
+                       : nullptr;
   }
 
-  const ReceiveHandler& handler() const { return handler_; }
+  // Shared, so that a delivery can hold it while the handler destroys the
+  // socket, without copying the function per datagram.
+  const std::shared_ptr<ReceiveHandler>& handler() const { return handler_; }
 
  private:
   std::weak_ptr<State> state_;
   const UdpEndpoint local_;
-  ReceiveHandler handler_;
+  std::shared_ptr<ReceiveHandler> handler_;
 };
 
 bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
@@ -292,32 +302,35 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
     return false;
   }
   const uint64_t id = state->next_id++;
-  // The timer holds the state weakly: the state owns the timer.
-  state->in_flight[id] = state->clock.CallAfter(
-      fate.delay, [weak = std::weak_ptr<State>(state), id, from = local_, to,
-                   data = std::string(datagram)] {
-        if (std::shared_ptr<State> state = weak.lock()) {
-          state->Deliver(id, from, to, data);
-        }
-      });
+  State::InFlight& datagram_in_flight = state->in_flight[id];
+  datagram_in_flight.from = local_;
+  datagram_in_flight.to = to;
+  datagram_in_flight.data.assign(datagram.data(), datagram.size());
+  // The state owns the timer: destroying it cancels the callback, so the raw
+  // pointer cannot dangle.
+  datagram_in_flight.timer = state->clock.CallAfter(
+      fate.delay, [state = state.get(), id] { state->Deliver(id); });
   return true;
 }
 
-void InMemoryNetwork::State::Deliver(uint64_t id, const UdpEndpoint& from,
-                                     const UdpEndpoint& to,
-                                     const std::string& datagram) {
-  in_flight.erase(id);  // the timer has fired; its handle may go
-  const auto it = sockets.find(to.port());
-  if (it == sockets.end() || it->second->local_endpoint() != to ||
-      !it->second->handler() ||
-      from.address().is_v4() != to.address().is_v4()) {
+void InMemoryNetwork::State::Deliver(uint64_t id) {
+  const auto found = in_flight.find(id);
+  if (found == in_flight.end()) return;
+  // Out of the map: the handler may send (and grow the map), or destroy the
+  // network. The fired timer's handle goes with it.
+  const InFlight datagram = std::move(found->second);
+  in_flight.erase(found);
+  const auto it = sockets.find(datagram.to.port());
+  if (it == sockets.end() || it->second->local_endpoint() != datagram.to ||
+      it->second->handler() == nullptr ||
+      datagram.from.address().is_v4() != datagram.to.address().is_v4()) {
     ++undeliverable;
     return;
   }
   ++delivered;
-  // A copy: the handler may destroy the socket, or the network.
-  ReceiveHandler handler = it->second->handler();
-  handler(datagram, from);
+  // Held: the handler may destroy the socket, or the network.
+  const std::shared_ptr<ReceiveHandler> handler = it->second->handler();
+  (*handler)(datagram.data, datagram.from);
 }
 
 InMemoryNetwork::InMemoryNetwork(Clock& clock)
