@@ -356,8 +356,10 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
     return;
   }
   ++judged->media_received;
-  // A copy, so that a handler destroying the channel does not destroy itself.
-  if (PacketHandler handler = owner.on_packet_) handler(data, from);
+  // Held, so that a handler destroying the channel does not destroy itself.
+  if (const std::shared_ptr<PacketHandler> handler = owner.on_packet_) {
+    (*handler)(data, from);
+  }
 }
 
 // The sender can only be writable on a pair we answered (§4.3), and should

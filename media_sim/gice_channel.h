@@ -243,7 +243,8 @@ class GiceChannel {
   bool SendPacket(absl::string_view packet);
 
   void set_packet_handler(PacketHandler handler) {
-    on_packet_ = std::move(handler);
+    on_packet_ =
+        handler ? std::make_shared<PacketHandler>(std::move(handler)) : nullptr;
   }
   void set_writable_handler(std::function<void(bool)> handler) {
     on_writable_ = std::move(handler);
@@ -265,7 +266,9 @@ class GiceChannel {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  PacketHandler on_packet_;
+  // Shared, so that a packet can hold it while the handler destroys the
+  // channel, without copying the function (and its captures) per packet.
+  std::shared_ptr<PacketHandler> on_packet_;
   std::function<void(bool)> on_writable_;
   std::function<bool()> answer_pings_;
   GiceStats stats_;

@@ -474,7 +474,7 @@ bool MatchElement(const Element& pattern, const Element& actual,
 MatchResult Match(const xmpp::Element& pattern, const xmpp::Element& actual,
                   Variables& vars, const MatchOptions& options) {
   Context ctx;
-  ctx.work = vars;
+  ctx.work = Variables(&vars);
   ctx.options = options;
   Diagnosis diag;
   MatchResult result;

@@ -94,7 +94,8 @@ void Variables::Set(absl::string_view name, absl::string_view value) {
 
 const std::string* Variables::Get(absl::string_view name) const {
   auto it = values_.find(name);
-  return it == values_.end() ? nullptr : &it->second;
+  if (it != values_.end()) return &it->second;
+  return under_ == nullptr ? nullptr : under_->Get(name);
 }
 
 void Variables::Erase(absl::string_view name) {

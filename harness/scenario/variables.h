@@ -28,10 +28,18 @@ inline constexpr size_t kMaxSubstitutedBytes = 16 << 20;
 
 class Variables {
  public:
+  Variables() = default;
+  // A scratch layer over `under`, which must outlive it: reads fall through
+  // to `under`, writes and erasures stay in the layer. What a match captures
+  // while it tries a pattern, without copying every variable per attempt.
+  explicit Variables(const Variables* under) : under_(under) {}
+
   void Set(absl::string_view name, absl::string_view value);
   const std::string* Get(absl::string_view name) const;  // nullptr when unset
   bool Has(absl::string_view name) const { return Get(name) != nullptr; }
+  // Of this layer only.
   void Erase(absl::string_view name);
+  // This layer's values, not those of the one under it.
   const std::map<std::string, std::string, std::less<>>& all() const {
     return values_;
   }
@@ -45,6 +53,7 @@ class Variables {
 
  private:
   std::map<std::string, std::string, std::less<>> values_;
+  const Variables* under_ = nullptr;
 };
 
 // The names referenced as `${name}` in `text`, in order of first appearance.

@@ -37,6 +37,27 @@ TEST(VariablesTest, SetGetErase) {
   EXPECT_TRUE(vars.all().empty());
 }
 
+// A scratch layer reads through to the variables under it, and what it sets
+// or erases stays in the layer.
+TEST(VariablesTest, LayerReadsThroughAndWritesToItself) {
+  Variables vars;
+  vars.Set("peer", kPeer);
+  Variables layer(&vars);
+  ASSERT_NE(layer.Get("peer"), nullptr);
+  EXPECT_EQ(*layer.Get("peer"), kPeer);
+  layer.Set("sid", "42");
+  layer.Set("peer", "other@localhost");
+  EXPECT_EQ(*layer.Get("peer"), "other@localhost");
+  EXPECT_EQ(*layer.Substitute("${peer} ${sid}"), "other@localhost 42");
+  EXPECT_FALSE(vars.Has("sid"));
+  EXPECT_EQ(*vars.Get("peer"), kPeer);
+  layer.Erase("peer");  // uncovers the value under it
+  EXPECT_EQ(*layer.Get("peer"), kPeer);
+  layer.Erase("sid");
+  EXPECT_FALSE(layer.Has("sid"));
+  EXPECT_TRUE(layer.all().empty());
+}
+
 // Verifies that references are replaced, repeated ones each time.
 TEST(VariablesTest, SubstitutesReferences) {
   Variables vars;
