@@ -10,11 +10,13 @@
 #include <boost/asio/error.hpp>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -230,6 +232,18 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> UdpNetwork::Bind(
         absl::StrCat("UDP bind on ", address, ": ", ec.message()));
   }
   return std::unique_ptr<DatagramSocket>(std::move(socket));
+}
+
+size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
+  const asio::ip::address& address = endpoint.address();
+  if (address.is_v4()) {
+    return absl::Hash<std::tuple<uint32_t, uint16_t>>()(
+        {address.to_v4().to_uint(), endpoint.port()});
+  }
+  return absl::Hash<
+      std::tuple<std::array<unsigned char, 16>, unsigned long, uint16_t>>()(
+      {address.to_v6().to_bytes(), address.to_v6().scope_id(),
+       endpoint.port()});
 }
 
 // ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,6 +39,12 @@
 namespace talkcheck::media_sim {
 
 using UdpEndpoint = boost::asio::ip::udp::endpoint;
+
+// For absl's hash containers: asio orders endpoints but does not hash them,
+// and a lookup per datagram is cheaper hashed than ordered.
+struct UdpEndpointHash {
+  size_t operator()(const UdpEndpoint& endpoint) const;
+};
 
 // How long before now the kernel received the datagram whose receive handler
 // runs on this thread (SO_TIMESTAMPNS, on UdpNetwork's sockets), zero on any

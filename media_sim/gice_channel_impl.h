@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "media_sim/gice_channel.h"
@@ -104,13 +105,7 @@ struct GiceChannel::Impl {
     }
     template <typename H>
     friend H AbslHashValue(H h, const PairKey& key) {
-      const boost::asio::ip::address& address = key.remote.address();
-      if (address.is_v4()) {
-        return H::combine(std::move(h), key.port, address.to_v4().to_uint(),
-                          key.remote.port());
-      }
-      return H::combine(std::move(h), key.port, address.to_v6().to_bytes(),
-                        address.to_v6().scope_id(), key.remote.port());
+      return H::combine(std::move(h), key.port, UdpEndpointHash()(key.remote));
     }
   };
   absl::flat_hash_map<PairKey, std::string> pair_names;
@@ -215,7 +210,8 @@ struct GiceChannel::Impl {
   // By remote address, the ports that sent it a success response (one that
   // left: not dropped by a simulated network), with the time of the first:
   // the pairs the remote side may consider writable.
-  std::map<boost::asio::ip::udp::endpoint, std::map<size_t, absl::Duration>>
+  absl::flat_hash_map<boost::asio::ip::udp::endpoint,
+                      std::map<size_t, absl::Duration>, UdpEndpointHash>
       answered;
 
   bool started = false;
@@ -229,7 +225,8 @@ struct GiceChannel::Impl {
   uint64_t rate_window_count[2] = {0, 0};
   // What can be the remote side's: every address it announced (any generation)
   // or that passed a check, and every ufrag it announced.
-  std::set<boost::asio::ip::udp::endpoint> remote_sources;
+  absl::flat_hash_set<boost::asio::ip::udp::endpoint, UdpEndpointHash>
+      remote_sources;
   std::set<std::string> remote_ufrags;
   // Where the findings of the datagram being handled go: owner.stats_ or
   // owner.environment_stats_.

@@ -271,6 +271,27 @@ TEST(RtpSenderTest, StepsAndWraps) {
   EXPECT_EQ(sender.codec().name, "PCMU");
 }
 
+// The payload is a ramp of bytes from count * 31 (mod 256), so that an echo
+// names its packet: checked across the 256-byte wrap, for a codec whose
+// payload is longer than 256 bytes too.
+TEST(RtpSenderTest, PayloadIsARampFromThePacketCount) {
+  RtpCodec big = Pcmu();
+  big.payload_bytes = 700;
+  for (const RtpCodec& codec : {Pcmu(), big}) {
+    RtpSender sender(codec, kSsrc, 0, 0);
+    for (uint64_t count = 0; count < 20; ++count) {
+      const RtpPacket packet = sender.Next();
+      ASSERT_EQ(packet.payload.size(),
+                static_cast<size_t>(codec.payload_bytes));
+      for (size_t i = 0; i < packet.payload.size(); ++i) {
+        ASSERT_EQ(static_cast<uint8_t>(packet.payload[i]),
+                  (count * 31 + i) & 0xFF)
+            << "packet " << count << " byte " << i;
+      }
+    }
+  }
+}
+
 class RtpReceiverTest : public ::testing::Test {
  protected:
   // Feeds unwrapped sequence numbers in order of arrival, 20 ms apart.

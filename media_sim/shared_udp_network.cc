@@ -11,12 +11,10 @@
 #include <chrono>
 #include <functional>
 #include <set>
-#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "media_sim/stun_message.h"
@@ -41,18 +39,6 @@ constexpr size_t kMaxQueued = 1 << 16;
 // thread is busy elsewhere, where a socket per call has a default buffer each.
 // The kernel caps it at net.core.rmem_max / wmem_max.
 constexpr int kKernelBufferBytes = 8 << 20;
-
-struct EndpointHash {
-  size_t operator()(const UdpEndpoint& endpoint) const {
-    const asio::ip::address& address = endpoint.address();
-    if (address.is_v4()) {
-      return absl::Hash<std::tuple<uint32_t, uint16_t>>()(
-          {address.to_v4().to_uint(), endpoint.port()});
-    }
-    return absl::Hash<std::tuple<std::array<unsigned char, 16>, uint16_t>>()(
-        {address.to_v6().to_bytes(), endpoint.port()});
-  }
-};
 
 using ReceiveHandler =
     std::function<void(absl::string_view, const UdpEndpoint&)>;
@@ -130,7 +116,7 @@ class SharedUdpNetwork::Port : public std::enable_shared_from_this<Port> {
 
   absl::flat_hash_map<std::string, SharedSocket*> by_ufrag_;
   std::set<size_t> ufrag_lengths_;  // of the keys of by_ufrag_
-  absl::flat_hash_map<UdpEndpoint, SharedSocket*, EndpointHash> by_remote_;
+  absl::flat_hash_map<UdpEndpoint, SharedSocket*, UdpEndpointHash> by_remote_;
 
   // Receive slots, reused by every recvmmsg.
   std::vector<char> slots_ = std::vector<char>(kBatch * kSlotBytes);
@@ -176,13 +162,15 @@ class SharedSocket : public DatagramSocket {
   const absl::flat_hash_set<std::string>& ufrags() const { return ufrags_; }
   // Every remote address routed here at some time (a newer route elsewhere
   // may have taken it since).
-  absl::flat_hash_set<UdpEndpoint, EndpointHash>& remotes() { return remotes_; }
+  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash>& remotes() {
+    return remotes_;
+  }
 
  private:
   std::shared_ptr<SharedUdpNetwork::Port> port_;
   std::shared_ptr<const ReceiveHandler> handler_;
   absl::flat_hash_set<std::string> ufrags_;
-  absl::flat_hash_set<UdpEndpoint, EndpointHash> remotes_;
+  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash> remotes_;
 };
 
 void SharedUdpNetwork::Port::AnswerUfrag(SharedSocket* view,
