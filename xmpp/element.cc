@@ -324,15 +324,20 @@ void Element::AppendTo(std::string& out, absl::string_view parent_ns) const {
   // or whose namespace no element may have, is left out with its subtree, and
   // so is an attribute whose name is not an NCName. The parser never makes
   // such elements; only code can.
-  if (!internal::IsNcName(name_) || ns_ == ns::kXmlns) return;
+  // As string_views, compared by length first: no strlen per comparison.
+  constexpr absl::string_view kXmlnsNs = ns::kXmlns;
+  constexpr absl::string_view kStreamNs = ns::kStream;
+  constexpr absl::string_view kXmlNs = ns::kXml;
+  const absl::string_view element_ns = ns_;
+  if (!internal::IsNcName(name_) || element_ns == kXmlnsNs) return;
   // Stream elements borrow the `stream` prefix of the header and leave the
   // default namespace in scope for their children untouched; so do elements
   // in the xml namespace, whose prefix is predeclared and which no default
   // declaration may name.
   absl::string_view prefix;
-  if (ns_ == ns::kStream) {
+  if (element_ns == kStreamNs) {
     prefix = "stream:";
-  } else if (ns_ == ns::kXml) {
+  } else if (element_ns == kXmlNs) {
     prefix = "xml:";
   }
   absl::string_view child_ns = parent_ns;
@@ -352,10 +357,14 @@ void Element::AppendTo(std::string& out, absl::string_view parent_ns) const {
   absl::InlinedVector<absl::string_view, 2> prefixed;
   for (const Attribute& a : attributes_) {
     // Namespace declarations follow from ns(); they are never attributes.
-    if (a.ns == ns::kXmlns || (a.ns.empty() && a.name == "xmlns")) continue;
+    const absl::string_view attribute_ns = a.ns;
+    if (attribute_ns == kXmlnsNs ||
+        (attribute_ns.empty() && absl::string_view(a.name) == "xmlns")) {
+      continue;
+    }
     if (!internal::IsNcName(a.name)) continue;
     out.push_back(' ');
-    if (a.ns == ns::kXml) {
+    if (attribute_ns == kXmlNs) {
       out.append("xml:");
     } else if (!a.ns.empty()) {
       size_t k = 0;

@@ -1,3 +1,4 @@
+#include <array>
 #include <cstdint>
 
 #include "xmpp/utf8.h"
@@ -8,7 +9,7 @@ namespace {
 
 // XML 1.0 (Fifth Edition) §2.3 NameStartChar, without ':' (Namespaces in XML
 // §3 NCName).
-bool IsNameStartCodePoint(uint32_t c) {
+constexpr bool IsNameStartCodePoint(uint32_t c) {
   if (c < 0x80) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
   }
@@ -21,7 +22,7 @@ bool IsNameStartCodePoint(uint32_t c) {
 }
 
 // §2.3 NameChar, without ':'.
-bool IsNameCodePoint(uint32_t c) {
+constexpr bool IsNameCodePoint(uint32_t c) {
   if (c < 0x80) {
     return IsNameStartCodePoint(c) || (c >= '0' && c <= '9') || c == '-' ||
            c == '.';
@@ -30,19 +31,39 @@ bool IsNameCodePoint(uint32_t c) {
          (c >= 0x203F && c <= 0x2040);
 }
 
+// The same two tests for ASCII, by table: names are nearly always ASCII, and
+// every stanza's names are checked again when it is written out.
+constexpr uint8_t kStart = 1;
+constexpr uint8_t kName = 2;
+constexpr std::array<uint8_t, 128> kAsciiName = [] {
+  std::array<uint8_t, 128> table{};
+  for (uint32_t c = 0; c < table.size(); ++c) {
+    table[c] = (IsNameStartCodePoint(c) ? kStart : 0) |
+               (IsNameCodePoint(c) ? kName : 0);
+  }
+  return table;
+}();
+
 }  // namespace
 
 bool IsNcName(absl::string_view name) {
   if (name.empty()) return false;
   size_t i = 0;
-  bool first = true;
+  uint8_t wanted = kStart;
   while (i < name.size()) {
-    uint32_t cp;
-    if (!NextCodePoint(name, i, cp)) return false;
-    if (!(first ? IsNameStartCodePoint(cp) : IsNameCodePoint(cp))) {
-      return false;
+    const unsigned char byte = static_cast<unsigned char>(name[i]);
+    if (byte < 0x80) {
+      if ((kAsciiName[byte] & wanted) == 0) return false;
+      ++i;
+    } else {
+      uint32_t cp;
+      if (!NextCodePoint(name, i, cp)) return false;
+      if (!(wanted == kStart ? IsNameStartCodePoint(cp)
+                             : IsNameCodePoint(cp))) {
+        return false;
+      }
     }
-    first = false;
+    wanted = kName;
   }
   return true;
 }
