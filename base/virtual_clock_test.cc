@@ -124,6 +124,37 @@ TEST(VirtualClockTest, CancelChurnRunsOnlyLiveTimersInOrder) {
   EXPECT_EQ(clock.pending_count(), 0u);
 }
 
+// A timer made due now runs after those made earlier for the same time, and
+// before those made later; cancelling one that is due now skips it.
+TEST(VirtualClockTest, DueNowTimersKeepCreationOrderAtTheirTime) {
+  VirtualClock clock;
+  std::vector<std::string> ran;
+  std::vector<std::unique_ptr<Timer>> timers;
+  timers.push_back(clock.CallAfter(absl::Seconds(1), [&] {
+    ran.push_back("x");
+    timers.push_back(clock.CallAfter(absl::ZeroDuration(), [&] {
+      ran.push_back("z");
+      timers.push_back(
+          clock.CallAfter(absl::ZeroDuration(), [&] { ran.push_back("v"); }));
+    }));
+    timers.push_back(
+        clock.CallAfter(absl::ZeroDuration(), [&] { ran.push_back("gone"); }));
+    timers.back()->Cancel();
+  }));
+  timers.push_back(clock.CallAfter(absl::Seconds(1), [&] {
+    ran.push_back("y");
+    timers.push_back(
+        clock.CallAfter(absl::ZeroDuration(), [&] { ran.push_back("w"); }));
+  }));
+  timers.push_back(
+      clock.CallAfter(absl::Seconds(2), [&] { ran.push_back("later"); }));
+  EXPECT_EQ(clock.NextDeadline(), absl::Seconds(1));
+  clock.AdvanceBy(absl::Seconds(1));
+  EXPECT_EQ(ran, (std::vector<std::string>{"x", "y", "z", "w", "v"}));
+  EXPECT_EQ(clock.pending_count(), 1u);
+  EXPECT_EQ(clock.NextDeadline(), absl::Seconds(2));
+}
+
 // A callback that cancels the next timer due, and one whose captures own a
 // handle of the same clock, destroyed when the callback is.
 TEST(VirtualClockTest, CallbacksMayCancelAndOwnHandles) {
