@@ -13,18 +13,36 @@ namespace talkcheck {
 namespace {
 
 // Verifies that timers fire in deadline order on the io_context and cancelled
-// ones never.
+// ones never. A loaded machine may pause the test between two CallAfter calls
+// for longer than their delays differ (CI once saw "late" first), so each
+// deadline is bracketed by reading the clock before and after its CallAfter,
+// and the order is checked where the brackets do not overlap.
 TEST(AsioClockTest, FiresInOrderAndHonoursCancel) {
   boost::asio::io_context io;
   AsioClock clock(io);
   std::string ran;
-  auto late = clock.CallAfter(absl::Milliseconds(20), [&] { ran += "late"; });
-  auto early = clock.CallAfter(absl::Milliseconds(1), [&] { ran += "early,"; });
-  auto cancelled =
-      clock.CallAfter(absl::Milliseconds(5), [&] { ran += "never"; });
+  struct Bracket {
+    absl::Duration earliest, latest;
+  };
+  auto call = [&](absl::Duration delay, std::string name, Bracket& bracket) {
+    bracket.earliest = clock.Now() + delay;
+    auto timer = clock.CallAfter(delay, [&ran, name] { ran += name + ","; });
+    bracket.latest = clock.Now() + delay;
+    return timer;
+  };
+  Bracket late_at, early_at, unused;
+  auto late = call(absl::Milliseconds(20), "late", late_at);
+  auto early = call(absl::Milliseconds(1), "early", early_at);
+  auto cancelled = call(absl::Milliseconds(5), "never", unused);
   cancelled.reset();
   io.run();
-  EXPECT_EQ(ran, "early,late");
+  if (early_at.latest < late_at.earliest) {
+    EXPECT_EQ(ran, "early,late,");
+  } else if (late_at.latest < early_at.earliest) {
+    EXPECT_EQ(ran, "late,early,");
+  } else {
+    EXPECT_TRUE(ran == "early,late," || ran == "late,early,") << ran;
+  }
   EXPECT_GE(clock.Now(), absl::Milliseconds(20));
 }
 
