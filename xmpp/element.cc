@@ -325,9 +325,11 @@ void Element::AppendTo(std::string& out, absl::string_view parent_ns) const {
   // so is an attribute whose name is not an NCName. The parser never makes
   // such elements; only code can.
   // As string_views, compared by length first: no strlen per comparison.
-  constexpr absl::string_view kXmlnsNs = ns::kXmlns;
-  constexpr absl::string_view kStreamNs = ns::kStream;
-  constexpr absl::string_view kXmlNs = ns::kXml;
+  // Sized from the arrays: absl::string_view's strlen is not a constant
+  // expression in every build (--config=asan).
+  constexpr absl::string_view kXmlnsNs(ns::kXmlns, sizeof(ns::kXmlns) - 1);
+  constexpr absl::string_view kStreamNs(ns::kStream, sizeof(ns::kStream) - 1);
+  constexpr absl::string_view kXmlNs(ns::kXml, sizeof(ns::kXml) - 1);
   const absl::string_view element_ns = ns_;
   if (!internal::IsNcName(name_) || element_ns == kXmlnsNs) return;
   // Stream elements borrow the `stream` prefix of the header and leave the
