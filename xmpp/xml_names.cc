@@ -1,4 +1,3 @@
-#include <array>
 #include <cstdint>
 
 #include "xmpp/utf8.h"
@@ -9,7 +8,7 @@ namespace {
 
 // XML 1.0 (Fifth Edition) §2.3 NameStartChar, without ':' (Namespaces in XML
 // §3 NCName).
-constexpr bool IsNameStartCodePoint(uint32_t c) {
+bool IsNameStartCodePoint(uint32_t c) {
   if (c < 0x80) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
   }
@@ -22,7 +21,7 @@ constexpr bool IsNameStartCodePoint(uint32_t c) {
 }
 
 // §2.3 NameChar, without ':'.
-constexpr bool IsNameCodePoint(uint32_t c) {
+bool IsNameCodePoint(uint32_t c) {
   if (c < 0x80) {
     return IsNameStartCodePoint(c) || (c >= '0' && c <= '9') || c == '-' ||
            c == '.';
@@ -31,39 +30,29 @@ constexpr bool IsNameCodePoint(uint32_t c) {
          (c >= 0x203F && c <= 0x2040);
 }
 
-// The same two tests for ASCII, by table: names are nearly always ASCII, and
-// every stanza's names are checked again when it is written out.
-constexpr uint8_t kStart = 1;
-constexpr uint8_t kName = 2;
-constexpr std::array<uint8_t, 128> kAsciiName = [] {
-  std::array<uint8_t, 128> table{};
-  for (uint32_t c = 0; c < table.size(); ++c) {
-    table[c] = (IsNameStartCodePoint(c) ? kStart : 0) |
-               (IsNameCodePoint(c) ? kName : 0);
-  }
-  return table;
-}();
-
 }  // namespace
 
 bool IsNcName(absl::string_view name) {
   if (name.empty()) return false;
   size_t i = 0;
-  uint8_t wanted = kStart;
+  // ASCII by the framer's byte classes (names are nearly always ASCII, and
+  // every stanza's names are checked again when it is written out); those
+  // classes are of Names, so the colon an NCName lacks is refused here.
+  uint8_t ascii_class = kNameStart;
   while (i < name.size()) {
     const unsigned char byte = static_cast<unsigned char>(name[i]);
     if (byte < 0x80) {
-      if ((kAsciiName[byte] & wanted) == 0) return false;
+      if (byte == ':' || !Is(byte, ascii_class)) return false;
       ++i;
     } else {
       uint32_t cp;
       if (!NextCodePoint(name, i, cp)) return false;
-      if (!(wanted == kStart ? IsNameStartCodePoint(cp)
-                             : IsNameCodePoint(cp))) {
+      if (!(ascii_class == kNameStart ? IsNameStartCodePoint(cp)
+                                      : IsNameCodePoint(cp))) {
         return false;
       }
     }
-    wanted = kName;
+    ascii_class = kNameAscii;
   }
   return true;
 }
