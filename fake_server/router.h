@@ -64,7 +64,10 @@ class Endpoint {
   virtual void Kick(absl::string_view reason) = 0;
 };
 
-// One stanza as the router saw it.
+// One stanza as the router saw it, valid while the observer runs: an observer
+// that keeps it copies what it needs (the router notifies for every stanza, and
+// copying each one for observers that only look was a tenth of a fuzz
+// schedule's XMPP work).
 struct RoutedStanza {
   enum class Direction {
     kFromEndpoint,  // a client (or virtual session) sent it; `endpoint` is the
@@ -73,8 +76,8 @@ struct RoutedStanza {
   };
   absl::Duration time;  // Clock::Now() when routed
   Direction direction;
-  xmpp::Jid endpoint;
-  xmpp::Element stanza;
+  const xmpp::Jid& endpoint;
+  const xmpp::Element& stanza;
 };
 
 // One step of a client stream's login (negotiation before stanzas), for

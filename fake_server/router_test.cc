@@ -699,9 +699,17 @@ TEST_F(RouterTest, ReentrantDelivery) {
 TEST_F(RouterTest, ObserversSeeBothDirections) {
   FakeEndpoint& peer = Connect(kPeer);
   FakeEndpoint& cut = Connect(kCut);
-  std::vector<RoutedStanza> seen;
-  const int id = router().AddObserver(
-      [&seen](const RoutedStanza& routed) { seen.push_back(routed); });
+  struct Seen {
+    absl::Duration time;
+    RoutedStanza::Direction direction;
+    Jid endpoint;
+    Element stanza;
+  };
+  std::vector<Seen> seen;
+  const int id = router().AddObserver([&seen](const RoutedStanza& routed) {
+    seen.push_back(
+        {routed.time, routed.direction, routed.endpoint, routed.stanza});
+  });
   clock_.AdvanceBy(absl::Seconds(7));
   Send(cut, std::string("<iq type='get' id='o' from='x@y' to='") + kPeer +
                 "'><ping xmlns='urn:xmpp:ping'/></iq>");

@@ -93,8 +93,8 @@ TEST(AbruptCloseTest, ClientsVanishingTogetherLeaveServerRunning) {
   release.set_value();
 
   for (const char* jid : {"cut@localhost/first", "cut@localhost/second"}) {
-    const std::optional<RoutedStanza> gone = server.WaitForStanza(
-        [jid, &server](const RoutedStanza& r) {
+    const std::optional<RecordedStanza> gone = server.WaitForStanza(
+        [jid, &server](const RecordedStanza& r) {
           return r.direction == RoutedStanza::Direction::kToEndpoint &&
                  r.endpoint == server.peer_jid() &&
                  r.stanza.Is(ns::kClient, "presence") &&

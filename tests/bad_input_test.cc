@@ -86,7 +86,7 @@ class BadInputTest : public ::testing::Test {
 
   // No message stanza was routed at all (the bad clients' ones must not be).
   void ExpectNoMessageRouted() {
-    for (const RoutedStanza& routed : server_->Routed()) {
+    for (const RecordedStanza& routed : server_->Routed()) {
       EXPECT_FALSE(routed.stanza.Is(ns::kClient, "message"))
           << "routed: " << routed.stanza.ToString();
     }
@@ -406,8 +406,8 @@ TEST_F(BadInputTest, ConnectionFloodGetsResourceConstraint) {
         });
     ASSERT_TRUE(peer_presence.ok()) << peer_presence.status();
     within[i]->Close();
-    const std::optional<RoutedStanza> gone = server_->WaitForStanza(
-        [&jid, this](const RoutedStanza& r) {
+    const std::optional<RecordedStanza> gone = server_->WaitForStanza(
+        [&jid, this](const RecordedStanza& r) {
           return r.direction == RoutedStanza::Direction::kToEndpoint &&
                  r.endpoint == server_->peer_jid() &&
                  r.stanza.Is(ns::kClient, "presence") &&

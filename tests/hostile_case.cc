@@ -58,7 +58,7 @@ HostileCase StreamErrorCase(
 
 ::testing::AssertionResult NothingRoutedFrom(TestServer& server,
                                              absl::string_view sender) {
-  for (const fake_server::RoutedStanza& routed : server.Routed()) {
+  for (const RecordedStanza& routed : server.Routed()) {
     if (routed.direction ==
             fake_server::RoutedStanza::Direction::kFromEndpoint &&
         routed.endpoint.ToString() == sender) {

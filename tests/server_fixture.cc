@@ -151,18 +151,18 @@ void TestServer::OnPeerStanza(const Element& stanza) {
 
 void TestServer::Record(const RoutedStanza& routed) {
   absl::MutexLock lock(&mu_);
-  routed_.push_back(routed);
+  routed_.emplace_back(routed);
 }
 
-std::vector<RoutedStanza> TestServer::Routed() const {
+std::vector<RecordedStanza> TestServer::Routed() const {
   absl::MutexLock lock(&mu_);
   return routed_;
 }
 
-std::optional<RoutedStanza> TestServer::WaitForStanza(
+std::optional<RecordedStanza> TestServer::WaitForStanza(
     const StanzaMatcher& matcher, absl::Duration timeout) const {
   size_t checked = 0;
-  std::optional<RoutedStanza> found;
+  std::optional<RecordedStanza> found;
   auto find = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (; checked < routed_.size(); ++checked) {
       if (matcher(routed_[checked])) {

@@ -14,8 +14,8 @@
 //       TestServer::Start(TestServerConfig(ServerConfig::TLS_OFF));
 //   ASSERT_TRUE(server.ok()) << server.status();
 //   ... connect to (*server)->endpoint() ...
-//   std::optional<RoutedStanza> iq = (*server)->WaitForStanza(
-//       [](const RoutedStanza& s) { return s.stanza.name() == "iq"; },
+//   std::optional<RecordedStanza> iq = (*server)->WaitForStanza(
+//       [](const RecordedStanza& s) { return s.stanza.name() == "iq"; },
 //       absl::Seconds(5));
 #ifndef TALKCHECK_TESTS_SERVER_FIXTURE_H_
 #define TALKCHECK_TESTS_SERVER_FIXTURE_H_
@@ -66,6 +66,21 @@ inline constexpr char kVoiceNode[] =
 fake_server::ServerConfig TestServerConfig(
     fake_server::ServerConfig::TlsMode tls);
 
+// A stanza the router routed, kept (RoutedStanza only lives while its
+// observer runs).
+struct RecordedStanza {
+  explicit RecordedStanza(const fake_server::RoutedStanza& routed)
+      : time(routed.time),
+        direction(routed.direction),
+        endpoint(routed.endpoint),
+        stanza(routed.stanza) {}
+
+  absl::Duration time;
+  fake_server::RoutedStanza::Direction direction;
+  xmpp::Jid endpoint;
+  xmpp::Element stanza;
+};
+
 class TestServer {
  public:
   // Starts the io thread, creates the server on it with `config`, attaches the
@@ -109,12 +124,12 @@ class TestServer {
   fake_server::FakeServer& server() { return *server_; }
 
   // Every stanza the router has routed so far, in order (thread-safe copy).
-  std::vector<fake_server::RoutedStanza> Routed() const;
+  std::vector<RecordedStanza> Routed() const;
   // Waits until a stanza matching `matcher` has been routed (including before
   // the call) and returns the first such; nullopt after `timeout`.
-  using StanzaMatcher = std::function<bool(const fake_server::RoutedStanza&)>;
-  std::optional<fake_server::RoutedStanza> WaitForStanza(
-      const StanzaMatcher& matcher, absl::Duration timeout) const;
+  using StanzaMatcher = std::function<bool(const RecordedStanza&)>;
+  std::optional<RecordedStanza> WaitForStanza(const StanzaMatcher& matcher,
+                                              absl::Duration timeout) const;
 
  private:
   TestServer();
@@ -140,7 +155,7 @@ class TestServer {
   std::future<void> thread_done_;
 
   mutable absl::Mutex mu_;
-  std::vector<fake_server::RoutedStanza> routed_ ABSL_GUARDED_BY(mu_);
+  std::vector<RecordedStanza> routed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace talkcheck::integration

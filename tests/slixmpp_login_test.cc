@@ -32,7 +32,7 @@ constexpr char kClientJid[] = "cut@localhost/slix";
 // Hard limit for the client process (its own limit is 45 s).
 constexpr absl::Duration kClientTimeout = absl::Seconds(60);
 
-bool FromEndpoint(const RoutedStanza& routed, absl::string_view jid) {
+bool FromEndpoint(const RecordedStanza& routed, absl::string_view jid) {
   return routed.direction == RoutedStanza::Direction::kFromEndpoint &&
          routed.endpoint.ToString() == jid;
 }
@@ -62,10 +62,10 @@ TEST(SlixmppLoginTest, LogsInOverTlsWithScramAndQueriesThePeer) {
   EXPECT_THAT(run->output, HasSubstr("mechanism=SCRAM-SHA-1 tls=yes"))
       << run->output;
 
-  const std::vector<RoutedStanza> routed = (*server)->Routed();
+  const std::vector<RecordedStanza> routed = (*server)->Routed();
   auto describe = [&routed] {
     std::string out;
-    for (const RoutedStanza& r : routed) {
+    for (const RecordedStanza& r : routed) {
       absl::StrAppend(&out,
                       r.direction == RoutedStanza::Direction::kFromEndpoint
                           ? "from "
@@ -82,7 +82,7 @@ TEST(SlixmppLoginTest, LogsInOverTlsWithScramAndQueriesThePeer) {
   std::string iq_id;
   bool peer_result = false;
   bool result_delivered = false;
-  for (const RoutedStanza& r : routed) {
+  for (const RecordedStanza& r : routed) {
     const Element& s = r.stanza;
     if (FromEndpoint(r, kClientJid) && s.Is(ns::kClient, "presence") &&
         s.Attr("type") == nullptr && s.Attr("to") == nullptr) {
