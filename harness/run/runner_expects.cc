@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/distributions.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -29,21 +31,31 @@ namespace talkcheck::harness {
 using xmpp::Element;
 namespace ns = xmpp::ns;
 
-std::optional<Element> ScenarioRunner::Impl::ParsePattern(
+std::shared_ptr<const Element> ScenarioRunner::Impl::ParsePattern(
     const std::string& text) {
+  // Per thread, so no lock is needed; bounded, as background expects parse
+  // text with the run's values written in. Parsing was a twentieth of a fuzz
+  // schedule's work.
+  thread_local absl::flat_hash_map<std::string, std::shared_ptr<const Element>>
+      parsed;
+  if (auto it = parsed.find(text); it != parsed.end()) return it->second;
   absl::StatusOr<Element> pattern = xmpp::ParseElement(text);
   if (!pattern.ok()) {
     StepError(absl::StrCat("the expected pattern is not valid XML: ",
                            pattern.status().message()));
-    return std::nullopt;
+    return nullptr;
   }
-  return *std::move(pattern);
+  if (parsed.size() >= 1024) parsed.clear();
+  auto shared = std::make_shared<const Element>(*std::move(pattern));
+  parsed.emplace(text, shared);
+  return shared;
 }
 
 void ScenarioRunner::Impl::StartExpect(const Step& step) {
   if (step.expect().background()) return StartBackgroundExpect(step);
   pending_.clear();
-  std::optional<Element> pattern = ParsePattern(step.expect().pattern());
+  std::shared_ptr<const Element> pattern =
+      ParsePattern(step.expect().pattern());
   if (!pattern) return;
   pending_.push_back(PendingExpect{&step, std::move(pattern)});
   expect_inbox_start_ = inbox_->size();
@@ -56,7 +68,8 @@ void ScenarioRunner::Impl::StartExpect(const Step& step) {
 void ScenarioRunner::Impl::StartAnyOrder(const Step& step) {
   pending_.clear();
   for (const Step& inner : step.any_order().steps()) {
-    std::optional<Element> pattern = ParsePattern(inner.expect().pattern());
+    std::shared_ptr<const Element> pattern =
+        ParsePattern(inner.expect().pattern());
     if (!pattern) return;
     pending_.push_back(PendingExpect{&inner, std::move(pattern)});
   }
@@ -70,7 +83,7 @@ void ScenarioRunner::Impl::StartAnyOrder(const Step& step) {
 void ScenarioRunner::Impl::StartOneOf(const Step& step) {
   pending_.clear();
   for (const OneOfStep::Branch& branch : step.one_of().branches()) {
-    std::optional<Element> pattern =
+    std::shared_ptr<const Element> pattern =
         ParsePattern(branch.first().expect().pattern());
     if (!pattern) return;
     pending_.push_back(PendingExpect{&branch.first(), std::move(pattern)});
@@ -142,7 +155,7 @@ void ScenarioRunner::Impl::CheckOneOf() {
 void ScenarioRunner::Impl::StartExpectNone(const ExpectNoneStep& none) {
   pending_.clear();
   if (!none.pattern().empty()) {
-    std::optional<Element> pattern = ParsePattern(none.pattern());
+    std::shared_ptr<const Element> pattern = ParsePattern(none.pattern());
     if (!pattern) return;
     pending_.push_back(PendingExpect{nullptr, std::move(pattern)});
   }
@@ -485,7 +498,7 @@ void ScenarioRunner::Impl::StartBackgroundExpect(const Step& step) {
   absl::StatusOr<std::string> text =
       frozen.Substitute(step.expect().pattern(), /*escape_xml=*/true);
   if (!text.ok()) return StepError(std::string(text.status().message()));
-  std::optional<Element> pattern = ParsePattern(*text);
+  std::shared_ptr<const Element> pattern = ParsePattern(*text);
   if (!pattern) return;
   auto expect = std::make_unique<BackgroundExpect>();
   expect->step = &step;

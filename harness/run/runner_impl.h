@@ -71,7 +71,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   struct BackgroundExpect {
     const Step* step = nullptr;
     StepResult* record = nullptr;
-    std::optional<xmpp::Element> pattern;
+    std::shared_ptr<const xmpp::Element> pattern;
     absl::Duration start;
     std::unique_ptr<Timer> timer;
   };
@@ -138,13 +138,14 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
 
   struct PendingExpect {
     const Step* step;
-    std::optional<xmpp::Element> pattern;
+    std::shared_ptr<const xmpp::Element> pattern;
     bool matched = false;
   };
 
   // Parses a pattern; on failure ends the step with an error and returns
-  // nullopt.
-  std::optional<xmpp::Element> ParsePattern(const std::string& text);
+  // null. Parsed patterns are shared by the runs of a thread (a fuzz campaign
+  // starts the same steps thousands of times).
+  std::shared_ptr<const xmpp::Element> ParsePattern(const std::string& text);
   void StartExpect(const Step& step);
   void StartAnyOrder(const Step& step);
   void StartExpectNone(const ExpectNoneStep& none);
