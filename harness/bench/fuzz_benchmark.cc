@@ -38,7 +38,8 @@ const Scenario& LoadOnce(const std::string& file) {
 void RunOrDie(benchmark::State& state, const std::string& file,
               const Schedule& schedule) {
   absl::StatusOr<ScheduleOutcome> outcome =
-      RunSchedule(LoadOnce(file), file, ClientSpec(), schedule);
+      RunSchedule(LoadOnce(file), file, ClientSpec(), schedule, {},
+                  StanzaText::kDropped);  // as a campaign runs it
   if (!outcome.ok()) {
     state.SkipWithError(std::string(outcome.status().message()).c_str());
     return;

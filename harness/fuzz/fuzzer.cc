@@ -103,7 +103,9 @@ Schedule Shrink(const Scenario& scenario, const std::string& file,
       if (budget-- <= 0 || absl::Now() >= stop) break;
       if (Complexity(candidate) >= Complexity(best)) continue;
       const bool violates =
-          Violates(RunSchedule(scenario, file, client, candidate), oracle);
+          Violates(RunSchedule(scenario, file, client, candidate, {},
+                               StanzaText::kDropped),
+                   oracle);
       if (tried) tried(++runs);
       if (violates) {
         best = std::move(candidate);
@@ -156,8 +158,8 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
     for (size_t k = next++; k < runs.size() && !never_ready; k = next++) {
       Schedule schedule = ScheduleForRun(scenario, options.seed, runs[k]);
       if (client.external()) schedule.clear_media();
-      absl::StatusOr<ScheduleOutcome> outcome =
-          RunSchedule(scenario, file, client, schedule);
+      absl::StatusOr<ScheduleOutcome> outcome = RunSchedule(
+          scenario, file, client, schedule, {}, StanzaText::kDropped);
       if (outcome.ok() &&
           outcome->result.failure_type() == "client/never-ready") {
         std::lock_guard<std::mutex> lock(mu);
@@ -286,8 +288,8 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
           [&](int tried) { phase("shrinking", tried, options.shrink_budget); });
       phase("shrinking", options.shrink_budget, options.shrink_budget);
       phase("confirming", 0, 1);
-      absl::StatusOr<ScheduleOutcome> again =
-          RunSchedule(scenario, file, client, replay.schedule());
+      absl::StatusOr<ScheduleOutcome> again = RunSchedule(
+          scenario, file, client, replay.schedule(), {}, StanzaText::kDropped);
       phase("confirming", 1, 1);
       for (const Violation& v : ViolationsOf(again))
         *replay.add_violations() = v;

@@ -120,7 +120,7 @@ TEST(ScheduleRunTest, SameScheduleSameBytes) {
 // transcript's XML: under the campaigns that find each fault (and the same
 // schedules against the correct client) they judge exactly as the oracles
 // reading the transcript alone, and the same schedule gives the same verdicts
-// twice.
+// again when the run keeps no stanza text (as a campaign runs it).
 TEST(ScheduleRunTest, ObservedStanzasJudgeAsTheTranscriptDoes) {
   Scenario scenario = Load(kCallee);
   const std::pair<std::string, uint64_t> campaigns[] = {
@@ -135,8 +135,14 @@ TEST(ScheduleRunTest, ObservedStanzasJudgeAsTheTranscriptDoes) {
       absl::StatusOr<ScheduleOutcome> a =
           RunSchedule(scenario, kCallee, Reference(faults), schedule);
       absl::StatusOr<ScheduleOutcome> b =
-          RunSchedule(scenario, kCallee, Reference(faults), schedule);
+          RunSchedule(scenario, kCallee, Reference(faults), schedule, {},
+                      StanzaText::kDropped);
       ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(b->result.transcript_size(), a->result.transcript_size());
+      for (const StanzaRecord& record : b->result.transcript())
+        EXPECT_EQ(record.xml(), "");
+      for (const StepResult& step : b->result.steps())
+        EXPECT_EQ(step.stanza(), "");
       std::vector<std::string> from_transcript =
           Oracles(CheckOracles(a->result, a->keeps_expectations));
       EXPECT_EQ(Oracles(a->violations), from_transcript)

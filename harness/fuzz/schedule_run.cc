@@ -77,9 +77,10 @@ ScheduleOutcome Judge(ScenarioResult result, TranscriptIqs& iqs,
 // and the verdict alike.
 RunnerOptions OptionsFor(const Schedule& schedule,
                          const std::map<std::string, std::string>& variables,
-                         double time_scale,
+                         double time_scale, StanzaText text,
                          const std::shared_ptr<TranscriptIqs>& iqs) {
   RunnerOptions options;
+  options.stanza_text = text == StanzaText::kKept;
   options.variables = variables;
   options.seed = schedule.seed();
   options.ack_policies = AckPoliciesOf(schedule, time_scale);
@@ -103,7 +104,7 @@ RunnerOptions OptionsFor(const Schedule& schedule,
 absl::StatusOr<ScheduleOutcome> RunSchedule(
     const Scenario& scenario, const std::string& file, const ClientSpec& client,
     const Schedule& schedule,
-    const std::map<std::string, std::string>& variables) {
+    const std::map<std::string, std::string>& variables, StanzaText text) {
   absl::StatusOr<Scenario> perturbed = ApplySchedule(scenario, schedule);
   if (!perturbed.ok()) return perturbed.status();
   if (client.time_scale <= 0 ||
@@ -115,14 +116,14 @@ absl::StatusOr<ScheduleOutcome> RunSchedule(
   if (client.external()) {
     absl::StatusOr<ScenarioResult> result = RunInRealWorld(
         ScaleTimings(*perturbed, client.time_scale), file, client,
-        OptionsFor(schedule, variables, client.time_scale, iqs));
+        OptionsFor(schedule, variables, client.time_scale, text, iqs));
     if (!result.ok()) return result.status();
     return Judge(*std::move(result), *iqs, scenario, schedule,
                  client.time_scale);
   }
   absl::StatusOr<ScenarioResult> result = RunInVirtualWorld(
       *std::move(perturbed), file, client,
-      OptionsFor(schedule, variables, 1.0, iqs), FateOf(schedule));
+      OptionsFor(schedule, variables, 1.0, text, iqs), FateOf(schedule));
   if (!result.ok()) return result.status();
   return Judge(*std::move(result), *iqs, scenario, schedule, 1.0);
 }

@@ -31,6 +31,14 @@ struct ScheduleOutcome {
 // (past the longest client deadline, 180 s, plus slack).
 inline constexpr absl::Duration kSettleLimit = absl::Seconds(200);
 
+// What an outcome's result keeps of the stanzas.
+enum class StanzaText {
+  kKept,     // the transcript's records and each step's stanza, as XML
+  kDropped,  // neither, where only the violations are kept (a campaign,
+             // shrinking): the oracles read the stanzas as the run recorded
+             // them either way, so the violations are the same
+};
+
 // Runs `scenario` (loaded from `file`) against `client` under `schedule`.
 // Errors are the harness's own (the schedule does not fit the scenario, the
 // client cannot be made); whatever the client does is in the outcome.
@@ -38,7 +46,8 @@ inline constexpr absl::Duration kSettleLimit = absl::Seconds(200);
 absl::StatusOr<ScheduleOutcome> RunSchedule(
     const Scenario& scenario, const std::string& file, const ClientSpec& client,
     const Schedule& schedule,
-    const std::map<std::string, std::string>& variables = {});
+    const std::map<std::string, std::string>& variables = {},
+    StanzaText text = StanzaText::kKept);
 
 }  // namespace talkcheck::harness
 

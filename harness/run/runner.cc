@@ -202,7 +202,7 @@ void ScenarioRunner::Impl::Observe(const fake_server::RoutedStanza& routed) {
     StanzaRecord* record = result_.add_transcript();
     record->set_time_us(Us(routed.time - start_));
     record->set_direction(direction);
-    record->set_xml(routed.stanza.ToString());
+    if (options_.stanza_text) record->set_xml(routed.stanza.ToString());
     if (options_.on_transcript) options_.on_transcript(*record, routed.stanza);
     if (options_.progress.stanza) options_.progress.stanza(*record);
   }

@@ -80,6 +80,10 @@ struct RunnerOptions {
   // written from, so that readers of the transcript (the oracles) need not
   // parse StanzaRecord.xml back.
   std::function<void(const StanzaRecord&, const xmpp::Element&)> on_transcript;
+  // Whether the result holds stanzas as text (StanzaRecord.xml, each step's
+  // stanza). Off where only the verdict is kept, as in a fuzz campaign: the
+  // text is then never read, and writing it was a twentieth of a schedule.
+  bool stanza_text = true;
 
   // The run as it goes, for a live view (talkcheck run --serve), called on
   // the io thread: each stanza as it is recorded, each step as it gets its

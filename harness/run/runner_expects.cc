@@ -31,6 +31,11 @@ namespace talkcheck::harness {
 using xmpp::Element;
 namespace ns = xmpp::ns;
 
+void ScenarioRunner::Impl::SetStepStanza(StepResult& record,
+                                         const Element& stanza) const {
+  if (options_.stanza_text) record.set_stanza(stanza.ToString());
+}
+
 std::shared_ptr<const Element> ScenarioRunner::Impl::ParsePattern(
     const std::string& text) {
   // Per thread, so no lock is needed; bounded, as background expects parse
@@ -136,7 +141,7 @@ void ScenarioRunner::Impl::CheckOneOf() {
   inbox[i].consumed = true;
   if (!first.label().empty())
     matched_at_[first.label()] = MatchedAt{&inbox, i, inbox[i].time};
-  current_->set_stanza(inbox[i].stanza.ToString());
+  SetStepStanza(*current_, inbox[i].stanza);
   waiting_ = Wait::kNone;
   one_of_ = false;
   step_timer_.reset();
@@ -216,8 +221,7 @@ void ScenarioRunner::Impl::CheckInbox() {
           matched_at_[expect.step->label()] =
               MatchedAt{&inbox, i, received.time};
         }
-        if (pending_.size() == 1)
-          current_->set_stanza(received.stanza.ToString());
+        if (pending_.size() == 1) SetStepStanza(*current_, received.stanza);
         break;
       }
       // With `next`, only the oldest unconsumed stanza of the pattern's kind
@@ -253,7 +257,7 @@ void ScenarioRunner::Impl::CheckForbidden() {
     if (forbidden) {
       waiting_ = Wait::kNone;
       step_timer_.reset();
-      current_->set_stanza(stanza.ToString());
+      SetStepStanza(*current_, stanza);
       return StepFailed(absl::StrCat("a forbidden stanza arrived after ",
                                      Pretty(inbox[i].time - step_start_)),
                         PrettyPrint(stanza));
@@ -527,7 +531,7 @@ void ScenarioRunner::Impl::CheckBackground() {
       if (Match(*expect.pattern, received.stanza, vars_).matched) {
         received.consumed = true;
         matched = true;
-        expect.record->set_stanza(received.stanza.ToString());
+        SetStepStanza(*expect.record, received.stanza);
         break;
       }
     }

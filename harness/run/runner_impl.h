@@ -142,6 +142,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     bool matched = false;
   };
 
+  // Sets a step's stanza, as text unless options_.stanza_text is off.
+  void SetStepStanza(StepResult& record, const xmpp::Element& stanza) const;
   // Parses a pattern; on failure ends the step with an error and returns
   // null. Parsed patterns are shared by the runs of a thread (a fuzz campaign
   // starts the same steps thousands of times).

@@ -253,7 +253,7 @@ void ScenarioRunner::Impl::RunSend(const SendStep& send) {
       id != nullptr && !send.keep_last_id()) {
     vars_.Set("last_id", *id);
   }
-  current_->set_stanza(stanza->ToString());
+  SetStepStanza(*current_, *stanza);
   if (send.from() == SendStep::SENDER_SERVER) {
     server_.router().SendFromServer(*std::move(stanza));
   } else {
