@@ -140,6 +140,13 @@ std::string RtpPacket::Serialize() const {
 }
 
 absl::StatusOr<RtpPacket> ParseRtpPacket(absl::string_view data) {
+  RtpPacket packet;
+  if (absl::Status status = ParseRtpPacketInto(data, packet); !status.ok())
+    return status;
+  return packet;
+}
+
+absl::Status ParseRtpPacketInto(absl::string_view data, RtpPacket& packet) {
   if (data.size() < kFixedHeaderSize) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "RTP packet of %d bytes is shorter than the 12-byte fixed header",
@@ -194,18 +201,17 @@ absl::StatusOr<RtpPacket> ParseRtpPacket(absl::string_view data) {
     end -= count;
   }
 
-  RtpPacket packet;
   packet.marker = (static_cast<uint8_t>(data[1]) & 0x80) != 0;
   packet.payload_type = static_cast<uint8_t>(data[1]) & 0x7F;
   packet.sequence = ReadU16(data, 2);
   packet.timestamp = ReadU32(data, 4);
   packet.ssrc = ReadU32(data, 8);
-  packet.csrcs.reserve(csrc_count);
+  packet.csrcs.resize(csrc_count);
   for (size_t i = 0; i < csrc_count; ++i) {
-    packet.csrcs.push_back(ReadU32(data, kFixedHeaderSize + 4 * i));
+    packet.csrcs[i] = ReadU32(data, kFixedHeaderSize + 4 * i);
   }
   packet.payload.assign(data.data() + header, end - header);
-  return packet;
+  return absl::OkStatus();
 }
 
 double RtpStats::loss_percent() const {
@@ -279,14 +285,13 @@ void RtpReceiver::UpdateJitter(const RtpPacket& packet,
   last_payload_type_ = packet.payload_type;
 }
 
-std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
-                                               absl::Duration arrival) {
-  absl::StatusOr<RtpPacket> parsed = ParseRtpPacket(data);
-  if (!parsed.ok()) {
+const RtpPacket* RtpReceiver::OnPacket(absl::string_view data,
+                                       absl::Duration arrival) {
+  if (!ParseRtpPacketInto(data, last_).ok()) {
     ++stats_.malformed;
-    return std::nullopt;
+    return nullptr;
   }
-  RtpPacket& packet = *parsed;
+  const RtpPacket& packet = last_;
   const RtpCodec* codec = Find(packet.payload_type);
   const bool expected_type = codec != nullptr;
   if (!expected_type) ++stats_.wrong_payload_type;
@@ -357,7 +362,7 @@ std::optional<RtpPacket> RtpReceiver::OnPacket(absl::string_view data,
     }
   }
   stats_.jitter_ms = jitter_s_ * 1000.0;
-  return std::move(packet);
+  return &last_;
 }
 
 RtpSender::RtpSender(RtpCodec codec, uint32_t ssrc, uint16_t first_sequence,

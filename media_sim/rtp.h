@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +62,9 @@ struct RtpPacket {
 // kInvalidArgument with the reason: shorter than 12 bytes, version != 2, CSRC
 // list or header extension past the end, padding longer than the packet.
 absl::StatusOr<RtpPacket> ParseRtpPacket(absl::string_view data);
+// The same into `out`, reusing its buffers (a receiver parses every packet of
+// a call); `out` is unspecified after an error.
+absl::Status ParseRtpPacketInto(absl::string_view data, RtpPacket& out);
 
 // Findings and figures about one direction of one call.
 struct RtpStats {
@@ -113,9 +115,9 @@ class RtpReceiver {
   // Any of `expected` (by payload type) is right; the first is the reference
   // for packets of other types. Must not be empty.
   explicit RtpReceiver(std::vector<RtpCodec> expected);
-  // Returns the parsed packet (for echo), or nullopt when it was malformed.
-  std::optional<RtpPacket> OnPacket(absl::string_view data,
-                                    absl::Duration arrival);
+  // Returns the parsed packet (for echo), valid until the next call, or null
+  // when it was malformed.
+  const RtpPacket* OnPacket(absl::string_view data, absl::Duration arrival);
   const RtpStats& stats() const { return stats_; }
 
  private:
@@ -129,6 +131,7 @@ class RtpReceiver {
 
   std::vector<RtpCodec> codecs_;
   RtpStats stats_;
+  RtpPacket last_;  // OnPacket's result; its buffers are reused
   // Implementation state (see rtp.cc). Extended sequence numbers count wraps in
   // the bits above 16 and start at 2^16 + first sequence, so late packets never
   // go below 0.

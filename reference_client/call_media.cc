@@ -115,9 +115,8 @@ std::string CallMedia::Pattern() const {
 }
 
 void CallMedia::OnPacket(absl::string_view packet) {
-  std::optional<media_sim::RtpPacket> parsed =
-      receiver_.OnPacket(packet, clock_.Now());
-  if (parsed.has_value()) echo_payload_ = std::move(parsed->payload);
+  const media_sim::RtpPacket* parsed = receiver_.OnPacket(packet, clock_.Now());
+  if (parsed != nullptr) echo_payload_ = parsed->payload;
 }
 
 CallMediaStats CallMedia::stats() const {

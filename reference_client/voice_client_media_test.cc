@@ -38,11 +38,11 @@ class MediaPeer {
         receiver_(std::move(expect)) {
     channel_.set_packet_handler(
         [this](absl::string_view data, const boost::asio::ip::udp::endpoint&) {
-          std::optional<media_sim::RtpPacket> packet =
+          const media_sim::RtpPacket* packet =
               receiver_.OnPacket(data, clock_.Now());
-          if (!packet.has_value()) return;
+          if (packet == nullptr) return;
           if (stamps_.count(packet->payload) > 0) ++echoes_;
-          packets_.push_back(*std::move(packet));
+          packets_.push_back(*packet);
         });
   }
 

@@ -19,7 +19,6 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,9 +138,9 @@ TEST_F(GStreamerRtpTest, ReceiverChecksGStreamerPcmuStream) {
         asio::buffer(buffer), from,
         [&](const boost::system::error_code& ec, size_t size) {
           if (ec) return;
-          std::optional<RtpPacket> packet = receiver.OnPacket(
+          const RtpPacket* packet = receiver.OnPacket(
               absl::string_view(buffer.data(), size), clock_.Now());
-          if (packet.has_value()) packets.push_back(std::move(*packet));
+          if (packet != nullptr) packets.push_back(*packet);
           receive();
         });
   };

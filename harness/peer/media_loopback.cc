@@ -179,7 +179,7 @@ void MediaLoopback::SendOne() {
 
 void MediaLoopback::OnPacket(absl::string_view data) {
   // Arrival as the kernel saw it, not when this thread got to it.
-  std::optional<media_sim::RtpPacket> packet = receiver_.OnPacket(
+  const media_sim::RtpPacket* packet = receiver_.OnPacket(
       data, clock_.Now() - media_sim::CurrentDatagramQueueDelay());
   if (!packet || packet->payload.size() < kStampBytes ||
       std::memcmp(packet->payload.data(), kMarker, sizeof(kMarker)) != 0) {
