@@ -1,6 +1,8 @@
 #include "base/virtual_clock.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 namespace talkcheck {
@@ -10,7 +12,7 @@ namespace {
 struct Later {
   template <typename Queued>
   bool operator()(const Queued& a, const Queued& b) const {
-    if (a.deadline != b.deadline) return a.deadline > b.deadline;
+    if (a.deadline_ns != b.deadline_ns) return a.deadline_ns > b.deadline_ns;
     return a.sequence > b.sequence;
   }
 };
@@ -70,7 +72,14 @@ std::unique_ptr<Timer> VirtualClock::CallAfter(
   slot.callback = std::move(callback);
   slot.timer = timer.get();
   slot.sequence = next_sequence_++;
-  heap_.push_back(Queued{now_ + delay, slot.sequence, index});
+  // Saturating: a timer too far ahead to count in nanoseconds (an infinite
+  // delay) waits at the end of time.
+  const int64_t delay_ns = absl::ToInt64Nanoseconds(delay);
+  const int64_t deadline_ns =
+      delay_ns > std::numeric_limits<int64_t>::max() - now_ns_
+          ? std::numeric_limits<int64_t>::max()
+          : now_ns_ + delay_ns;
+  heap_.push_back(Queued{deadline_ns, slot.sequence, index});
   std::push_heap(heap_.begin(), heap_.end(), Later());
   ++pending_;
   return timer;
@@ -80,7 +89,7 @@ bool VirtualClock::RunNext() {
   if (heap_.empty()) return false;
   const Queued top = heap_.front();
   PopTop();
-  if (top.deadline > now_) now_ = top.deadline;
+  if (top.deadline_ns > now_ns_) SetNow(top.deadline_ns);
   // Take the callback out first: running it may schedule or cancel other
   // timers, and reuse its slot.
   Slot& slot = slots_[top.slot];
@@ -94,12 +103,20 @@ bool VirtualClock::RunNext() {
 
 void VirtualClock::AdvanceBy(absl::Duration delta) {
   const absl::Duration target = now_ + delta;
-  while (!heap_.empty() && heap_.front().deadline <= target) RunNext();
+  const int64_t target_ns = absl::ToInt64Nanoseconds(target);
+  while (!heap_.empty() && heap_.front().deadline_ns <= target_ns) RunNext();
   now_ = target;
+  now_ns_ = target_ns;
 }
 
 absl::Duration VirtualClock::NextDeadline() const {
-  return heap_.empty() ? absl::InfiniteDuration() : heap_.front().deadline;
+  return heap_.empty() ? absl::InfiniteDuration()
+                       : absl::Nanoseconds(heap_.front().deadline_ns);
+}
+
+void VirtualClock::SetNow(int64_t now_ns) {
+  now_ns_ = now_ns;
+  now_ = absl::Nanoseconds(now_ns);
 }
 
 void VirtualClock::PopTop() {

@@ -65,7 +65,7 @@ class VirtualClock : public Clock {
   // deterministically; an entry whose slot no longer carries its sequence
   // was cancelled and is skipped.
   struct Queued {
-    absl::Duration deadline;
+    int64_t deadline_ns;  // cheaper to order than an absl::Duration
     uint64_t sequence;
     uint32_t slot;
   };
@@ -75,6 +75,7 @@ class VirtualClock : public Clock {
     return slots_[entry.slot].sequence != entry.sequence;
   }
   void PopTop();
+  void SetNow(int64_t now_ns);
   // Keeps the heap's top a live entry, so that NextDeadline() is const.
   void DropStaleTop();
   // Called by an armed handle.
@@ -82,6 +83,7 @@ class VirtualClock : public Clock {
   void FreeSlot(uint32_t slot);
 
   absl::Duration now_ = absl::ZeroDuration();
+  int64_t now_ns_ = 0;  // now_, for the queue
   uint64_t next_sequence_ = 0;
   std::vector<Queued> heap_;
   std::vector<Slot> slots_;

@@ -155,6 +155,29 @@ TEST(VirtualClockTest, DueNowTimersKeepCreationOrderAtTheirTime) {
   EXPECT_EQ(clock.NextDeadline(), absl::Seconds(2));
 }
 
+// Deadlines are kept in nanoseconds: an infinite delay, or one past what
+// nanoseconds count from now, waits behind every finite timer instead of
+// wrapping around to the front.
+TEST(VirtualClockTest, DelaysPastTheNanosecondRangeWaitAtTheEnd) {
+  VirtualClock clock;
+  std::vector<std::string> ran;
+  clock.AdvanceBy(absl::Hours(1));
+  auto forever =
+      clock.CallAfter(absl::InfiniteDuration(), [&] { ran.push_back("inf"); });
+  auto far = clock.CallAfter(absl::Hours(24 * 365 * 300),
+                             [&] { ran.push_back("300y"); });
+  auto soon = clock.CallAfter(absl::Seconds(1), [&] { ran.push_back("1s"); });
+  EXPECT_EQ(clock.NextDeadline(), absl::Hours(1) + absl::Seconds(1));
+  ASSERT_TRUE(clock.RunNext());
+  EXPECT_EQ(ran, (std::vector<std::string>{"1s"}));
+  EXPECT_EQ(clock.Now(), absl::Hours(1) + absl::Seconds(1));
+  // Both wait at the end of time, in the order they were made.
+  ASSERT_TRUE(clock.RunNext());
+  ASSERT_TRUE(clock.RunNext());
+  EXPECT_EQ(ran, (std::vector<std::string>{"1s", "inf", "300y"}));
+  EXPECT_FALSE(clock.RunNext());
+}
+
 // A callback that cancels the next timer due, and one whose captures own a
 // handle of the same clock, destroyed when the callback is.
 TEST(VirtualClockTest, CallbacksMayCancelAndOwnHandles) {
