@@ -66,7 +66,8 @@ class DatagramSocket {
   // refused it, the socket cannot send, or a simulated network dropped it
   // (InMemoryNetwork's fate). True says nothing about its arrival. A sender
   // that judges its peer by what the peer must have received (GiceChannel)
-  // must not count a datagram its own harness dropped.
+  // must not count a datagram its own harness dropped. The bytes are copied
+  // (or sent) before it returns: senders reuse one buffer for every packet.
   virtual bool SendTo(absl::string_view datagram, const UdpEndpoint& to) = 0;
 
   // Each datagram received, with its source. Set once before traffic. Never

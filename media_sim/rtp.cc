@@ -123,11 +123,17 @@ absl::StatusOr<RtpCodec> CodecByName(absl::string_view name, int payload_type,
 }
 
 std::string RtpPacket::Serialize() const {
+  std::string out;
+  SerializeTo(out);
+  return out;
+}
+
+void RtpPacket::SerializeTo(std::string& out) const {
   // A caller bug, not input: RTP has 4 bits of CSRC count and 7 of payload
   // type.
   assert(csrcs.size() <= 15);
   assert(payload_type <= 127);
-  std::string out;
+  out.clear();
   out.reserve(kFixedHeaderSize + 4 * csrcs.size() + payload.size());
   out.push_back(static_cast<char>(kRtpVersion << 6 | (csrcs.size() & 0x0F)));
   out.push_back(static_cast<char>((marker ? 0x80 : 0) | (payload_type & 0x7F)));
@@ -136,7 +142,6 @@ std::string RtpPacket::Serialize() const {
   PutU32(out, ssrc);
   for (uint32_t csrc : csrcs) PutU32(out, csrc);
   out.append(payload);
-  return out;
 }
 
 absl::StatusOr<RtpPacket> ParseRtpPacket(absl::string_view data) {
@@ -374,6 +379,12 @@ RtpSender::RtpSender(RtpCodec codec, uint32_t ssrc, uint16_t first_sequence,
 
 RtpPacket RtpSender::Next() {
   RtpPacket packet;
+  Next(packet);
+  return packet;
+}
+
+void RtpSender::Next(RtpPacket& packet) {
+  packet.csrcs.clear();
   packet.payload_type = static_cast<uint8_t>(codec_.payload_type);
   // The first packet starts a talkspurt (RFC 3551 4.1).
   packet.marker = count_ == 0;
@@ -400,7 +411,6 @@ RtpPacket RtpSender::Next() {
     done += n;
   }
   ++count_;
-  return packet;
 }
 
 }  // namespace talkcheck::media_sim

@@ -57,6 +57,9 @@ struct RtpPacket {
   std::string payload;
 
   std::string Serialize() const;
+  // The same into `out` (replacing what it held, keeping its capacity): a
+  // sender reuses one buffer for every packet of a call.
+  void SerializeTo(std::string& out) const;
 };
 
 // kInvalidArgument with the reason: shorter than 12 bytes, version != 2, CSRC
@@ -162,6 +165,8 @@ class RtpSender {
             uint32_t first_timestamp);
   // The next packet, payload filled with a pattern sized for the codec.
   RtpPacket Next();
+  // The same into `packet`, reusing its payload's buffer.
+  void Next(RtpPacket& packet);
   const RtpCodec& codec() const { return codec_; }
 
  private:

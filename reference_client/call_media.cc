@@ -78,7 +78,7 @@ void CallMedia::Tick() {
   }
   last_frame_ = frame;
 
-  media_sim::RtpPacket packet;
+  media_sim::RtpPacket& packet = packet_;
   packet.payload_type = payload_type_;
   packet.marker = marker_pending_;
   packet.sequence = sequence_;
@@ -87,10 +87,15 @@ void CallMedia::Tick() {
                                               send_codec_.timestamp_step());
   packet.ssrc = ssrc_;
   const bool echo = options_.echo && echo_payload_.has_value();
-  packet.payload = echo ? *echo_payload_ : Pattern();
+  if (echo) {
+    packet.payload = *echo_payload_;
+  } else {
+    FillPattern(packet.payload);
+  }
 
   ArmTick();
-  if (!send_(packet.Serialize())) {
+  packet.SerializeTo(wire_);
+  if (!send_(wire_)) {
     ++send_refused_;  // nothing on the wire: no sequence number used up
     return;
   }
@@ -105,13 +110,12 @@ void CallMedia::Tick() {
   }
 }
 
-std::string CallMedia::Pattern() const {
+void CallMedia::FillPattern(std::string& payload) const {
   // Differs per packet, like media_sim::RtpSender's.
-  std::string payload(static_cast<size_t>(send_codec_.payload_bytes), '\0');
+  payload.resize(static_cast<size_t>(send_codec_.payload_bytes));
   for (size_t i = 0; i < payload.size(); ++i) {
     payload[i] = static_cast<char>((packets_sent_ * 31 + i) & 0xFF);
   }
-  return payload;
 }
 
 void CallMedia::OnPacket(absl::string_view packet) {

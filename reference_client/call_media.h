@@ -102,7 +102,8 @@ class CallMedia {
   void Tick();
   void ArmTick();
   uint32_t NewSsrc(uint32_t other);
-  std::string Pattern() const;
+  // This frame's payload when not echoing, in place.
+  void FillPattern(std::string& payload) const;
 
   Clock& clock_;
   absl::BitGenRef bitgen_;
@@ -128,6 +129,9 @@ class CallMedia {
   uint64_t echoed_ = 0;
   uint64_t send_refused_ = 0;
   std::optional<std::string> echo_payload_;
+  // The packet being sent and its bytes, reused for every frame.
+  media_sim::RtpPacket packet_;
+  std::string wire_;
 };
 
 }  // namespace talkcheck::reference_client

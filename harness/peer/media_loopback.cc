@@ -160,13 +160,15 @@ std::string DescribeCandidate(const media_sim::Candidate& candidate) {
 }
 
 void MediaLoopback::SendOne() {
-  media_sim::RtpPacket packet = sender_.Next();
+  media_sim::RtpPacket& packet = packet_;
+  sender_.Next(packet);
   if (packet.payload.size() >= kStampBytes) {
     const int64_t now_us = absl::ToInt64Microseconds(clock_.Now());
     std::memcpy(&packet.payload[0], kMarker, sizeof(kMarker));
     std::memcpy(&packet.payload[sizeof(kMarker)], &now_us, sizeof(now_us));
   }
-  if (channel_.SendPacket(packet.Serialize())) {
+  packet.SerializeTo(wire_);
+  if (channel_.SendPacket(wire_)) {
     ++sent_;
   } else {
     ++refused_;  // not writable (yet): media only goes over a checked pair

@@ -71,6 +71,9 @@ class MediaLoopback {
   media_sim::GiceChannel& channel_;
   media_sim::RtpCodec codec_;
   media_sim::RtpSender sender_;
+  // The packet being sent and its bytes, reused for every frame.
+  media_sim::RtpPacket packet_;
+  std::string wire_;
   media_sim::RtpReceiver receiver_;
   std::unique_ptr<Timer> tick_;
   // When the next frame is due: frames keep the codec's pace from the start,
