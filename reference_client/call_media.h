@@ -122,6 +122,7 @@ class CallMedia {
   // first tick.
   absl::Duration first_tick_;
   int64_t last_frame_ = -1;
+  absl::Duration next_due_;     // of frame last_frame_ + 1
   bool marker_pending_ = true;  // the next packet starts a talkspurt
   bool ssrc_changed_ = false;
   uint64_t sent_with_ssrc_ = 0;
