@@ -1,11 +1,13 @@
 #include "reference_client/call_media.h"
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "base/clock.h"
 #include "base/virtual_clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -260,6 +262,55 @@ TEST_F(CallMediaTest, DestroyCancelsTimer) {
   const size_t sent = wire_.size();
   clock_.AdvanceBy(absl::Seconds(1));
   EXPECT_EQ(wire_.size(), sent);
+}
+
+// A clock whose timers run `late` after their deadlines, as on a loaded
+// machine: the virtual clock runs them, Now() says when they really ran.
+class LateClock : public Clock {
+ public:
+  explicit LateClock(VirtualClock& clock) : clock_(clock) {}
+  absl::Duration Now() const override { return clock_.Now() + late; }
+  std::unique_ptr<Timer> CallAfter(
+      absl::Duration delay, absl::AnyInvocable<void()> callback) override {
+    return clock_.CallAfter(delay, std::move(callback));
+  }
+  absl::Duration late;
+
+ private:
+  VirtualClock& clock_;
+};
+
+// Test that a late tick skips the frames it missed (the timestamp jumps to
+// the frame of when it ran, the sequence number does not) and the ticks after
+// it are back on the frame grid.
+TEST(CallMediaLateTickTest, SkipsMissedFramesAndRejoinsTheGrid) {
+  VirtualClock virtual_clock;
+  LateClock clock(virtual_clock);
+  std::mt19937 bitgen(42);
+  std::vector<media_sim::RtpPacket> sent;
+  std::vector<absl::Duration> times;
+  CallMedia media(clock, bitgen, Pcmu(), Isac(), {},
+                  [&](absl::string_view packet) {
+                    sent.push_back(*media_sim::ParseRtpPacket(packet));
+                    times.push_back(clock.Now());
+                    return true;
+                  });
+  media.SetSending(true);
+  virtual_clock.AdvanceBy(absl::Milliseconds(10));  // frame 0 at 0 ms
+  // The 20 ms tick runs at 65 ms: frame 3. The next is due at 80 ms (frame
+  // 4), 15 ms later, then every 20 ms.
+  clock.late = absl::Milliseconds(45);
+  virtual_clock.AdvanceBy(absl::Milliseconds(50));
+  ASSERT_EQ(sent.size(), 4u);
+  const std::vector<absl::Duration> expected_times = {
+      absl::ZeroDuration(), absl::Milliseconds(65), absl::Milliseconds(80),
+      absl::Milliseconds(100)};
+  EXPECT_EQ(times, expected_times);
+  const uint32_t frames[] = {0, 3, 4, 5};
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(sent[i].timestamp - sent[0].timestamp, frames[i] * 160) << i;
+    EXPECT_EQ(static_cast<uint16_t>(sent[i].sequence - sent[0].sequence), i);
+  }
 }
 
 }  // namespace
