@@ -455,7 +455,7 @@ void ScenarioRunner::Impl::Finish(Verdict verdict, const std::string& failure) {
 }
 
 void ScenarioRunner::Impl::Settle() {
-  CollectPeerFigures();
+  CollectPeerCounts();
   if (clock_.Now() >= settle_end_ ||
       (options_.settled && options_.settled(result_))) {
     return Complete();
@@ -489,23 +489,34 @@ void ScenarioRunner::Impl::Complete() {
       });
 }
 
-void ScenarioRunner::Impl::CollectPeerFigures() {
+void ScenarioRunner::Impl::CollectPeerCounts() {
   result_.set_end_us(Us(clock_.Now() - start_));
   result_.set_media_from_client(0);
   result_.set_peer_pings_answered(0);
+  ForEachPeerChannel([this](const media_sim::GiceStats& stats) {
+    result_.set_media_from_client(result_.media_from_client() +
+                                  stats.media_received);
+    result_.set_peer_pings_answered(result_.peer_pings_answered() +
+                                    stats.responses_sent);
+  });
+}
+
+void ScenarioRunner::Impl::CollectPeerFigures() {
+  CollectPeerCounts();
   result_.clear_peer_findings();
+  ForEachPeerChannel([this](const media_sim::GiceStats& stats) {
+    for (const auto& [finding, count] : GiceFindings(stats)) {
+      (*result_.mutable_peer_findings())[finding] += count;
+    }
+  });
+}
+
+void ScenarioRunner::Impl::ForEachPeerChannel(
+    const std::function<void(const media_sim::GiceStats&)>& visit) const {
   for (const auto& peer : peers_) {
     for (const char* name : {"rtp", "rtcp", "video_rtp", "video_rtcp"}) {
-      media_sim::GiceChannel* channel = peer->channel(name);
-      if (channel == nullptr) continue;
-      const media_sim::GiceStats& stats = channel->stats();
-      result_.set_media_from_client(result_.media_from_client() +
-                                    stats.media_received);
-      result_.set_peer_pings_answered(result_.peer_pings_answered() +
-                                      stats.responses_sent);
-      for (const auto& [finding, count] : GiceFindings(stats)) {
-        (*result_.mutable_peer_findings())[finding] += count;
-      }
+      if (const media_sim::GiceChannel* channel = peer->channel(name))
+        visit(channel->stats());
     }
   }
 }

@@ -74,6 +74,8 @@ struct RunnerOptions {
   // After the verdict the client and the peer keep running, for at most
   // `settle` and until `settled` says the run has nothing left to show, so
   // that the oracles see what the client does after the scenario's last step.
+  // `settled` sees the result with end_us and the peers' media and ping counts
+  // up to date; the peers' findings are filled in once settling is over.
   absl::Duration settle = absl::ZeroDuration();
   std::function<bool(const ScenarioResult&)> settled;
   // Called with each transcript record as it is added and the stanza it was

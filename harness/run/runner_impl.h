@@ -223,8 +223,14 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   void Settle();
   void Complete();
 
-  // Idempotent: settling refreshes the figures on every tick.
+  // The run's end time and the peers' media and ping counts: what `settled`
+  // reads, refreshed on every settling tick. Idempotent.
+  void CollectPeerCounts();
+  // Those and the peers' findings (GiceFindings builds them as text, so only
+  // once, at the end). Idempotent.
   void CollectPeerFigures();
+  void ForEachPeerChannel(
+      const std::function<void(const media_sim::GiceStats&)>& visit) const;
   void Teardown();
 
   enum class Wait { kNone, kExpect, kExpectNone };
