@@ -39,6 +39,7 @@ constexpr char kCaps[] =
 
 using router_testing::AttrOf;
 using router_testing::J;
+using router_testing::RecordedStanza;
 using router_testing::X;
 
 // The defined condition of an error stanza, "" when there is none.
@@ -699,17 +700,9 @@ TEST_F(RouterTest, ReentrantDelivery) {
 TEST_F(RouterTest, ObserversSeeBothDirections) {
   FakeEndpoint& peer = Connect(kPeer);
   FakeEndpoint& cut = Connect(kCut);
-  struct Seen {
-    absl::Duration time;
-    RoutedStanza::Direction direction;
-    Jid endpoint;
-    Element stanza;
-  };
-  std::vector<Seen> seen;
-  const int id = router().AddObserver([&seen](const RoutedStanza& routed) {
-    seen.push_back(
-        {routed.time, routed.direction, routed.endpoint, routed.stanza});
-  });
+  std::vector<RecordedStanza> seen;
+  const int id = router().AddObserver(
+      [&seen](const RoutedStanza& routed) { seen.emplace_back(routed); });
   clock_.AdvanceBy(absl::Seconds(7));
   Send(cut, std::string("<iq type='get' id='o' from='x@y' to='") + kPeer +
                 "'><ping xmlns='urn:xmpp:ping'/></iq>");

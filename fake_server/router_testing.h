@@ -1,5 +1,7 @@
-// Helpers the router's tests share: JIDs and stanzas from text, attributes
-// that read "<absent>" when missing. A parse failure fails the calling test.
+// Helpers the router's tests (and the integration tests' server fixture)
+// share: JIDs and stanzas from text, attributes that read "<absent>" when
+// missing, routed stanzas kept past their observer. A parse failure fails the
+// calling test.
 #ifndef TALKCHECK_FAKE_SERVER_ROUTER_TESTING_H_
 #define TALKCHECK_FAKE_SERVER_ROUTER_TESTING_H_
 
@@ -7,6 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "fake_server/router.h"
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
@@ -30,6 +34,21 @@ inline std::string AttrOf(const xmpp::Element& element,
                           absl::string_view name) {
   return element.AttrOr(name, "<absent>");
 }
+
+// A stanza the router routed, kept (RoutedStanza only lives while its
+// observer runs).
+struct RecordedStanza {
+  explicit RecordedStanza(const RoutedStanza& routed)
+      : time(routed.time),
+        direction(routed.direction),
+        endpoint(routed.endpoint),
+        stanza(routed.stanza) {}
+
+  absl::Duration time;
+  RoutedStanza::Direction direction;
+  xmpp::Jid endpoint;
+  xmpp::Element stanza;
+};
 
 }  // namespace talkcheck::fake_server::router_testing
 

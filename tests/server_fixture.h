@@ -39,6 +39,7 @@
 #include "base/asio_clock.h"
 #include "fake_server/config.pb.h"
 #include "fake_server/router.h"
+#include "fake_server/router_testing.h"
 #include "fake_server/server.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
@@ -66,20 +67,7 @@ inline constexpr char kVoiceNode[] =
 fake_server::ServerConfig TestServerConfig(
     fake_server::ServerConfig::TlsMode tls);
 
-// A stanza the router routed, kept (RoutedStanza only lives while its
-// observer runs).
-struct RecordedStanza {
-  explicit RecordedStanza(const fake_server::RoutedStanza& routed)
-      : time(routed.time),
-        direction(routed.direction),
-        endpoint(routed.endpoint),
-        stanza(routed.stanza) {}
-
-  absl::Duration time;
-  fake_server::RoutedStanza::Direction direction;
-  xmpp::Jid endpoint;
-  xmpp::Element stanza;
-};
+using fake_server::router_testing::RecordedStanza;
 
 class TestServer {
  public:
