@@ -12,7 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/random/distributions.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -23,6 +22,7 @@
 #include "harness/peer/peer.h"
 #include "harness/run/runner_impl.h"
 #include "harness/scenario/matcher.h"
+#include "harness/scenario/text_cache.h"
 #include "harness/scenario/variables.h"
 #include "xmpp/namespaces.h"
 
@@ -38,22 +38,18 @@ void ScenarioRunner::Impl::SetStepStanza(StepResult& record,
 
 std::shared_ptr<const Element> ScenarioRunner::Impl::ParsePattern(
     const std::string& text) {
-  // Per thread, so no lock is needed; bounded, as background expects parse
-  // text with the run's values written in. Parsing was a twentieth of a fuzz
+  // Parsing each step's pattern as it started was a twentieth of a fuzz
   // schedule's work.
-  thread_local absl::flat_hash_map<std::string, std::shared_ptr<const Element>>
-      parsed;
-  if (auto it = parsed.find(text); it != parsed.end()) return it->second;
-  absl::StatusOr<Element> pattern = xmpp::ParseElement(text);
-  if (!pattern.ok()) {
+  thread_local TextCache<absl::StatusOr<Element>> patterns;
+  std::shared_ptr<const absl::StatusOr<Element>> pattern =
+      patterns.Get(text, [&] { return xmpp::ParseElement(text); });
+  if (!pattern->ok()) {
     StepError(absl::StrCat("the expected pattern is not valid XML: ",
-                           pattern.status().message()));
+                           pattern->status().message()));
     return nullptr;
   }
-  if (parsed.size() >= 1024) parsed.clear();
-  auto shared = std::make_shared<const Element>(*std::move(pattern));
-  parsed.emplace(text, shared);
-  return shared;
+  // Shares the cache entry's ownership.
+  return std::shared_ptr<const Element>(pattern, &**pattern);
 }
 
 void ScenarioRunner::Impl::StartExpect(const Step& step) {

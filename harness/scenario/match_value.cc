@@ -3,13 +3,13 @@
 #include <memory>
 #include <optional>
 #include <regex>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "harness/scenario/text_cache.h"
 
 namespace talkcheck::harness::scenario_internal {
 namespace {
@@ -102,19 +102,11 @@ absl::StatusOr<std::regex> CompileRegex(const std::string& source) {
 namespace {
 
 // Patterns are matched against every incoming stanza while a step waits, so
-// compiling each regex once matters; the cache is per thread so no lock is
-// needed, and bounded in case a long run meets many distinct patterns.
+// each regex is compiled once per thread.
 using CompiledRegex = absl::StatusOr<std::regex>;
 std::shared_ptr<const CompiledRegex> Compile(const std::string& source) {
-  thread_local std::unordered_map<std::string,
-                                  std::shared_ptr<const CompiledRegex>>
-      cache;
-  auto it = cache.find(source);
-  if (it != cache.end()) return it->second;
-  if (cache.size() >= 1024) cache.clear();
-  auto compiled = std::make_shared<const CompiledRegex>(CompileRegex(source));
-  cache.emplace(source, compiled);
-  return compiled;
+  thread_local TextCache<CompiledRegex> regexes;
+  return regexes.Get(source, [&] { return CompileRegex(source); });
 }
 
 // libstdc++'s regex executor recurses once per character or so and
