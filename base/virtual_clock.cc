@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <utility>
+#include <vector>
 
 namespace talkcheck {
 namespace {
@@ -24,11 +25,18 @@ constexpr size_t kStaleSlack = 1024;
 
 }  // namespace
 
-class VirtualClock::VirtualTimer : public Timer {
+class VirtualClock::VirtualTimer final : public Timer {
  public:
   VirtualTimer(VirtualClock* clock, uint32_t slot)
       : clock_(clock), slot_(slot) {}
   ~VirtualTimer() override { Cancel(); }
+
+  // A handle per scheduled callback (every datagram and media frame of a
+  // fuzz schedule): recycled through a per-thread free list rather than the
+  // allocator. `delete` through a Timer* finds these, the destructor being
+  // virtual.
+  static void* operator new(size_t size);
+  static void operator delete(void* p);
 
   void Cancel() override {
     VirtualClock* clock = clock_;
@@ -44,6 +52,56 @@ class VirtualClock::VirtualTimer : public Timer {
   VirtualClock* clock_;
   const uint32_t slot_;
 };
+
+namespace {
+
+// Freed handles' memory, per thread, given back to the allocator at thread
+// exit and beyond a bound (a burst must not pin memory for good). A handle
+// freed after its thread's list is gone (by another thread-local's
+// destructor) goes straight to the allocator.
+thread_local bool timer_list_gone = false;  // trivially destructible
+
+class TimerFreeList {
+ public:
+  static constexpr size_t kMaxKept = 4096;
+  ~TimerFreeList() {
+    timer_list_gone = true;
+    for (void* p : free_) ::operator delete(p);
+  }
+  void* Take(size_t size) {
+    if (free_.empty()) return ::operator new(size);
+    void* p = free_.back();
+    free_.pop_back();
+    return p;
+  }
+  void Give(void* p) {
+    if (free_.size() >= kMaxKept) return ::operator delete(p);
+    free_.push_back(p);
+  }
+
+ private:
+  std::vector<void*> free_;
+};
+
+TimerFreeList* Timers() {
+  if (timer_list_gone) return nullptr;
+  thread_local TimerFreeList list;
+  return &list;
+}
+
+}  // namespace
+
+void* VirtualClock::VirtualTimer::operator new(size_t size) {
+  // Only VirtualTimer itself is allocated here, so every block has its size.
+  TimerFreeList* list = Timers();
+  return list != nullptr ? list->Take(size) : ::operator new(size);
+}
+
+void VirtualClock::VirtualTimer::operator delete(void* p) {
+  TimerFreeList* list = Timers();
+  if (list == nullptr) return ::operator delete(p);
+  list->Give(p);
+}
 
 VirtualClock::VirtualClock() = default;
 

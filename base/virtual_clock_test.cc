@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -199,6 +200,45 @@ TEST(VirtualClockTest, CallbacksMayCancelAndOwnHandles) {
   }
   EXPECT_EQ(ran, std::vector<int>{1});
   EXPECT_EQ(clock.NextDeadline(), absl::InfiniteDuration());
+}
+
+// Verifies that recycled handles behave as fresh ones: a handle freed by one
+// thread and reused by another, and handles a thread destroys after its
+// own recycling has ended (a thread-local's destructor), cancel the right
+// callbacks and free cleanly (ASan/LSan in CI watch the memory).
+TEST(VirtualClockTest, RecycledHandlesCancelOnlyTheirOwnCallbacks) {
+  VirtualClock clock;
+  std::vector<int> ran;
+  std::vector<std::unique_ptr<Timer>> handles;
+  for (int i = 0; i < 100; ++i) {
+    handles.push_back(clock.CallAfter(absl::Milliseconds(i),
+                                      [&ran, i] { ran.push_back(i); }));
+  }
+  // Freed on another thread, into that thread's list.
+  std::thread([&] {
+    for (int i = 0; i < 100; i += 2) handles[i].reset();
+  }).join();
+  // Reused here for new timers: only the odd ones and these run.
+  for (int i = 100; i < 150; ++i) {
+    handles.push_back(clock.CallAfter(absl::Milliseconds(i),
+                                      [&ran, i] { ran.push_back(i); }));
+  }
+  while (clock.RunNext()) {
+  }
+  std::vector<int> expected;
+  for (int i = 1; i < 100; i += 2) expected.push_back(i);
+  for (int i = 100; i < 150; ++i) expected.push_back(i);
+  EXPECT_EQ(ran, expected);
+
+  // A thread whose thread-local holder outlives its recycling list.
+  std::thread([] {
+    VirtualClock local;
+    thread_local std::unique_ptr<Timer> late;
+    // Used before this thread's first handle, so destroyed after its list.
+    late.reset();
+    late = local.CallAfter(absl::Seconds(1), [] {});
+    late->Cancel();
+  }).join();
 }
 
 }  // namespace
