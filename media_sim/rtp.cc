@@ -219,6 +219,11 @@ absl::Status ParseRtpPacketInto(absl::string_view data, RtpPacket& packet) {
   return absl::OkStatus();
 }
 
+double RtpStats::packets_per_second() const {
+  const double span = absl::ToDoubleSeconds(last_arrival - first_arrival);
+  return span > 0 ? static_cast<double>(packets - 1) / span : 0;
+}
+
 double RtpStats::loss_percent() const {
   const uint64_t received = packets - duplicates;
   const uint64_t expected = received + lost;
@@ -300,8 +305,17 @@ const RtpPacket* RtpReceiver::OnPacket(absl::string_view data,
   const RtpCodec* codec = Find(packet.payload_type);
   const bool expected_type = codec != nullptr;
   if (!expected_type) ++stats_.wrong_payload_type;
-  ++stats_.by_payload_type[packet.payload_type];
-  ++stats_.by_ssrc[packet.ssrc];
+  if (payload_type_count_ == nullptr ||
+      counted_payload_type_ != packet.payload_type) {
+    counted_payload_type_ = packet.payload_type;
+    payload_type_count_ = &stats_.by_payload_type[packet.payload_type];
+  }
+  ++*payload_type_count_;
+  if (ssrc_count_ == nullptr || counted_ssrc_ != packet.ssrc) {
+    counted_ssrc_ = packet.ssrc;
+    ssrc_count_ = &stats_.by_ssrc[packet.ssrc];
+  }
+  ++*ssrc_count_;
   if (stats_.packets == 0) {
     stats_.first_arrival = arrival;
     stats_.last_arrival = arrival;
@@ -310,11 +324,6 @@ const RtpPacket* RtpReceiver::OnPacket(absl::string_view data,
   stats_.bytes += packet.payload.size();
   stats_.first_arrival = std::min(stats_.first_arrival, arrival);
   stats_.last_arrival = std::max(stats_.last_arrival, arrival);
-  const double span =
-      absl::ToDoubleSeconds(stats_.last_arrival - stats_.first_arrival);
-  stats_.packets_per_second =
-      span > 0 ? static_cast<double>(stats_.packets - 1) / span : 0;
-
   if (!started_ || packet.ssrc != ssrc_) {
     if (started_) ++stats_.ssrc_changes;
     Resync(packet, arrival);

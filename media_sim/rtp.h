@@ -86,8 +86,6 @@ struct RtpStats {
   // step.
   uint64_t bad_timestamp_steps = 0;
   double jitter_ms = 0;  // RFC 3550 A.8 estimate, in milliseconds
-  // (packets - 1) / (last_arrival - first_arrival); 0 until two arrivals apart.
-  double packets_per_second = 0;
   absl::Duration first_arrival;
   absl::Duration last_arrival;
   // What arrived: well-formed packets by payload type and by SSRC, for a
@@ -96,6 +94,8 @@ struct RtpStats {
   std::map<uint32_t, uint64_t> by_ssrc;
   // Loss in percent of expected packets (received + lost).
   double loss_percent() const;
+  // (packets - 1) / (last_arrival - first_arrival); 0 until two arrivals apart.
+  double packets_per_second() const;
 };
 
 // Checks a stream against the negotiated codecs. Feed every packet with its
@@ -134,6 +134,12 @@ class RtpReceiver {
 
   std::vector<RtpCodec> codecs_;
   RtpStats stats_;
+  // The counters of the last packet's payload type and SSRC (a stream keeps
+  // both): map nodes stay put, so one lookup per change, not per packet.
+  int counted_payload_type_ = -1;
+  uint64_t* payload_type_count_ = nullptr;
+  uint32_t counted_ssrc_ = 0;
+  uint64_t* ssrc_count_ = nullptr;
   RtpPacket last_;  // OnPacket's result; its buffers are reused
   // Implementation state (see rtp.cc). Extended sequence numbers count wraps in
   // the bits above 16 and start at 2^16 + first sequence, so late packets never

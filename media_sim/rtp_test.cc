@@ -325,7 +325,7 @@ TEST_F(RtpReceiverTest, CleanStream) {
   EXPECT_EQ(stats.reordered, 0u);
   EXPECT_EQ(stats.bad_timestamp_steps, 0u);
   EXPECT_NEAR(stats.jitter_ms, 0, 1e-9);
-  EXPECT_NEAR(stats.packets_per_second, 50, 1e-9);
+  EXPECT_NEAR(stats.packets_per_second(), 50, 1e-9);
   EXPECT_EQ(stats.first_arrival, absl::ZeroDuration());
   EXPECT_EQ(stats.last_arrival, absl::Milliseconds(1980));
   EXPECT_EQ(stats.loss_percent(), 0);

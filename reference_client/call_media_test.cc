@@ -96,7 +96,7 @@ TEST_F(CallMediaTest, PacesOnePacketPerFrame) {
   EXPECT_EQ(peer.lost, 0u);
   EXPECT_EQ(peer.bad_timestamp_steps, 0u);
   EXPECT_EQ(peer.wrong_payload_type, 0u);
-  EXPECT_DOUBLE_EQ(peer.packets_per_second, 50.0);
+  EXPECT_DOUBLE_EQ(peer.packets_per_second(), 50.0);
 
   const CallMediaStats stats = media->stats();
   EXPECT_EQ(stats.packets_sent, 51u);

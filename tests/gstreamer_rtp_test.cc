@@ -175,10 +175,10 @@ TEST_F(GStreamerRtpTest, ReceiverChecksGStreamerPcmuStream) {
   EXPECT_EQ(stats.bytes, 160u * kBuffers);
   // udpsink syncs to the pipeline clock: about 50 packets a second (loose, for
   // a loaded machine).
-  EXPECT_GT(stats.packets_per_second, 30);
-  EXPECT_LT(stats.packets_per_second, 80);
+  EXPECT_GT(stats.packets_per_second(), 30);
+  EXPECT_LT(stats.packets_per_second(), 80);
   std::cout << absl::StrFormat("received %d packets, %.1f/s, jitter %.3f ms\n",
-                               stats.packets, stats.packets_per_second,
+                               stats.packets, stats.packets_per_second(),
                                stats.jitter_ms);
   ASSERT_FALSE(packets.empty());
   for (size_t i = 1; i < packets.size(); ++i) {

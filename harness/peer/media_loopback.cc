@@ -205,7 +205,7 @@ MediaReport MediaLoopback::Report() const {
   report.set_packets_received(in.packets);
   report.set_loss_percent(in.loss_percent());
   report.set_jitter_ms(in.jitter_ms);
-  report.set_packets_per_second(in.packets_per_second);
+  report.set_packets_per_second(in.packets_per_second());
   report.set_duplicates(in.duplicates);
   report.set_reordered(in.reordered);
   report.set_wrong_payload_type(in.wrong_payload_type);
