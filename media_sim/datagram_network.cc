@@ -10,6 +10,7 @@
 #include <boost/asio/error.hpp>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -269,9 +270,14 @@ struct InMemoryNetwork::State {
     UdpEndpoint to;
     std::string data;
   };
-  // By id; destroying the state cancels the timers.
-  absl::flat_hash_map<uint64_t, InFlight> in_flight;
+  // By id, in order: in_flight[i] has id first_in_flight + i. Delays are
+  // short, so the window from the oldest undelivered datagram to the newest
+  // stays small; delivered ones (no timer) wait there until those before them
+  // go. Destroying the state cancels the timers.
+  std::deque<InFlight> in_flight;
+  uint64_t first_in_flight = 0;
   uint64_t next_id = 0;
+  size_t in_flight_count = 0;
   uint64_t delivered = 0;
   uint64_t dropped = 0;
   uint64_t undeliverable = 0;
@@ -316,7 +322,8 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
     return false;
   }
   const uint64_t id = state->next_id++;
-  State::InFlight& datagram_in_flight = state->in_flight[id];
+  State::InFlight& datagram_in_flight = state->in_flight.emplace_back();
+  ++state->in_flight_count;
   datagram_in_flight.from = local_;
   datagram_in_flight.to = to;
   datagram_in_flight.data.assign(datagram.data(), datagram.size());
@@ -328,12 +335,18 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
 }
 
 void InMemoryNetwork::State::Deliver(uint64_t id) {
-  const auto found = in_flight.find(id);
-  if (found == in_flight.end()) return;
-  // Out of the map: the handler may send (and grow the map), or destroy the
+  if (id < first_in_flight || id - first_in_flight >= in_flight.size()) return;
+  InFlight& slot = in_flight[id - first_in_flight];
+  if (slot.timer == nullptr) return;  // already delivered
+  // Out of the queue: the handler may send (and grow it), or destroy the
   // network. The fired timer's handle goes with it.
-  const InFlight datagram = std::move(found->second);
-  in_flight.erase(found);
+  const InFlight datagram = std::move(slot);
+  slot.timer = nullptr;
+  --in_flight_count;
+  while (!in_flight.empty() && in_flight.front().timer == nullptr) {
+    in_flight.pop_front();
+    ++first_in_flight;
+  }
   const auto it = sockets.find(datagram.to.port());
   if (it == sockets.end() || it->second->local_endpoint() != datagram.to ||
       it->second->handler() == nullptr ||
@@ -375,6 +388,6 @@ uint64_t InMemoryNetwork::dropped() const { return state_->dropped; }
 uint64_t InMemoryNetwork::undeliverable() const {
   return state_->undeliverable;
 }
-size_t InMemoryNetwork::in_flight() const { return state_->in_flight.size(); }
+size_t InMemoryNetwork::in_flight() const { return state_->in_flight_count; }
 
 }  // namespace talkcheck::media_sim

@@ -105,6 +105,58 @@ TEST_F(InMemoryNetworkTest, FateDropsAndDelays) {
   EXPECT_EQ(network_.delivered(), 2u);
 }
 
+// Verifies that datagrams overtaking one another (delays from 0 to 9 ms,
+// some sent by a handler while others are in flight) arrive in deadline
+// order, then sending order, each exactly once, with in_flight() counting
+// only those not yet delivered.
+TEST_F(InMemoryNetworkTest, OvertakingDatagramsArriveOnceInDeadlineOrder) {
+  std::vector<Received> at_b;
+  auto a = Recording(network_, at_b);
+  std::vector<Received> at_c;
+  std::unique_ptr<DatagramSocket> c = *network_.Bind("127.0.0.1");
+  auto b = Recording(network_, at_b);
+  network_.set_fate(
+      [](const UdpEndpoint&, const UdpEndpoint&, absl::string_view datagram) {
+        InMemoryNetwork::Fate fate;
+        // "k": a delay of (7 * k) mod 10 ms.
+        fate.delay =
+            absl::Milliseconds((7 * std::stoi(std::string(datagram))) % 10);
+        return fate;
+      });
+  // c answers each datagram it gets with one to b, numbered 100 on.
+  int answers = 0;
+  c->SetReceiveHandler([&](absl::string_view, const UdpEndpoint&) {
+    c->SendTo(std::to_string(100 + answers++), b->local_endpoint());
+  });
+  for (int k = 0; k < 20; ++k) {
+    a->SendTo(std::to_string(k),
+              k % 4 == 0 ? c->local_endpoint() : b->local_endpoint());
+  }
+  EXPECT_EQ(network_.in_flight(), 20u);
+  size_t last_count = at_b.size();
+  absl::Duration last_time = clock_.Now();
+  while (clock_.RunNext()) {
+    EXPECT_GE(clock_.Now(), last_time);
+    last_time = clock_.Now();
+    EXPECT_GE(at_b.size(), last_count);
+    last_count = at_b.size();
+  }
+  EXPECT_EQ(network_.in_flight(), 0u);
+  EXPECT_EQ(answers, 5);
+  ASSERT_EQ(at_b.size(), 20u);  // 15 from a, 5 answers from c
+  std::vector<std::string> got;
+  for (const Received& r : at_b) got.push_back(r.datagram);
+  // Deadlines (ms): k sent at 0 arrives at 7k mod 10 (ties in sending
+  // order). c gets k = 0, 16, 12, 8, 4 at 0, 2, 4, 6, 8 ms and answers with
+  // 100..104, which take 7(100 + n) mod 10 ms: 100 at 0 (after 10, sent
+  // before it), 101 at 9, 102 at 8, 103 at 7, 104 at 16.
+  const std::vector<std::string> expected = {
+      "10", "100", "3",  "13",  "6",  "9",   "19", "2",  "5",   "15",
+      "18", "1",   "11", "103", "14", "102", "7",  "17", "101", "104"};
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(network_.delivered(), 25u);
+}
+
 // Verifies that datagrams to unbound ports, to sockets closed in flight and
 // across address families are counted and dropped.
 TEST_F(InMemoryNetworkTest, CountsUndeliverable) {
