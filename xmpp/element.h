@@ -1,9 +1,10 @@
 // The stanza model: an XML element tree with namespaces resolved.
 //
-// Parsing goes through tinyxml2, then every element and attribute gets its
-// namespace URI (default namespaces inherited, prefixes resolved against the
-// enclosing scope, the stream header's `jabber:client` implied). Matching and
-// routing compare (namespace, local name) pairs and never strings of XML, so
+// Parsing is one pass over the text (element_parser.cc): every element and
+// attribute gets its namespace URI (default namespaces inherited, prefixes
+// resolved against the enclosing scope, the stream header's `jabber:client`
+// implied). Matching and routing compare (namespace, local name) pairs and
+// never strings of XML, so
 // `<c xmlns="...caps"/>` and
 // `<caps:c xmlns:caps="...caps"/>` are the same element.
 //
@@ -32,6 +33,9 @@
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::xmpp {
+namespace internal {
+class NamespaceBindings;  // namespace_bindings.h
+}  // namespace internal
 
 // One attribute after resolution. Unprefixed attributes are in no namespace (ns
 // empty).
@@ -117,9 +121,11 @@ class Element {
                 absl::string_view parent_ns = ns::kClient) const;
 
  private:
-  // Builds elements from tinyxml2's tree (element.cc); writes the members
-  // directly so a parse costs no lookups or re-validation.
+  // The parsers (element_parser.cc, and the tinyxml2-based one the tests
+  // compare it with) write the members directly so a parse costs no lookups or
+  // re-validation.
   friend class ElementParser;
+  friend class Tinyxml2ElementBuilder;
 
   // A child is either an element or a run of character data. Adjacent runs are
   // kept merged and never empty, so equal trees have equal node lists.
@@ -152,7 +158,8 @@ class NamespaceScope {
   void Bind(absl::string_view prefix, absl::string_view uri);
 
  private:
-  friend class ElementParser;  // reads the bindings once per parse (element.cc)
+  // The parsers read the bindings once per parse.
+  friend class internal::NamespaceBindings;
 
   std::map<std::string, std::string, std::less<>> bindings_;
 };
