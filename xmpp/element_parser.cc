@@ -221,10 +221,8 @@ class ElementParser {
         break;
       }
       if (!spaced || !IsTag(*p_, kTagNameStart)) {
-        return NotWellFormed(
-            absl::StrCat("unexpected '", absl::string_view(p_, 1),
-                         "' in the start tag of '", qname, "'"),
-            Line());
+        return TagError(absl::StrCat("unexpected '", absl::string_view(p_, 1),
+                                     "' in the start tag of '", qname, "'"));
       }
       RawAttribute a;
       if (absl::Status s = Attribute(a); !s.ok()) return s;
@@ -257,14 +255,13 @@ class ElementParser {
     a.name = Name();
     SkipSpace();
     if (p_ == end_ || *p_ != '=') {
-      return NotWellFormed(absl::StrCat("attribute '", a.name, "' without '='"),
-                           Line());
+      return TagError(absl::StrCat("attribute '", a.name, "' without '='"));
     }
     ++p_;
     SkipSpace();
     if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) {
-      return NotWellFormed(
-          absl::StrCat("value of attribute '", a.name, "' not quoted"), Line());
+      return TagError(
+          absl::StrCat("value of attribute '", a.name, "' not quoted"));
     }
     const char quote = *p_++;
     const char* close =
@@ -286,8 +283,7 @@ class ElementParser {
       return NotWellFormed("'</' not followed by a name", line);
     SkipSpace();
     if (p_ == end_ || *p_ != '>') {
-      return NotWellFormed(
-          absl::StrCat("end tag '", qname, "' not closed by '>'"), Line());
+      return TagError(absl::StrCat("end tag '", qname, "' not closed by '>'"));
     }
     ++p_;
     const Open& open = open_.back();
@@ -389,6 +385,16 @@ class ElementParser {
     std::vector<Element::Node>& nodes = open_.back().element->nodes_;
     if (nodes.empty() || nodes.back().element != nullptr) nodes.emplace_back();
     return nodes.back().text;
+  }
+
+  // A malformed tag at p_. tinyxml2 took \v and \f for whitespace there;
+  // XML 1.0 has neither (§2.2 Char, §2.3 S), so they are named.
+  absl::Status TagError(absl::string_view what) {
+    if (p_ != end_ && (*p_ == '\v' || *p_ == '\f')) {
+      return NotWellFormed(
+          "vertical tab or form feed in a tag (not an XML character)", Line());
+    }
+    return NotWellFormed(what, Line());
   }
 
   // A name as tinyxml2 delimited it (empty if none starts at p_).
