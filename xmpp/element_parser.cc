@@ -43,7 +43,6 @@ using internal::BadPrefix;
 using internal::DecodeAttribute;
 using internal::DecodeText;
 using internal::FindInvalidUtf8;
-using internal::IsNamespaceDeclaration;
 using internal::NamespaceBindings;
 using internal::NotWellFormed;
 using internal::Restricted;
@@ -57,9 +56,11 @@ constexpr size_t kMaxOpenDepth = 98;
 
 // Byte classes of the markup, one lookup per byte.
 enum : uint8_t {
-  kTagSpace = 1 << 0,      // XML 1.0 §2.3 S
-  kTagNameStart = 1 << 1,  // may start a tag's or attribute's name
-  kTagName = 1 << 2,       // may continue one
+  kTagSpace = 1 << 0,        // XML 1.0 §2.3 S
+  kTagNameStart = 1 << 1,    // may start a tag's or attribute's name
+  kTagName = 1 << 2,         // may continue one
+  kPlainValueStop = 1 << 3,  // ends a plain run of attribute value
+  kPlainTextStop = 1 << 4,   // ends a plain run of character data
 };
 
 constexpr std::array<uint8_t, 256> MakeTagClasses() {
@@ -74,6 +75,11 @@ constexpr std::array<uint8_t, 256> MakeTagClasses() {
     if (letter || c == '_' || c == ':' || c >= 0x80)
       v |= kTagNameStart | kTagName;
     if ((c >= '0' && c <= '9') || c == '-' || c == '.') v |= kTagName;
+    // A value holding none of these is stored as written.
+    if (c < 0x20 || c == '&' || c == '<' || c == '"' || c == '\'') {
+      v |= kPlainValueStop;
+    }
+    if (c < 0x20 || c == '&' || c == ']' || c == '<') v |= kPlainTextStop;
     t[c] = v;
   }
   return t;
@@ -92,7 +98,7 @@ class ElementParser {
       : xml_(xml),
         p_(xml.data()),
         end_(xml.data() + xml.size()),
-        line_from_(xml.data()),
+        next_lf_(NextLineFeed(xml.data())),
         bindings_(scope) {}
 
   absl::StatusOr<Element> Parse() {
@@ -108,10 +114,18 @@ class ElementParser {
   }
 
  private:
+  // A name as written in a tag.
+  struct RawName {
+    absl::string_view qname;
+    bool ascii;  // whether the QName check can take the short way
+  };
+
   // A start tag's attribute as written.
   struct RawAttribute {
-    absl::string_view name;
+    RawName name;
     absl::string_view value;  // between the quotes
+    bool plain;               // the value needs no decoding
+    bool declaration;         // xmlns or xmlns:prefix
   };
 
   // An element whose end tag is still to come.
@@ -178,7 +192,16 @@ class ElementParser {
 
   // Character data up to the next '<' (or the end).
   absl::Status Text() {
-    const char* lt = static_cast<const char*>(std::memchr(p_, '<', end_ - p_));
+    // Most text holds nothing to decode and no line ends: stored as written.
+    const char* plain = p_;
+    while (plain < end_ && !IsTag(*plain, kPlainTextStop)) ++plain;
+    if (plain == end_ || *plain == '<') {
+      TextSink().append(p_, plain - p_);
+      p_ = plain;
+      return absl::OkStatus();
+    }
+    const char* lt =
+        static_cast<const char*>(std::memchr(plain, '<', end_ - plain));
     if (lt == nullptr) lt = end_;
     const absl::string_view raw(p_, lt - p_);
     const char* q = p_;
@@ -204,7 +227,8 @@ class ElementParser {
   absl::Status StartTag() {
     const int line = Line();
     ++p_;
-    const absl::string_view qname = Name();
+    const RawName name = Name();
+    const absl::string_view qname = name.qname;
     if (qname.empty()) return NotWellFormed("'<' not followed by a name", line);
     attributes_.clear();
     bool self_closing = false;
@@ -224,18 +248,17 @@ class ElementParser {
         return TagError(absl::StrCat("unexpected '", absl::string_view(p_, 1),
                                      "' in the start tag of '", qname, "'"));
       }
-      RawAttribute a;
+      RawAttribute& a = attributes_.emplace_back();
       if (absl::Status s = Attribute(a); !s.ok()) return s;
-      for (const RawAttribute& other : attributes_) {
-        if (other.name == a.name) {
-          return NotWellFormed(absl::StrCat("attribute '", a.name,
+      for (size_t i = 0; i + 1 < attributes_.size(); ++i) {
+        if (attributes_[i].name.qname == a.name.qname) {
+          return NotWellFormed(absl::StrCat("attribute '", a.name.qname,
                                             "' repeated in '", qname, "'"),
                                line);
         }
       }
-      attributes_.push_back(a);
     }
-    Element* element = Build(qname, line);
+    Element* element = Build(name, line);
     if (self_closing) {
       bindings_.Truncate(bindings_mark_);
       return absl::OkStatus();
@@ -253,34 +276,45 @@ class ElementParser {
   // At an attribute's name, after whitespace.
   absl::Status Attribute(RawAttribute& a) {
     a.name = Name();
+    const absl::string_view name = a.name.qname;
+    a.declaration = name[0] == 'x' && name.substr(0, 5) == "xmlns" &&
+                    (name.size() == 5 || name[5] == ':');
     SkipSpace();
     if (p_ == end_ || *p_ != '=') {
-      return TagError(absl::StrCat("attribute '", a.name, "' without '='"));
+      return TagError(absl::StrCat("attribute '", name, "' without '='"));
     }
     ++p_;
     SkipSpace();
     if (p_ == end_ || (*p_ != '"' && *p_ != '\'')) {
       return TagError(
-          absl::StrCat("value of attribute '", a.name, "' not quoted"));
+          absl::StrCat("value of attribute '", name, "' not quoted"));
     }
     const char quote = *p_++;
-    const char* close =
-        static_cast<const char*>(std::memchr(p_, quote, end_ - p_));
-    if (close == nullptr) {
-      return NotWellFormed("unterminated attribute value", Line());
+    // To the closing quote, noting on the way whether decoding has work.
+    const char* q = p_;
+    a.plain = true;
+    for (;;) {
+      while (q < end_ && !IsTag(*q, kPlainValueStop)) ++q;
+      if (q == end_) {
+        return NotWellFormed("unterminated attribute value", Line());
+      }
+      if (*q == quote) break;
+      if (*q != '"' && *q != '\'') a.plain = false;
+      ++q;
     }
-    a.value = absl::string_view(p_, close - p_);
-    p_ = close + 1;
+    a.value = absl::string_view(p_, q - p_);
+    p_ = q + 1;
     return absl::OkStatus();
   }
 
   // At "</".
   absl::Status EndTag() {
-    const int line = Line();
+    const char* const start = p_;
     p_ += 2;
-    const absl::string_view qname = Name();
-    if (qname.empty())
-      return NotWellFormed("'</' not followed by a name", line);
+    const absl::string_view qname = Name().qname;
+    if (qname.empty()) {
+      return NotWellFormed("'</' not followed by a name", Line());
+    }
     SkipSpace();
     if (p_ == end_ || *p_ != '>') {
       return TagError(absl::StrCat("end tag '", qname, "' not closed by '>'"));
@@ -291,7 +325,7 @@ class ElementParser {
       return NotWellFormed(
           absl::StrCat("end tag '", qname, "' does not match start tag '",
                        open.qname, "'"),
-          line);
+          internal::LineAt(xml_, start));
     }
     bindings_.Truncate(open.bindings_mark);
     open_.pop_back();
@@ -303,22 +337,24 @@ class ElementParser {
   // order the old parser checked them. Leaves the bindings to undo in
   // bindings_mark_. Never null: after an error of the tree, the element is
   // built as far as it goes, and only the markup matters from then on.
-  Element* Build(absl::string_view qname, int line) {
+  Element* Build(const RawName& name, int line) {
     bindings_mark_ = bindings_.mark();
     size_t declarations = 0;
     for (const RawAttribute& a : attributes_) {
-      absl::string_view prefix;
-      bool is_default;
-      if (IsNamespaceDeclaration(a.name, prefix, is_default)) {
-        ++declarations;
-        Defer(bindings_.Declare(prefix, is_default, a.value, line));
-      }
+      if (!a.declaration) continue;
+      ++declarations;
+      const absl::string_view qname = a.name.qname;
+      const bool is_default = qname.size() == 5;
+      Defer(
+          bindings_.Declare(is_default ? absl::string_view() : qname.substr(6),
+                            is_default, a.value, line, a.plain));
     }
-    absl::string_view prefix, local = qname;
+    absl::string_view prefix, local = name.qname;
     const absl::string_view* uri = nullptr;
-    if (!SplitQName(qname, prefix, local)) {
+    if (!SplitName(name, prefix, local)) {
       Defer(NotWellFormed(
-          absl::StrCat("element name '", qname, "' is not a QName"), line));
+          absl::StrCat("element name '", name.qname, "' is not a QName"),
+          line));
     } else if ((uri = bindings_.Lookup(prefix)) == nullptr) {
       Defer(BadPrefix(prefix, line));
     }
@@ -331,30 +367,25 @@ class ElementParser {
     out.reserve(attributes_.size() - declarations);
     bool any_prefixed = false;
     for (const RawAttribute& a : attributes_) {
-      absl::string_view unused_prefix;
-      bool unused_default;
-      if (IsNamespaceDeclaration(a.name, unused_prefix, unused_default)) {
-        continue;
-      }
-      xmpp::Attribute& attribute = out.emplace_back();
-      if (!SplitQName(a.name, prefix, local)) {
+      if (a.declaration) continue;
+      absl::string_view ns;
+      if (!SplitName(a.name, prefix, local)) {
         Defer(NotWellFormed(
-            absl::StrCat("attribute name '", a.name, "' is not a QName"),
+            absl::StrCat("attribute name '", a.name.qname, "' is not a QName"),
             line));
-        continue;
-      }
-      // Unprefixed attributes are in no namespace, whatever the default.
-      if (!prefix.empty()) {
+      } else if (!prefix.empty()) {
+        // Unprefixed attributes are in no namespace, whatever the default.
         uri = bindings_.Lookup(prefix);
         if (uri == nullptr) {
           Defer(BadPrefix(prefix, line));
         } else {
-          attribute.ns.assign(uri->data(), uri->size());
+          ns = *uri;
         }
         any_prefixed = true;
       }
-      attribute.name.assign(local.data(), local.size());
-      Defer(DecodeAttribute(a.value, line, attribute.value));
+      xmpp::Attribute& attribute = out.emplace_back(
+          NewAttribute{ns, local, a.plain ? a.value : absl::string_view()});
+      if (!a.plain) Defer(DecodeAttribute(a.value, line, attribute.value));
     }
     // Names repeated as written are markup errors; two prefixes bound to one
     // URI can still name the same attribute.
@@ -371,10 +402,55 @@ class ElementParser {
     return element;
   }
 
+  // Builds an Attribute where the vector stores it: emplace_back converts
+  // through this, and the conversion's result needs no move (C++17), which
+  // is a fifth of what an attribute costs.
+  struct NewAttribute {
+    absl::string_view ns, name, value;
+    operator xmpp::Attribute() const {  // NOLINT: implicit on purpose
+      return xmpp::Attribute{
+          ns.empty() ? std::string() : std::string(ns.data(), ns.size()),
+          std::string(name.data(), name.size()),
+          value.empty() ? std::string()
+                        : std::string(value.data(), value.size())};
+    }
+  };
+
+  // Splits a name into prefix and local part; false if it is not a QName.
+  // ASCII names were delimited by the byte classes, so only the colons and
+  // the first byte of each part are left to check.
+  static bool SplitName(const RawName& name, absl::string_view& prefix,
+                        absl::string_view& local) {
+    if (!name.ascii) return SplitQName(name.qname, prefix, local);
+    const absl::string_view qname = name.qname;
+    const size_t colon = FindColon(qname);
+    if (colon == qname.size()) {
+      // Starts with a letter or '_' (kTagNameStart, less ':' and non-ASCII).
+      prefix = absl::string_view();
+      local = qname;
+      return true;
+    }
+    prefix = qname.substr(0, colon);
+    local = qname.substr(colon + 1);
+    return colon > 0 && !local.empty() && IsNcNameStart(local[0]) &&
+           FindColon(local) == local.size();
+  }
+
+  // Names are short: a loop beats a call.
+  static size_t FindColon(absl::string_view name) {
+    size_t i = 0;
+    while (i < name.size() && name[i] != ':') ++i;
+    return i;
+  }
+
+  static bool IsNcNameStart(char c) {
+    return c != ':' && IsTag(c, kTagNameStart);
+  }
+
   // A new element, as the root or the last child of the innermost open one.
   Element* NewElement(absl::string_view ns, absl::string_view name) {
     if (open_.empty()) return &root_.emplace(ns, name);
-    Element::Node& node = open_.back().element->nodes_.emplace_back();
+    Element::Node& node = NewNode();
     node.element = std::make_unique<Element>(ns, name);
     return node.element.get();
   }
@@ -383,8 +459,16 @@ class ElementParser {
   // child (so runs stay merged). Only called when the text adds something.
   std::string& TextSink() {
     std::vector<Element::Node>& nodes = open_.back().element->nodes_;
-    if (nodes.empty() || nodes.back().element != nullptr) nodes.emplace_back();
+    if (nodes.empty() || nodes.back().element != nullptr) return NewNode().text;
     return nodes.back().text;
+  }
+
+  // A node appended to the innermost open element. Children are not counted
+  // ahead, so room for a few is made at once.
+  Element::Node& NewNode() {
+    std::vector<Element::Node>& nodes = open_.back().element->nodes_;
+    if (nodes.capacity() == 0) nodes.reserve(4);
+    return nodes.emplace_back();
   }
 
   // A malformed tag at p_. tinyxml2 took \v and \f for whitespace there;
@@ -398,12 +482,14 @@ class ElementParser {
   }
 
   // A name as tinyxml2 delimited it (empty if none starts at p_).
-  absl::string_view Name() {
+  RawName Name() {
     const char* const start = p_;
-    if (p_ == end_ || !IsTag(*p_, kTagNameStart)) return {};
-    ++p_;
-    while (p_ < end_ && IsTag(*p_, kTagName)) ++p_;
-    return absl::string_view(start, p_ - start);
+    if (p_ == end_ || !IsTag(*p_, kTagNameStart)) return {{}, true};
+    unsigned char bits = static_cast<unsigned char>(*p_++);
+    while (p_ < end_ && IsTag(*p_, kTagName)) {
+      bits |= static_cast<unsigned char>(*p_++);
+    }
+    return {absl::string_view(start, p_ - start), bits < 0x80};
   }
 
   // Skips XML whitespace; whether there was any.
@@ -417,9 +503,16 @@ class ElementParser {
   // not end a line). Calls come in document order, so each byte is counted
   // once.
   int Line() {
-    for (const char* q = line_from_; q < p_; ++q) line_ += *q == '\n';
-    if (p_ > line_from_) line_from_ = p_;
+    while (next_lf_ < p_) {
+      ++line_;
+      next_lf_ = NextLineFeed(next_lf_ + 1);
+    }
     return line_;
+  }
+
+  const char* NextLineFeed(const char* from) const {
+    const void* lf = std::memchr(from, '\n', end_ - from);
+    return lf != nullptr ? static_cast<const char*>(lf) : end_;
   }
 
   // Keeps the first error of the tree (see the top of the file).
@@ -430,7 +523,7 @@ class ElementParser {
   const absl::string_view xml_;
   const char* p_;
   const char* const end_;
-  const char* line_from_;
+  const char* next_lf_;  // the first LF not counted in line_, or end_
   int line_ = 1;
   NamespaceBindings bindings_;
   size_t bindings_mark_ = 0;
@@ -444,16 +537,14 @@ absl::StatusOr<Element> ParseElement(absl::string_view xml,
                                      const NamespaceScope& scope) {
   // The encoding comes first, as it did when tinyxml2 (which reads C strings
   // and does not check encodings) did the rest.
-  if (const void* nul = std::memchr(xml.data(), '\0', xml.size())) {
-    return NotWellFormed("NUL byte",
-                         internal::LineAt(xml, static_cast<const char*>(nul)));
-  }
   if (const size_t bad = FindInvalidUtf8(xml, /*xml_chars_only=*/true);
       bad != xml.size()) {
+    const int line = internal::LineAt(xml, xml.data() + bad);
+    if (xml[bad] == '\0') return NotWellFormed("NUL byte", line);
     return NotWellFormed(xml[bad] == '\xEF'
                              ? "U+FFFE or U+FFFF (not an XML character)"
                              : "invalid UTF-8",
-                         internal::LineAt(xml, xml.data() + bad));
+                         line);
   }
   return ElementParser(xml, scope).Parse();
 }

@@ -9,6 +9,7 @@ namespace talkcheck::xmpp::internal {
 namespace {
 
 constexpr absl::string_view kXmlUri{ns::kXml, sizeof(ns::kXml) - 1};
+constexpr absl::string_view kXmlnsUri{ns::kXmlns, sizeof(ns::kXmlns) - 1};
 
 }  // namespace
 
@@ -34,11 +35,11 @@ const absl::string_view* NamespaceBindings::Lookup(
 
 absl::Status NamespaceBindings::Declare(absl::string_view prefix,
                                         bool is_default, absl::string_view raw,
-                                        int line) {
+                                        int line, bool plain) {
   absl::string_view uri;
-  if (absl::Status s = DecodeUri(raw, line, uri); !s.ok()) return s;
+  if (absl::Status s = DecodeUri(raw, line, plain, uri); !s.ok()) return s;
   if (is_default) {
-    if (uri == ns::kXml || uri == ns::kXmlns) {
+    if (uri == kXmlUri || uri == kXmlnsUri) {
       return NotWellFormed(
           absl::StrCat("default namespace '", uri, "' is reserved"), line);
     }
@@ -55,8 +56,8 @@ absl::Status NamespaceBindings::Declare(absl::string_view prefix,
         line);
   }
   // The xml and xmlns prefixes and namespaces are reserved to each other.
-  if ((prefix == "xml") != (uri == ns::kXml) || prefix == "xmlns" ||
-      uri == ns::kXmlns) {
+  if ((prefix == "xml") != (uri == kXmlUri) || prefix == "xmlns" ||
+      uri == kXmlnsUri) {
     return NotWellFormed(absl::StrCat("reserved namespace binding '", prefix,
                                       "' -> '", uri, "'"),
                          line);
@@ -66,8 +67,8 @@ absl::Status NamespaceBindings::Declare(absl::string_view prefix,
 }
 
 absl::Status NamespaceBindings::DecodeUri(absl::string_view raw, int line,
-                                          absl::string_view& uri) {
-  if (FindSpecial(raw, 0, '<') == raw.size()) {
+                                          bool plain, absl::string_view& uri) {
+  if (plain || FindSpecial(raw, 0, '<') == raw.size()) {
     uri = raw;
     return absl::OkStatus();
   }

@@ -27,16 +27,17 @@ class NamespaceBindings {
 
   // A namespace declaration, `xmlns` (is_default) or `xmlns:prefix`, with its
   // value as written (references not decoded; `raw` must outlive this).
-  // Not-well-formed for reserved or malformed bindings.
+  // `plain` says the caller saw nothing to decode in it (no '&', '<' or
+  // control character). Not-well-formed for reserved or malformed bindings.
   absl::Status Declare(absl::string_view prefix, bool is_default,
-                       absl::string_view raw, int line);
+                       absl::string_view raw, int line, bool plain = false);
 
   // For undoing an element's declarations: Truncate(mark()) taken before them.
   size_t mark() const { return bindings_.size(); }
   void Truncate(size_t mark) { bindings_.resize(mark); }
 
  private:
-  absl::Status DecodeUri(absl::string_view raw, int line,
+  absl::Status DecodeUri(absl::string_view raw, int line, bool plain,
                          absl::string_view& uri);
 
   absl::InlinedVector<std::pair<absl::string_view, absl::string_view>, 8>

@@ -90,13 +90,16 @@ size_t FindInvalidUtf8(absl::string_view s, bool xml_chars_only) {
   size_t i = 0;
   while (i < s.size()) {
     // Stanzas are mostly ASCII: skip it eight bytes at a time.
+    // (A zero byte sets its high bit in (word - ones) & ~word.)
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
     while (s.size() - i >= 8) {
       uint64_t word;
       std::memcpy(&word, s.data() + i, sizeof(word));
-      if (word & 0x8080808080808080ULL) break;
+      if ((word | ((word - kOnes) & ~word)) & 0x8080808080808080ULL) break;
       i += 8;
     }
     if (i == s.size()) break;
+    if (s[i] == '\0') return i;
     if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
       continue;

@@ -14,7 +14,8 @@
 namespace talkcheck::xmpp::internal {
 
 // Where `s` stops being strict UTF-8 (no overlong forms, surrogates or code
-// points past U+10FFFF): the index of the first bad sequence, or s.size().
+// points past U+10FFFF) or has a NUL (which XML forbids and C strings end at):
+// the index of the first bad sequence or NUL, or s.size().
 // With `xml_chars_only`, U+FFFE and U+FFFF (not XML 1.0 §2.2 Chars) stop it
 // too.
 size_t FindInvalidUtf8(absl::string_view s, bool xml_chars_only);
