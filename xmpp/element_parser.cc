@@ -14,6 +14,10 @@
 // markup asks ScanMarkup, which reads markup just as that pre-scan did, which
 // error came first there (malformed input only: a stanza that parses never
 // pays for it).
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -88,6 +92,33 @@ constexpr std::array<uint8_t, 256> kTagClasses = MakeTagClasses();
 
 inline bool IsTag(char c, uint8_t cls) {
   return (kTagClasses[static_cast<unsigned char>(c)] & cls) != 0;
+}
+
+// The first byte in [p, end) that is `a`, `b`, `c`, `d` or a C0 control
+// (what `cls` marks), or end. Values and text run to tens of bytes, so SSE2
+// looks at sixteen at a time.
+template <char a, char b, char c, char d, uint8_t cls>
+const char* FindStop(const char* p, const char* end) {
+#ifdef __SSE2__
+  const __m128i va = _mm_set1_epi8(a);
+  const __m128i vb = _mm_set1_epi8(b);
+  const __m128i vc = _mm_set1_epi8(c);
+  const __m128i vd = _mm_set1_epi8(d);
+  const __m128i top3 = _mm_set1_epi8(static_cast<char>(0xE0));
+  const __m128i zero = _mm_setzero_si128();
+  while (end - p >= 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hit = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)),
+                     _mm_cmpeq_epi8(_mm_and_si128(x, top3), zero)));
+    const int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (p < end && !IsTag(*p, cls)) ++p;
+  return p;
 }
 
 }  // namespace
@@ -194,7 +225,7 @@ class ElementParser {
   absl::Status Text() {
     // Most text holds nothing to decode and no line ends: stored as written.
     const char* plain = p_;
-    while (plain < end_ && !IsTag(*plain, kPlainTextStop)) ++plain;
+    plain = FindStop<'<', '&', ']', '<', kPlainTextStop>(plain, end_);
     if (plain == end_ || *plain == '<') {
       TextSink().append(p_, plain - p_);
       p_ = plain;
@@ -294,7 +325,7 @@ class ElementParser {
     const char* q = p_;
     a.plain = true;
     for (;;) {
-      while (q < end_ && !IsTag(*q, kPlainValueStop)) ++q;
+      q = FindStop<'"', '\'', '&', '<', kPlainValueStop>(q, end_);
       if (q == end_) {
         return NotWellFormed("unterminated attribute value", Line());
       }
