@@ -169,7 +169,13 @@ class NamespaceScope {
 // stream_error.h): not-well-formed for malformed XML, bad-namespace-prefix for
 // an undeclared prefix, restricted-xml for comments, processing instructions,
 // DTDs and entity references other than the five predefined ones and character
-// references.
+// references, policy-violation for a start tag (not an empty-element tag)
+// 99 elements deep (the tinyxml2 parser's limit, kept). Lines count LF only (a
+// lone CR does not end one). Refuses as not-well-formed, where the
+// tinyxml2-based parser it replaced accepted: \v or \f in a tag, anything but
+// whitespace between an end tag's name and its '>', U+FFFE and U+FFFF (XML 1.0
+// §2.2, §2.3, §3.1); and takes LF followed by a lone CR as two line ends
+// (§2.11), not one.
 absl::StatusOr<Element> ParseElement(
     absl::string_view xml,
     const NamespaceScope& scope = NamespaceScope::ClientStream());
