@@ -263,6 +263,9 @@ std::string SerializeStunAttributes(
     const std::vector<StunAttribute>& attributes) {
   assert(transaction_id.size() == kStunTransactionIdSize);
   std::string out;
+  // A binding request or response with a USERNAME and an address: one
+  // allocation.
+  out.reserve(128);
   PutU16(out, type);
   PutU16(out, 0);  // patched below
   out.append(transaction_id.data(), transaction_id.size());
@@ -287,6 +290,9 @@ std::string SerializeStunAttributes(
 std::string StunMessage::Serialize() const {
   assert(transaction_id.size() == kStunTransactionIdSize);
   std::string out;
+  // A binding request or response with a USERNAME and an address: one
+  // allocation.
+  out.reserve(128);
   PutU16(out, type);
   PutU16(out, 0);  // patched below
   out.append(transaction_id);

@@ -315,6 +315,9 @@ bool operator==(const Element& a, const Element& b) {
 
 std::string Element::ToString(absl::string_view parent_ns) const {
   std::string out;
+  // Room for a typical stanza, so that it is not grown (and copied) five or
+  // six times on the way.
+  out.reserve(512);
   AppendTo(out, parent_ns);
   return out;
 }
