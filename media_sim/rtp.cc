@@ -258,11 +258,13 @@ void RtpReceiver::MarkSeen(uint64_t extended) {
 }
 
 void RtpReceiver::Resync(const RtpPacket& packet, absl::Duration arrival) {
+  // A new SSRC forgets the old stream's numbers; a fresh receiver's window
+  // is clear already (8 KiB not to write again).
+  if (started_) std::fill(seen_.begin(), seen_.end(), 0);
   started_ = true;
   ssrc_ = packet.ssrc;
   extended_base_ = kSequenceModulus + packet.sequence;
   extended_highest_ = extended_base_;
-  std::fill(seen_.begin(), seen_.end(), 0);
   MarkSeen(extended_highest_);
   highest_timestamp_ = packet.timestamp;
   highest_payload_type_ =
