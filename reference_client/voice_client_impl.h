@@ -163,7 +163,6 @@ class VoiceClient::Impl {
   // and turns sending on or off with writability.
   void StartMedia(Session& s);
   void UpdateMedia(Session& s);
-  void OnMediaPacket(const SessionRef& ref, absl::string_view packet);
   void SendAccept(Session& s);
   // Description (our codecs) and, in G2, the empty transport offer.
   std::vector<xmpp::Element> InitiateChildren(const Session& s);

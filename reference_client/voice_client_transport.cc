@@ -105,10 +105,14 @@ void VoiceClient::Impl::StartTransport(Session& s) {
   const SessionRef ref = Ref(s);
   s.channel->set_writable_handler(
       [this, ref](bool writable) { OnWritable(ref, writable); });
+  // The channel is the session's own, so the session outlives every call of
+  // this handler: no lookup by key per packet. Before the accept there is no
+  // media to check the packet against yet.
+  Session* const session = &s;
   s.channel->set_packet_handler(
-      [this, ref](absl::string_view packet,
-                  const boost::asio::ip::udp::endpoint&) {
-        OnMediaPacket(ref, packet);
+      [session](absl::string_view packet,
+                const boost::asio::ip::udp::endpoint&) {
+        if (session->media != nullptr) session->media->OnPacket(packet);
       });
   s.channel->Start();
   NewGeneration(s);
@@ -279,13 +283,6 @@ void VoiceClient::Impl::UpdateMedia(Session& s) {
   const bool may_send = s.writable || Has(Fault::kMediaBeforeWritable);
   s.media->SetSending(options_.media_mode != MediaMode::kOff &&
                       s.state == Session::State::kAccepted && may_send);
-}
-
-void VoiceClient::Impl::OnMediaPacket(const SessionRef& ref,
-                                      absl::string_view packet) {
-  Session* s = Find(ref);
-  // Before the accept there is nothing to check against yet.
-  if (s != nullptr && s->media != nullptr) s->media->OnPacket(packet);
 }
 
 std::optional<CallMediaStats> VoiceClient::Impl::media_stats(
