@@ -1,5 +1,6 @@
 #include "media_sim/datagram_network.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -118,6 +119,8 @@ class UdpSocket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
+  // The same without a copy, for each delivery.
+  const UdpEndpoint& local() const { return local_; }
   bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
@@ -235,16 +238,34 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> UdpNetwork::Bind(
   return std::unique_ptr<DatagramSocket>(std::move(socket));
 }
 
-size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
-  const asio::ip::address& address = endpoint.address();
-  if (address.is_v4()) {
-    return absl::Hash<std::tuple<uint32_t, uint16_t>>()(
-        {address.to_v4().to_uint(), endpoint.port()});
+bool SameEndpoint(const UdpEndpoint& a, const UdpEndpoint& b) {
+  const sockaddr* sa = a.data();
+  const sockaddr* sb = b.data();
+  if (sa->sa_family != sb->sa_family) return false;
+  if (sa->sa_family == AF_INET) {
+    const auto* a4 = reinterpret_cast<const sockaddr_in*>(sa);
+    const auto* b4 = reinterpret_cast<const sockaddr_in*>(sb);
+    return a4->sin_port == b4->sin_port &&
+           a4->sin_addr.s_addr == b4->sin_addr.s_addr;
   }
-  return absl::Hash<
-      std::tuple<std::array<unsigned char, 16>, unsigned long, uint16_t>>()(
-      {address.to_v6().to_bytes(), address.to_v6().scope_id(),
-       endpoint.port()});
+  const auto* a6 = reinterpret_cast<const sockaddr_in6*>(sa);
+  const auto* b6 = reinterpret_cast<const sockaddr_in6*>(sb);
+  return a6->sin6_port == b6->sin6_port &&
+         a6->sin6_scope_id == b6->sin6_scope_id &&
+         std::memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(in6_addr)) == 0;
+}
+
+size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
+  const sockaddr* address = endpoint.data();
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    return absl::HashOf(v4->sin_addr.s_addr, v4->sin_port);
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+  return absl::HashOf(
+      absl::string_view(reinterpret_cast<const char*>(&v6->sin6_addr),
+                        sizeof(in6_addr)),
+      v6->sin6_scope_id, v6->sin6_port);
 }
 
 // ---------------------------------------------------------------------------
@@ -295,6 +316,8 @@ class InMemoryNetwork::Socket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
+  // The same without a copy, for each delivery.
+  const UdpEndpoint& local() const { return local_; }
   bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
   void SetReceiveHandler(ReceiveHandler handler) override {
     handler_ = handler ? std::make_shared<ReceiveHandler>(std::move(handler))
@@ -348,9 +371,9 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
     ++first_in_flight;
   }
   const auto it = sockets.find(datagram.to.port());
-  if (it == sockets.end() || it->second->local_endpoint() != datagram.to ||
+  if (it == sockets.end() || !SameEndpoint(it->second->local(), datagram.to) ||
       it->second->handler() == nullptr ||
-      datagram.from.address().is_v4() != datagram.to.address().is_v4()) {
+      datagram.from.protocol() != datagram.to.protocol()) {
     ++undeliverable;
     return;
   }

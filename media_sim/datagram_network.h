@@ -40,10 +40,20 @@ namespace talkcheck::media_sim {
 
 using UdpEndpoint = boost::asio::ip::udp::endpoint;
 
+// Whether two endpoints are the same address, scope and port, read from the
+// socket addresses: asio's operator== builds two ip::address objects, which
+// costs more than the rest of a datagram's lookup.
+bool SameEndpoint(const UdpEndpoint& a, const UdpEndpoint& b);
+
 // For absl's hash containers: asio orders endpoints but does not hash them,
 // and a lookup per datagram is cheaper hashed than ordered.
 struct UdpEndpointHash {
   size_t operator()(const UdpEndpoint& endpoint) const;
+};
+struct UdpEndpointEq {
+  bool operator()(const UdpEndpoint& a, const UdpEndpoint& b) const {
+    return SameEndpoint(a, b);
+  }
 };
 
 // How long before now the kernel received the datagram whose receive handler

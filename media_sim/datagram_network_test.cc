@@ -196,6 +196,31 @@ TEST_F(InMemoryNetworkTest, HandlerMayDestroySocketAndNetwork) {
   EXPECT_EQ(clock_.pending_count(), 0u);
 }
 
+// Verifies that endpoints compare and hash by family, address, scope and
+// port, read from the socket address, as asio's operator== compares them.
+TEST(UdpEndpointTest, SameEndpointAgreesWithAsio) {
+  namespace ip = boost::asio::ip;
+  ip::address_v6 scoped = ip::make_address_v6("fe80::1");
+  scoped.scope_id(2);
+  const std::vector<UdpEndpoint> endpoints = {
+      UdpEndpoint(ip::make_address("127.0.0.1"), 20000),
+      UdpEndpoint(ip::make_address("127.0.0.1"), 20001),
+      UdpEndpoint(ip::make_address("127.0.0.2"), 20000),
+      UdpEndpoint(ip::make_address("::1"), 20000),
+      UdpEndpoint(ip::make_address("::ffff:127.0.0.1"), 20000),
+      UdpEndpoint(ip::make_address("fe80::1"), 20000),
+      UdpEndpoint(scoped, 20000),
+  };
+  for (const UdpEndpoint& a : endpoints) {
+    for (const UdpEndpoint& b : endpoints) {
+      EXPECT_EQ(SameEndpoint(a, b), a == b) << a << " vs " << b;
+    }
+    const UdpEndpoint copy(a.address(), a.port());
+    EXPECT_TRUE(SameEndpoint(a, copy)) << a;
+    EXPECT_EQ(UdpEndpointHash()(a), UdpEndpointHash()(copy)) << a;
+  }
+}
+
 // Verifies that the UDP network exchanges datagrams over loopback.
 TEST(UdpNetworkTest, ExchangesDatagrams) {
   boost::asio::io_context io;

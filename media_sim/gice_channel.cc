@@ -291,7 +291,8 @@ void GiceChannel::Impl::OnRequest(size_t port, const StunMessage& request,
   Connection* matched = nullptr;
   bool address_known = false;
   for (const std::unique_ptr<Connection>& connection : connections) {
-    if (connection->port != port || connection->remote_endpoint != from) {
+    if (connection->port != port ||
+        !SameEndpoint(connection->remote_endpoint, from)) {
       continue;
     }
     address_known = true;
@@ -341,7 +342,8 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
   CountMediaFindings(port, from, now);
   bool readable = false;
   for (const std::unique_ptr<Connection>& connection : connections) {
-    if (connection->port != port || connection->remote_endpoint != from ||
+    if (connection->port != port ||
+        !SameEndpoint(connection->remote_endpoint, from) ||
         !IsReadable(*connection, now)) {
       continue;
     }

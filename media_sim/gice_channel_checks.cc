@@ -27,7 +27,9 @@ void GiceChannel::Impl::OnResponse(size_t port, const StunMessage& response,
   if (it == pings.end()) return;  // unknown or timed-out transaction
   Ping& ping = it->second;
   Connection& connection = *ping.connection;
-  if (connection.port != port || connection.remote_endpoint != from) return;
+  if (connection.port != port ||
+      !SameEndpoint(connection.remote_endpoint, from))
+    return;
   const absl::Duration now = clock.Now();
   if (now - ping.sent_at > kResponseTimeout) {
     pings.erase(it);

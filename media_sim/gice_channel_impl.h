@@ -106,7 +106,7 @@ struct GiceChannel::Impl {
     boost::asio::ip::udp::endpoint remote;
 
     bool operator==(const PairKey& other) const {
-      return port == other.port && remote == other.remote;
+      return port == other.port && SameEndpoint(remote, other.remote);
     }
     template <typename H>
     friend H AbslHashValue(H h, const PairKey& key) {
@@ -221,7 +221,8 @@ struct GiceChannel::Impl {
   // left: not dropped by a simulated network), with the time of the first:
   // the pairs the remote side may consider writable.
   absl::flat_hash_map<boost::asio::ip::udp::endpoint,
-                      std::map<size_t, absl::Duration>, UdpEndpointHash>
+                      std::map<size_t, absl::Duration>, UdpEndpointHash,
+                      UdpEndpointEq>
       answered;
 
   bool started = false;
@@ -235,7 +236,8 @@ struct GiceChannel::Impl {
   uint64_t rate_window_count[2] = {0, 0};
   // What can be the remote side's: every address it announced (any generation)
   // or that passed a check, and every ufrag it announced.
-  absl::flat_hash_set<boost::asio::ip::udp::endpoint, UdpEndpointHash>
+  absl::flat_hash_set<boost::asio::ip::udp::endpoint, UdpEndpointHash,
+                      UdpEndpointEq>
       remote_sources;
   std::set<std::string> remote_ufrags;
   // Where the findings of the datagram being handled go: owner.stats_ or

@@ -116,7 +116,9 @@ class SharedUdpNetwork::Port : public std::enable_shared_from_this<Port> {
 
   absl::flat_hash_map<std::string, SharedSocket*> by_ufrag_;
   std::set<size_t> ufrag_lengths_;  // of the keys of by_ufrag_
-  absl::flat_hash_map<UdpEndpoint, SharedSocket*, UdpEndpointHash> by_remote_;
+  absl::flat_hash_map<UdpEndpoint, SharedSocket*, UdpEndpointHash,
+                      UdpEndpointEq>
+      by_remote_;
 
   // Receive slots, reused by every recvmmsg.
   std::vector<char> slots_ = std::vector<char>(kBatch * kSlotBytes);
@@ -162,7 +164,7 @@ class SharedSocket : public DatagramSocket {
   const absl::flat_hash_set<std::string>& ufrags() const { return ufrags_; }
   // Every remote address routed here at some time (a newer route elsewhere
   // may have taken it since).
-  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash>& remotes() {
+  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash, UdpEndpointEq>& remotes() {
     return remotes_;
   }
 
@@ -170,7 +172,7 @@ class SharedSocket : public DatagramSocket {
   std::shared_ptr<SharedUdpNetwork::Port> port_;
   std::shared_ptr<const ReceiveHandler> handler_;
   absl::flat_hash_set<std::string> ufrags_;
-  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash> remotes_;
+  absl::flat_hash_set<UdpEndpoint, UdpEndpointHash, UdpEndpointEq> remotes_;
 };
 
 void SharedUdpNetwork::Port::AnswerUfrag(SharedSocket* view,
