@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -119,8 +118,6 @@ class UdpSocket : public DatagramSocket {
 
   // DatagramSocket implementation.
   UdpEndpoint local_endpoint() const override { return local_; }
-  // The same without a copy, for each delivery.
-  const UdpEndpoint& local() const { return local_; }
   bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override {
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(datagram.data(), datagram.size()), to, 0, ec);
@@ -362,9 +359,9 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
   InFlight& slot = in_flight[id - first_in_flight];
   if (slot.timer == nullptr) return;  // already delivered
   // Out of the queue: the handler may send (and grow it), or destroy the
-  // network. The fired timer's handle goes with it.
+  // network. The fired timer's handle goes with it, which leaves the slot
+  // without one: delivered.
   const InFlight datagram = std::move(slot);
-  slot.timer = nullptr;
   --in_flight_count;
   while (!in_flight.empty() && in_flight.front().timer == nullptr) {
     in_flight.pop_front();

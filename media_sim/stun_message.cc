@@ -28,6 +28,23 @@ void PutAttribute(std::string& out, uint16_t type, absl::string_view value) {
   out.append((4 - value.size() % 4) % 4, '\0');
 }
 
+// The 20-byte header with its length left 0, for FinishStunMessage to set.
+void StartStunMessage(uint16_t type, absl::string_view transaction_id,
+                      std::string& out) {
+  assert(transaction_id.size() == kStunTransactionIdSize);
+  PutU16(out, type);
+  PutU16(out, 0);
+  out.append(transaction_id.data(), transaction_id.size());
+}
+
+// Writes the attributes' length into the header.
+void FinishStunMessage(std::string& out) {
+  const size_t length = out.size() - kStunHeaderSize;
+  assert(length <= 0xFFFF);
+  out[2] = static_cast<char>(length >> 8);
+  out[3] = static_cast<char>(length & 0xFF);
+}
+
 std::string AddressValue(const ip::udp::endpoint& endpoint) {
   std::string value;
   value.push_back('\0');
@@ -261,14 +278,8 @@ std::string EncodeStunXorAddress(const ip::udp::endpoint& endpoint,
 std::string SerializeStunAttributes(
     uint16_t type, absl::string_view transaction_id,
     const std::vector<StunAttribute>& attributes) {
-  assert(transaction_id.size() == kStunTransactionIdSize);
   std::string out;
-  // A binding request or response with a USERNAME and an address: one
-  // allocation.
-  out.reserve(128);
-  PutU16(out, type);
-  PutU16(out, 0);  // patched below
-  out.append(transaction_id.data(), transaction_id.size());
+  StartStunMessage(type, transaction_id, out);
   for (size_t i = 0; i < attributes.size(); ++i) {
     const StunAttribute& attribute = attributes[i];
     if (i + 1 < attributes.size()) {
@@ -280,22 +291,16 @@ std::string SerializeStunAttributes(
       out.append(attribute.value);
     }
   }
-  const size_t length = out.size() - kStunHeaderSize;
-  assert(length <= 0xFFFF);
-  out[2] = static_cast<char>(length >> 8);
-  out[3] = static_cast<char>(length & 0xFF);
+  FinishStunMessage(out);
   return out;
 }
 
 std::string StunMessage::Serialize() const {
-  assert(transaction_id.size() == kStunTransactionIdSize);
   std::string out;
   // A binding request or response with a USERNAME and an address: one
   // allocation.
   out.reserve(128);
-  PutU16(out, type);
-  PutU16(out, 0);  // patched below
-  out.append(transaction_id);
+  StartStunMessage(type, transaction_id, out);
   if (username) PutAttribute(out, kStunAttrUsername, *username);
   if (mapped_address) {
     PutAttribute(out, kStunAttrMappedAddress, AddressValue(*mapped_address));
@@ -308,10 +313,7 @@ std::string StunMessage::Serialize() const {
     value.append((4 - error_code->reason.size() % 4) % 4, ' ');
     PutAttribute(out, kStunAttrErrorCode, value);
   }
-  const size_t length = out.size() - kStunHeaderSize;
-  assert(length <= 0xFFFF);
-  out[2] = static_cast<char>(length >> 8);
-  out[3] = static_cast<char>(length & 0xFF);
+  FinishStunMessage(out);
   return out;
 }
 

@@ -4,8 +4,7 @@
 // attribute gets its namespace URI (default namespaces inherited, prefixes
 // resolved against the enclosing scope, the stream header's `jabber:client`
 // implied). Matching and routing compare (namespace, local name) pairs and
-// never strings of XML, so
-// `<c xmlns="...caps"/>` and
+// never strings of XML, so `<c xmlns="...caps"/>` and
 // `<caps:c xmlns:caps="...caps"/>` are the same element.
 //
 // Serialisation writes the minimal form: default-namespace declarations only
