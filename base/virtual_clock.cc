@@ -137,16 +137,28 @@ std::unique_ptr<Timer> VirtualClock::CallAfter(
       delay_ns > std::numeric_limits<int64_t>::max() - now_ns_
           ? std::numeric_limits<int64_t>::max()
           : now_ns_ + delay_ns;
-  heap_.push_back(Queued{deadline_ns, slot.sequence, index});
-  std::push_heap(heap_.begin(), heap_.end(), Later());
+  if (deadline_ns == now_ns_) {
+    due_now_.push_back(Queued{deadline_ns, slot.sequence, index});
+  } else {
+    heap_.push_back(Queued{deadline_ns, slot.sequence, index});
+    std::push_heap(heap_.begin(), heap_.end(), Later());
+  }
   ++pending_;
   return timer;
 }
 
 bool VirtualClock::RunNext() {
-  if (heap_.empty()) return false;
-  const Queued top = heap_.front();
-  PopTop();
+  // Both fronts are live (DropStaleTop): the earlier of the two runs.
+  Queued top;
+  if (HasDueNow() &&
+      (heap_.empty() || Later()(heap_.front(), due_now_[due_head_]))) {
+    top = due_now_[due_head_++];
+  } else if (!heap_.empty()) {
+    top = heap_.front();
+    PopTop();
+  } else {
+    return false;
+  }
   if (top.deadline_ns > now_ns_) SetNow(top.deadline_ns);
   // Take the callback out first: running it may schedule or cancel other
   // timers, and reuse its slot.
@@ -162,14 +174,19 @@ bool VirtualClock::RunNext() {
 void VirtualClock::AdvanceBy(absl::Duration delta) {
   const absl::Duration target = now_ + delta;
   const int64_t target_ns = absl::ToInt64Nanoseconds(target);
-  while (!heap_.empty() && heap_.front().deadline_ns <= target_ns) RunNext();
+  while (HasPending() && NextDeadlineNs() <= target_ns) RunNext();
   now_ = target;
   now_ns_ = target_ns;
 }
 
 absl::Duration VirtualClock::NextDeadline() const {
-  return heap_.empty() ? absl::InfiniteDuration()
-                       : absl::Nanoseconds(heap_.front().deadline_ns);
+  return HasPending() ? absl::Nanoseconds(NextDeadlineNs())
+                      : absl::InfiniteDuration();
+}
+
+int64_t VirtualClock::NextDeadlineNs() const {
+  return HasDueNow() ? due_now_[due_head_].deadline_ns
+                     : heap_.front().deadline_ns;
 }
 
 void VirtualClock::SetNow(int64_t now_ns) {
@@ -184,18 +201,32 @@ void VirtualClock::PopTop() {
 
 void VirtualClock::DropStaleTop() {
   while (!heap_.empty() && Stale(heap_.front())) PopTop();
+  while (HasDueNow() && Stale(due_now_[due_head_])) ++due_head_;
+  if (!HasDueNow()) {
+    due_now_.clear();
+    due_head_ = 0;
+  }
+}
+
+void VirtualClock::SweepStale() {
+  const auto stale = [this](const Queued& e) { return Stale(e); };
+  if (heap_.size() > 2 * pending_ + kStaleSlack) {
+    heap_.erase(std::remove_if(heap_.begin(), heap_.end(), stale), heap_.end());
+    std::make_heap(heap_.begin(), heap_.end(), Later());
+  }
+  if (due_now_.size() - due_head_ > 2 * pending_ + kStaleSlack) {
+    due_now_.erase(due_now_.begin(), due_now_.begin() + due_head_);
+    due_head_ = 0;
+    due_now_.erase(std::remove_if(due_now_.begin(), due_now_.end(), stale),
+                   due_now_.end());
+  }
 }
 
 void VirtualClock::Cancel(uint32_t index) {
   // Destroyed last: the callback's captures may cancel other timers.
   absl::AnyInvocable<void()> callback = std::move(slots_[index].callback);
   FreeSlot(index);
-  if (heap_.size() > 2 * pending_ + kStaleSlack) {
-    heap_.erase(std::remove_if(heap_.begin(), heap_.end(),
-                               [this](const Queued& e) { return Stale(e); }),
-                heap_.end());
-    std::make_heap(heap_.begin(), heap_.end(), Later());
-  }
+  SweepStale();
   DropStaleTop();
 }
 

@@ -74,10 +74,17 @@ class VirtualClock : public Clock {
   bool Stale(const Queued& entry) const {
     return slots_[entry.slot].sequence != entry.sequence;
   }
+  bool HasDueNow() const { return due_head_ < due_now_.size(); }
+  bool HasPending() const { return HasDueNow() || !heap_.empty(); }
+  // The earliest entry's deadline; only when HasPending().
+  int64_t NextDeadlineNs() const;
   void PopTop();
   void SetNow(int64_t now_ns);
-  // Keeps the heap's top a live entry, so that NextDeadline() is const.
+  // Keeps the heap's top and the due queue's front live entries, so that
+  // NextDeadline() is const.
   void DropStaleTop();
+  // Sweeps cancelled entries out once they outnumber the live ones by far.
+  void SweepStale();
   // Called by an armed handle.
   void Cancel(uint32_t slot);
   void FreeSlot(uint32_t slot);
@@ -86,6 +93,12 @@ class VirtualClock : public Clock {
   int64_t now_ns_ = 0;  // now_, for the queue
   uint64_t next_sequence_ = 0;
   std::vector<Queued> heap_;
+  // Entries due at the time they were scheduled (a delay of zero: most
+  // datagrams of a fuzz schedule), in sequence order: a queue instead of the
+  // heap, since nothing created later can come before them. Its live entries
+  // are all due now, as time cannot pass them. [due_head_, end) is pending.
+  std::vector<Queued> due_now_;
+  size_t due_head_ = 0;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
   size_t pending_ = 0;

@@ -156,6 +156,35 @@ TEST(VirtualClockTest, DueNowTimersKeepCreationOrderAtTheirTime) {
   EXPECT_EQ(clock.NextDeadline(), absl::Seconds(2));
 }
 
+// A burst of timers due now, most cancelled at once (datagrams the network
+// drops), with a timer made earlier for the same time: the live ones run, in
+// creation order, after it; the cancelled ones never.
+TEST(VirtualClockTest, DueNowChurnRunsLiveTimersInCreationOrder) {
+  VirtualClock clock;
+  std::vector<int> ran;
+  std::vector<int> expected = {-1, -2};
+  std::vector<std::unique_ptr<Timer>> timers;
+  timers.push_back(clock.CallAfter(absl::Seconds(1), [&] {
+    ran.push_back(-1);
+    for (int i = 0; i < 10000; ++i) {
+      timers.push_back(clock.CallAfter(absl::ZeroDuration(),
+                                       [&ran, i] { ran.push_back(i); }));
+      if (i % 5 != 0) {
+        timers.back()->Cancel();
+      } else {
+        expected.push_back(i);
+      }
+    }
+  }));
+  timers.push_back(
+      clock.CallAfter(absl::Seconds(1), [&] { ran.push_back(-2); }));
+  clock.AdvanceBy(absl::Seconds(1));
+  EXPECT_EQ(ran, expected);
+  EXPECT_EQ(clock.pending_count(), 0u);
+  EXPECT_EQ(clock.NextDeadline(), absl::InfiniteDuration());
+  EXPECT_FALSE(clock.RunNext());
+}
+
 // Deadlines are kept in nanoseconds: an infinite delay, or one past what
 // nanoseconds count from now, waits behind every finite timer instead of
 // wrapping around to the front.
