@@ -1,10 +1,10 @@
 #include "harness/fuzz/campaign_html.h"
 
 #include <algorithm>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "harness/fuzz/campaign_report.h"
 #include "harness/fuzz/schedule.h"
 #include "harness/report/html_report.h"
 #include "xmpp/element.h"
@@ -25,8 +25,7 @@ std::string OracleBars(const FuzzSummary& summary) {
       "<svg class=\"oracles\" width=\"%d\" height=\"%d\">", kWidth,
       kRow * std::max<int>(1, summary.violations_size()) + 4);
   int row = 0;
-  for (const auto& [oracle, count] : std::map<std::string, int64_t>(
-           summary.violations().begin(), summary.violations().end())) {
+  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
     const int y = row++ * kRow + 2;
     const double share =
         summary.runs() > 0 ? static_cast<double>(count) / summary.runs() : 0;

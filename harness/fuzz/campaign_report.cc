@@ -11,6 +11,11 @@
 
 namespace talkcheck::harness {
 
+std::map<std::string, int64_t> ViolationsByOracle(const FuzzSummary& summary) {
+  return std::map<std::string, int64_t>(summary.violations().begin(),
+                                        summary.violations().end());
+}
+
 std::string FuzzTextSummary(const FuzzSummary& summary) {
   std::string out = absl::StrFormat(
       "%s against %s: %d schedules (seed %d, shard %d of %d) in %.2fs, "
@@ -18,7 +23,7 @@ std::string FuzzTextSummary(const FuzzSummary& summary) {
       summary.scenario(), summary.client(), summary.runs(), summary.seed(),
       summary.shard_index() + 1, summary.shard_count(), summary.wall_us() / 1e6,
       summary.schedules_per_second(), summary.failing_runs());
-  for (const auto& [oracle, count] : summary.violations()) {
+  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
     absl::StrAppendFormat(&out, "  %-32s violated in %d of %d schedules",
                           oracle, count, summary.runs());
     auto runs = summary.failing().find(oracle);
@@ -47,7 +52,7 @@ std::string FuzzJUnitXml(const FuzzSummary& summary) {
   // it; or a single passing one.
   std::string cases;
   int failures = 0;
-  for (const auto& [oracle, count] : summary.violations()) {
+  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
     ++failures;
     std::string message = absl::StrCat("violated in ", count, " of ",
                                        summary.runs(), " schedules");

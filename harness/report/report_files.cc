@@ -1,10 +1,16 @@
 #include "harness/report/report_files.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -32,8 +38,27 @@ absl::StatusOr<std::string> ProtoJson(
   options.preserve_proto_field_names = true;
   // A zero (0 packets, step index 0, loss 0 %) is a figure, not a gap.
   options.always_print_primitive_fields = true;
-  auto status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
+  // MessageToJsonString writes map entries in the map's iteration order,
+  // which protobuf varies from process to process: the same campaign gave
+  // its violations by oracle in a different order each run. Deterministic
+  // serialisation sorts them by key, and the JSON keeps that order.
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!message.SerializeToCodedStream(&coded)) {
+      return absl::InternalError("JSON report: cannot serialise the report");
+    }
+  }
+  constexpr absl::string_view kTypeUrlPrefix = "type.googleapis.com";
+  const google::protobuf::Descriptor& descriptor = *message.GetDescriptor();
+  const std::unique_ptr<google::protobuf::util::TypeResolver> resolver(
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          std::string(kTypeUrlPrefix), descriptor.file()->pool()));
+  auto status = google::protobuf::util::BinaryToJsonString(
+      resolver.get(), absl::StrCat(kTypeUrlPrefix, "/", descriptor.full_name()),
+      binary, &json, options);
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("JSON report: ", status.ToString()));
