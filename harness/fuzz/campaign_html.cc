@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "harness/fuzz/campaign_report.h"
+#include "base/sorted_by_key.h"
 #include "harness/fuzz/schedule.h"
 #include "harness/report/html_report.h"
 #include "xmpp/element.h"
@@ -25,7 +25,7 @@ std::string OracleBars(const FuzzSummary& summary) {
       "<svg class=\"oracles\" width=\"%d\" height=\"%d\">", kWidth,
       kRow * std::max<int>(1, summary.violations_size()) + 4);
   int row = 0;
-  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
+  for (const auto& [oracle, count] : SortedByKey(summary.violations())) {
     const int y = row++ * kRow + 2;
     const double share =
         summary.runs() > 0 ? static_cast<double>(count) / summary.runs() : 0;

@@ -5,16 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/sorted_by_key.h"
 #include "harness/fuzz/replay_file.h"
 #include "harness/report/report_files.h"
 #include "xmpp/element.h"
 
 namespace talkcheck::harness {
-
-std::map<std::string, int64_t> ViolationsByOracle(const FuzzSummary& summary) {
-  return std::map<std::string, int64_t>(summary.violations().begin(),
-                                        summary.violations().end());
-}
 
 std::string FuzzTextSummary(const FuzzSummary& summary) {
   std::string out = absl::StrFormat(
@@ -23,7 +19,7 @@ std::string FuzzTextSummary(const FuzzSummary& summary) {
       summary.scenario(), summary.client(), summary.runs(), summary.seed(),
       summary.shard_index() + 1, summary.shard_count(), summary.wall_us() / 1e6,
       summary.schedules_per_second(), summary.failing_runs());
-  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
+  for (const auto& [oracle, count] : SortedByKey(summary.violations())) {
     absl::StrAppendFormat(&out, "  %-32s violated in %d of %d schedules",
                           oracle, count, summary.runs());
     auto runs = summary.failing().find(oracle);
@@ -52,7 +48,7 @@ std::string FuzzJUnitXml(const FuzzSummary& summary) {
   // it; or a single passing one.
   std::string cases;
   int failures = 0;
-  for (const auto& [oracle, count] : ViolationsByOracle(summary)) {
+  for (const auto& [oracle, count] : SortedByKey(summary.violations())) {
     ++failures;
     std::string message = absl::StrCat("violated in ", count, " of ",
                                        summary.runs(), " schedules");

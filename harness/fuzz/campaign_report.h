@@ -5,18 +5,12 @@
 #ifndef TALKCHECK_HARNESS_FUZZ_CAMPAIGN_REPORT_H_
 #define TALKCHECK_HARNESS_FUZZ_CAMPAIGN_REPORT_H_
 
-#include <cstdint>
-#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "harness/fuzz/fuzz.pb.h"
 
 namespace talkcheck::harness {
-
-// The violations per oracle, by oracle name: a protobuf map iterates in an
-// order that varies from process to process, and a report should not.
-std::map<std::string, int64_t> ViolationsByOracle(const FuzzSummary& summary);
 
 std::string FuzzTextSummary(const FuzzSummary& summary);
 std::string FuzzJUnitXml(const FuzzSummary& summary);

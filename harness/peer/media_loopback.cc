@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/sorted_by_key.h"
 #include "media_sim/datagram_network.h"
 
 namespace talkcheck::harness {
@@ -327,7 +328,7 @@ std::vector<std::string> MediaProblems(const MediaStep& media,
         absl::StrCat(report.bad_timestamp_steps(),
                      " timestamp steps that are not whole frames"));
   }
-  for (const auto& [name, count] : report.findings()) {
+  for (const auto& [name, count] : SortedByKey(report.findings())) {
     if (count > 0) {
       problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
     }
@@ -353,7 +354,7 @@ std::string MediaFigures(const MediaReport& report) {
                     "candidates: a normal race, not judged)");
   }
   std::vector<std::string> environment;
-  for (const auto& [name, count] : report.environment_findings()) {
+  for (const auto& [name, count] : SortedByKey(report.environment_findings())) {
     if (count > 0) environment.push_back(absl::StrCat(name, " ", count));
   }
   if (!environment.empty()) {

@@ -363,5 +363,30 @@ TEST_F(MediaLoopbackTest, FailureSaysTheClientNeverChecked) {
       << problems;
 }
 
+// Verifies that a step's GICE findings and the environment's are named in
+// name order: protobuf maps iterate in an order that varies from process to
+// process, and the same run's failure message must not.
+TEST(MediaVerdictTest, FindingsAreNamedInNameOrder) {
+  MediaStep step;
+  step.set_min_packets_each_way(0);
+  MediaReport report;
+  std::vector<std::string> names;
+  for (int i = 25; i >= 0; --i) {
+    const std::string name = absl::StrCat("finding-", std::string(1, 'a' + i));
+    (*report.mutable_findings())[name] = 1;
+    (*report.mutable_environment_findings())[name] = 2;
+    names.insert(names.begin(), name);
+  }
+  const std::string problems =
+      absl::StrJoin(MediaProblems(step, report, false), "; ");
+  const std::string figures = MediaFigures(report);
+  for (size_t i = 1; i < names.size(); ++i) {
+    EXPECT_LT(problems.find(names[i - 1] + ":"), problems.find(names[i] + ":"))
+        << problems;
+    EXPECT_LT(figures.find(names[i - 1] + " "), figures.find(names[i] + " "))
+        << figures;
+  }
+}
+
 }  // namespace
 }  // namespace talkcheck::harness

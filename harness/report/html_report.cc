@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/sorted_by_key.h"
 #include "harness/report/media_plots.h"
 #include "xmpp/element.h"
 #include "xmpp/namespaces.h"
@@ -93,7 +94,7 @@ std::string StepRow(const StepResult& step) {
 std::string MediaTable(const StepResult& step) {
   const MediaReport& m = step.media();
   std::string payload_types;
-  for (const auto& [pt, count] : m.received_payload_types())
+  for (const auto& [pt, count] : SortedByKey(m.received_payload_types()))
     absl::StrAppendFormat(&payload_types, "%s%d×%d",
                           payload_types.empty() ? "" : ", ", pt, count);
   return absl::StrFormat(
