@@ -22,6 +22,18 @@ inline uint32_t ReadU32(absl::string_view bytes, size_t at) {
          ReadU16(bytes, at + 2);
 }
 
+// Into a buffer the caller sized: a fixed header is written whole, then
+// appended once, instead of growing a string byte by byte.
+inline void StoreU16(char* at, uint16_t value) {
+  at[0] = static_cast<char>(value >> 8);
+  at[1] = static_cast<char>(value & 0xFF);
+}
+
+inline void StoreU32(char* at, uint32_t value) {
+  StoreU16(at, static_cast<uint16_t>(value >> 16));
+  StoreU16(at + 2, static_cast<uint16_t>(value & 0xFFFF));
+}
+
 inline void PutU16(std::string& out, uint16_t value) {
   out.push_back(static_cast<char>(value >> 8));
   out.push_back(static_cast<char>(value & 0xFF));

@@ -133,14 +133,19 @@ void RtpPacket::SerializeTo(std::string& out) const {
   // type.
   assert(csrcs.size() <= 15);
   assert(payload_type <= 127);
+  char header[kFixedHeaderSize + 4 * 15];
+  header[0] = static_cast<char>(kRtpVersion << 6 | (csrcs.size() & 0x0F));
+  header[1] = static_cast<char>((marker ? 0x80 : 0) | (payload_type & 0x7F));
+  StoreU16(header + 2, sequence);
+  StoreU32(header + 4, timestamp);
+  StoreU32(header + 8, ssrc);
+  const size_t header_size = kFixedHeaderSize + 4 * (csrcs.size() & 0x0F);
+  for (size_t i = kFixedHeaderSize; i < header_size; i += 4) {
+    StoreU32(header + i, csrcs[(i - kFixedHeaderSize) / 4]);
+  }
   out.clear();
-  out.reserve(kFixedHeaderSize + 4 * csrcs.size() + payload.size());
-  out.push_back(static_cast<char>(kRtpVersion << 6 | (csrcs.size() & 0x0F)));
-  out.push_back(static_cast<char>((marker ? 0x80 : 0) | (payload_type & 0x7F)));
-  PutU16(out, sequence);
-  PutU32(out, timestamp);
-  PutU32(out, ssrc);
-  for (uint32_t csrc : csrcs) PutU32(out, csrc);
+  out.reserve(header_size + payload.size());
+  out.append(header, header_size);
   out.append(payload);
 }
 

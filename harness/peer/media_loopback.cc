@@ -43,8 +43,7 @@ int DefaultPayloadType(absl::string_view name) {
 std::string ChecksOnTheWire(const MediaReport& report) {
   std::vector<std::string> pairs;
   uint64_t from_client = 0;
-  for (const auto& [pair, checks] : std::map<std::string, PairChecksReport>(
-           report.pairs().begin(), report.pairs().end())) {
+  for (const auto& [pair, checks] : SortedByKey(report.pairs())) {
     from_client += checks.client_checks();
     pairs.push_back(absl::StrCat(
         pair, ": the client's checks ", checks.client_checks(), " (answered ",
@@ -63,10 +62,8 @@ std::string WhatArrived(const MediaReport& report) {
     return absl::StrCat("arrived: no well-formed RTP from the client",
                         ChecksOnTheWire(report));
   }
-  std::map<int32_t, uint64_t> types(report.received_payload_types().begin(),
-                                    report.received_payload_types().end());
-  std::map<uint32_t, uint64_t> ssrcs(report.received_ssrcs().begin(),
-                                     report.received_ssrcs().end());
+  const auto types = SortedByKey(report.received_payload_types());
+  const auto ssrcs = SortedByKey(report.received_ssrcs());
   return absl::StrCat(
       "arrived: payload types ",
       absl::StrJoin(types, ", ",
@@ -80,6 +77,19 @@ std::string WhatArrived(const MediaReport& report) {
                                             entry.second);
                     }),
       ChecksOnTheWire(report));
+}
+
+// The findings counted at least once, by name: a protobuf map iterates in an
+// order that varies from process to process, and a verdict's text must not.
+// Most runs have none, so nothing is copied or sorted then.
+std::vector<std::pair<absl::string_view, uint64_t>> CountedFindings(
+    const google::protobuf::Map<std::string, uint64_t>& findings) {
+  std::vector<std::pair<absl::string_view, uint64_t>> counted;
+  for (const auto& [name, count] : findings) {
+    if (count > 0) counted.emplace_back(name, count);
+  }
+  std::sort(counted.begin(), counted.end());
+  return counted;
 }
 
 }  // namespace
@@ -328,10 +338,8 @@ std::vector<std::string> MediaProblems(const MediaStep& media,
         absl::StrCat(report.bad_timestamp_steps(),
                      " timestamp steps that are not whole frames"));
   }
-  for (const auto& [name, count] : SortedByKey(report.findings())) {
-    if (count > 0) {
-      problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
-    }
+  for (const auto& [name, count] : CountedFindings(report.findings())) {
+    problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
   }
   if (!problems.empty()) problems.push_back(WhatArrived(report));
   return problems;
@@ -354,8 +362,9 @@ std::string MediaFigures(const MediaReport& report) {
                     "candidates: a normal race, not judged)");
   }
   std::vector<std::string> environment;
-  for (const auto& [name, count] : SortedByKey(report.environment_findings())) {
-    if (count > 0) environment.push_back(absl::StrCat(name, " ", count));
+  for (const auto& [name, count] :
+       CountedFindings(report.environment_findings())) {
+    environment.push_back(absl::StrCat(name, " ", count));
   }
   if (!environment.empty()) {
     absl::StrAppend(&figures, "; environment (not the client's, not judged): ",

@@ -19,8 +19,14 @@ bool IsNameChar(char c) {
 }
 
 void AppendXmlEscaped(absl::string_view value, std::string& out) {
-  for (char c : value) {
-    switch (c) {
+  // Runs of plain characters are appended whole (ids, JIDs and addresses
+  // have none to escape).
+  size_t pos = 0;
+  while (pos < value.size()) {
+    const size_t special = value.find_first_of("&<>\"'", pos);
+    if (special == absl::string_view::npos) break;
+    out.append(value.data() + pos, special - pos);
+    switch (value[special]) {
       case '&':
         out.append("&amp;");
         break;
@@ -33,13 +39,13 @@ void AppendXmlEscaped(absl::string_view value, std::string& out) {
       case '"':
         out.append("&quot;");
         break;
-      case '\'':
+      default:
         out.append("&apos;");
         break;
-      default:
-        out.push_back(c);
     }
+    pos = special + 1;
   }
+  out.append(value.data() + pos, value.size() - pos);
 }
 
 // One pass over `text` shared by Substitute and ReferencedVariables, so both

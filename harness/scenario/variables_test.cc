@@ -86,6 +86,12 @@ TEST(VariablesTest, EscapesValuesForXml) {
             "<x v='a&amp;b&lt;c&gt;d&quot;e&apos;f'/>");
   EXPECT_EQ(*vars.Substitute("${nasty}", /*escape_xml=*/false),
             R"(a&b<c>d"e'f)");
+  // At either end, side by side, and none at all.
+  vars.Set("edges", R"(<&&'plain text">)");
+  EXPECT_EQ(*vars.Substitute("${edges}"),
+            "&lt;&amp;&amp;&apos;plain text&quot;&gt;");
+  vars.Set("plain", "alice@localhost/Talk.v104");
+  EXPECT_EQ(*vars.Substitute("${plain}"), "alice@localhost/Talk.v104");
 }
 
 // Verifies that the text around references is never escaped, only values.
