@@ -177,10 +177,14 @@ void ScenarioRunner::Impl::Observe(const fake_server::RoutedStanza& routed) {
       routed.direction == fake_server::RoutedStanza::Direction::kFromEndpoint &&
       std::any_of(peers_.begin(), peers_.end(),
                   [&](const auto& p) { return routed.endpoint == p->jid(); });
-  const std::string routed_from = routed.stanza.AttrOr("from", "");
-  const bool from_a_peer_to_cut = std::any_of(
-      peers_.begin(), peers_.end(),
-      [&](const auto& p) { return routed_from == p->jid().ToString(); });
+  // Asked only of what is routed to the CUT (a JID's text per peer).
+  const auto from_a_peer = [&] {
+    const std::string* routed_from = routed.stanza.Attr("from");
+    return routed_from != nullptr &&
+           std::any_of(peers_.begin(), peers_.end(), [&](const auto& p) {
+             return *routed_from == p->jid().ToString();
+           });
+  };
   // One record per stanza: the sender's side for the CUT and the peer, the
   // delivery for what the server itself says to the CUT.
   std::string direction;
@@ -195,7 +199,7 @@ void ScenarioRunner::Impl::Observe(const fake_server::RoutedStanza& routed) {
     direction = to_peer ? "cut->peer" : "cut->server";
   } else if (from_peer) {
     direction = routed.stanza.Attr("to") == nullptr ? "peer->all" : "peer->cut";
-  } else if (to_cut && !from_a_peer_to_cut) {
+  } else if (to_cut && !from_a_peer()) {
     direction = "server->cut";
   }
   if (!direction.empty()) {
