@@ -217,8 +217,8 @@ void GiceChannel::Impl::CountRate(bool remote_side) {
   if (options.max_datagrams_per_second == 0) return;
   const int i = remote_side ? 0 : 1;
   const absl::Duration now = clock.Now();
-  if (now - rate_window_start[i] >= kFloodWindow) {
-    rate_window_start[i] = now;
+  if (now >= rate_window_end[i]) {
+    rate_window_end[i] = now + kFloodWindow;
     rate_window_count[i] = 0;
   }
   if (++rate_window_count[i] > options.max_datagrams_per_second) {
@@ -328,7 +328,7 @@ void GiceChannel::Impl::OnRequest(size_t port, const StunMessage& request,
     MaybeSchedulePing();
   }
   remote_sources.insert(from);  // learnt in its checks
-  matched->last_request_received = clock.Now();
+  matched->readable_until = clock.Now() + options.read_timeout;
   if (matched->write_state == WriteState::kTimedOut && !matched->failed &&
       !options.fault_abandon_timed_out_pairs) {
     matched->write_state = WriteState::kConnecting;  // start checking again

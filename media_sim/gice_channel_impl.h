@@ -8,7 +8,6 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -66,7 +65,10 @@ struct GiceChannel::Impl {
         gice_internal::WriteState::kConnecting;
     bool ever_writable = false;
     bool failed = false;  // a non-retryable error response: never pinged again
-    std::optional<absl::Duration> last_request_received;
+    // Readable (libjingle: a valid check within the read timeout) until
+    // then; a deadline rather than the check's time, so that each datagram
+    // compares instead of subtracting.
+    absl::Duration readable_until = -absl::InfiniteDuration();
     absl::Duration last_ping_sent = -absl::InfiniteDuration();
     // Pings since the last response: how many, the first and the fifth.
     int unanswered = 0;
@@ -191,8 +193,7 @@ struct GiceChannel::Impl {
   Connection* MediaConnection();
 
   bool IsReadable(const Connection& connection, absl::Duration now) const {
-    return connection.last_request_received.has_value() &&
-           now - *connection.last_request_received < options.read_timeout;
+    return now < connection.readable_until;
   }
 
   GiceChannel& owner;
@@ -230,9 +231,9 @@ struct GiceChannel::Impl {
   Connection* best = nullptr;  // the best writable connection
   bool was_writable = false;
   // The current flood-count window per attribution (0: the remote side, 1:
-  // the environment): its start and the datagrams in it.
-  absl::Duration rate_window_start[2] = {-absl::InfiniteDuration(),
-                                         -absl::InfiniteDuration()};
+  // the environment): its end and the datagrams in it.
+  absl::Duration rate_window_end[2] = {-absl::InfiniteDuration(),
+                                       -absl::InfiniteDuration()};
   uint64_t rate_window_count[2] = {0, 0};
   // What can be the remote side's: every address it announced (any generation)
   // or that passed a check, and every ufrag it announced.
