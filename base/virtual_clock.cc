@@ -132,7 +132,9 @@ std::unique_ptr<Timer> VirtualClock::CallAfter(
   slot.sequence = next_sequence_++;
   // Saturating: a timer too far ahead to count in nanoseconds (an infinite
   // delay) waits at the end of time.
-  const int64_t delay_ns = absl::ToInt64Nanoseconds(delay);
+  // A zero delay (most datagrams) needs no conversion.
+  const int64_t delay_ns =
+      delay == absl::ZeroDuration() ? 0 : absl::ToInt64Nanoseconds(delay);
   const int64_t deadline_ns =
       delay_ns > std::numeric_limits<int64_t>::max() - now_ns_
           ? std::numeric_limits<int64_t>::max()
