@@ -462,7 +462,7 @@ void C2sStream::HandleStanza(Element stanza) {
   router_.RouteFromClient(jid_, std::move(stanza));
 }
 
-void C2sStream::Deliver(const Element& stanza) {
+void C2sStream::Deliver(Element stanza) {
   if (state_ == State::kClosed) return;
   std::string bytes = stanza.ToString();
   const uint64_t limit = config_.limits().max_output_queue_bytes();

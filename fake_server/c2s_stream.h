@@ -90,7 +90,7 @@ class C2sStream : public Endpoint {
   const xmpp::Jid& jid() const { return jid_; }
 
   // Endpoint implementation.
-  void Deliver(const xmpp::Element& stanza) override;
+  void Deliver(xmpp::Element stanza) override;
   void Kick(absl::string_view reason) override;
 
  private:

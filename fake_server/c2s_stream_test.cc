@@ -110,7 +110,7 @@ class C2sStreamTest : public ::testing::Test {
 // An endpoint that keeps what it is given.
 class RecordingEndpoint : public Endpoint {
  public:
-  void Deliver(const xmpp::Element& stanza) override {
+  void Deliver(xmpp::Element stanza) override {
     delivered.push_back(stanza.ToString());
   }
   void Kick(absl::string_view) override {}

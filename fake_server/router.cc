@@ -340,7 +340,7 @@ void Router::Resource::Dispatch::DeliverTo(const Jid& recipient,
   // An observer may have unbound the recipient.
   auto it = r_.resources_.find(recipient);
   if (it == r_.resources_.end()) return;
-  it->second->endpoint->Deliver(stanza);
+  it->second->endpoint->Deliver(std::move(stanza));
 }
 
 std::vector<Jid> Router::Resource::Dispatch::ResourcesOf(

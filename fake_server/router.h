@@ -57,8 +57,8 @@ class Endpoint {
  public:
   virtual ~Endpoint() = default;
   // Hands over one stanza addressed to this resource (already stamped
-  // `from`/`to`).
-  virtual void Deliver(const xmpp::Element& stanza) = 0;
+  // `from`/`to`); the endpoint's to keep, without a copy.
+  virtual void Deliver(xmpp::Element stanza) = 0;
   // Ends the session from the server side (REPLACE_EXISTING bind conflicts).
   // The endpoint must call Router::Unbind() itself, synchronously or later.
   virtual void Kick(absl::string_view reason) = 0;

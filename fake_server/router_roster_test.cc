@@ -58,7 +58,7 @@ class RecordingEndpoint : public Endpoint {
  public:
   explicit RecordingEndpoint(Jid jid) : jid_(std::move(jid)) {}
   // Endpoint implementation.
-  void Deliver(const Element& stanza) override { received.push_back(stanza); }
+  void Deliver(Element stanza) override { received.push_back(stanza); }
   void Kick(absl::string_view) override {}
 
   const Jid& jid() const { return jid_; }

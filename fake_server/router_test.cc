@@ -59,7 +59,7 @@ class FakeEndpoint : public Endpoint {
       : router_(router), jid_(std::move(jid)) {}
 
   // Endpoint implementation.
-  void Deliver(const Element& stanza) override {
+  void Deliver(Element stanza) override {
     received.push_back(stanza);
     if (on_deliver) on_deliver(stanza);
   }

@@ -26,8 +26,8 @@ void VirtualSession::Send(xmpp::Element stanza) {
   if (bound_) router_.RouteFromClient(jid_, std::move(stanza));
 }
 
-void VirtualSession::Deliver(const xmpp::Element& stanza) {
-  if (handler_) handler_(stanza);
+void VirtualSession::Deliver(xmpp::Element stanza) {
+  if (handler_) handler_(std::move(stanza));
 }
 
 void VirtualSession::Kick(absl::string_view) {

@@ -47,7 +47,7 @@ class TcpConnection;
 // it logs it out.
 class VirtualSession : public Endpoint {
  public:
-  using Handler = std::function<void(const xmpp::Element&)>;
+  using Handler = std::function<void(xmpp::Element)>;
   VirtualSession(Router& router, xmpp::Jid jid, Handler handler);
   ~VirtualSession() override;
 
@@ -56,7 +56,7 @@ class VirtualSession : public Endpoint {
   void Send(xmpp::Element stanza);
 
   // Endpoint implementation.
-  void Deliver(const xmpp::Element& stanza) override;
+  void Deliver(xmpp::Element stanza) override;
   void Kick(absl::string_view reason) override;
 
  private:

@@ -105,7 +105,7 @@ absl::Status SimulatedPeer::Attach() {
     server_.router().AddAccount(user, RandomPassword(bitgen_));
   absl::StatusOr<std::unique_ptr<fake_server::VirtualSession>> session =
       server_.AttachVirtualSession(
-          jid_, [this](const Element& stanza) { OnStanza(stanza); });
+          jid_, [this](Element stanza) { OnStanza(std::move(stanza)); });
   if (!session.ok()) return session.status();
   session_ = *std::move(session);
   if (behaviour_.send_presence) SendPresence();
@@ -144,8 +144,12 @@ void SimulatedPeer::Send(Element stanza) {
   session_->Send(std::move(stanza));
 }
 
-void SimulatedPeer::OnStanza(const Element& stanza) {
-  inbox_.push_back(Received{clock_.Now(), stanza, false});
+void SimulatedPeer::OnStanza(Element received) {
+  // Read from the inbox, where the runner matches it: a deque's elements
+  // stay where they are as others arrive.
+  const Element& stanza =
+      inbox_.emplace_back(Received{clock_.Now(), std::move(received), false})
+          .stanza;
   negotiation_.Observe(stanza, /*from_peer=*/false);
   bool answered = false;
   if (stanza.Is(ns::kClient, "iq")) {

@@ -155,7 +155,7 @@ class SimulatedPeer {
   int disco_answers() const { return disco_answers_; }
 
  private:
-  void OnStanza(const xmpp::Element& stanza);
+  void OnStanza(xmpp::Element received);
   bool HandleSessionIq(const xmpp::Element& iq, const xmpp::Element& session);
   bool HandleJingleIq(const xmpp::Element& iq, const xmpp::Element& jingle);
   // The automatic ack of a session iq (late or withheld by the ack policy);
