@@ -11,7 +11,6 @@
 #include <boost/asio/error.hpp>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <utility>
 #include <vector>
 
@@ -288,11 +287,17 @@ struct InMemoryNetwork::State {
     UdpEndpoint to;
     std::string data;
   };
-  // By id, in order: in_flight[i] has id first_in_flight + i. Delays are
-  // short, so the window from the oldest undelivered datagram to the newest
-  // stays small; delivered ones (no timer) wait there until those before them
-  // go. Destroying the state cancels the timers.
-  std::deque<InFlight> in_flight;
+  // By id, in order, in a ring: the datagram with id first_in_flight + i
+  // (i < window) is at Slot(i). Delays are short, so the window from the
+  // oldest undelivered datagram to the newest stays small; delivered ones (no
+  // timer) wait there until those before them go. Destroying the state
+  // cancels the timers.
+  std::vector<InFlight> ring;  // a power of two long, or empty
+  size_t head = 0;
+  size_t window = 0;
+  InFlight& Slot(size_t i) { return ring[(head + i) & (ring.size() - 1)]; }
+  // Room for one more at the end of the window, in id order.
+  InFlight& Append();
   uint64_t first_in_flight = 0;
   uint64_t next_id = 0;
   size_t in_flight_count = 0;
@@ -342,7 +347,7 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
     return false;
   }
   const uint64_t id = state->next_id++;
-  State::InFlight& datagram_in_flight = state->in_flight.emplace_back();
+  State::InFlight& datagram_in_flight = state->Append();
   ++state->in_flight_count;
   datagram_in_flight.from = local_;
   datagram_in_flight.to = to;
@@ -354,17 +359,28 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
   return true;
 }
 
+InMemoryNetwork::State::InFlight& InMemoryNetwork::State::Append() {
+  if (window == ring.size()) {
+    std::vector<InFlight> grown(std::max<size_t>(8, 2 * ring.size()));
+    for (size_t i = 0; i < window; ++i) grown[i] = std::move(Slot(i));
+    ring = std::move(grown);
+    head = 0;
+  }
+  return Slot(window++);
+}
+
 void InMemoryNetwork::State::Deliver(uint64_t id) {
-  if (id < first_in_flight || id - first_in_flight >= in_flight.size()) return;
-  InFlight& slot = in_flight[id - first_in_flight];
+  if (id < first_in_flight || id - first_in_flight >= window) return;
+  InFlight& slot = Slot(id - first_in_flight);
   if (slot.timer == nullptr) return;  // already delivered
   // Out of the queue: the handler may send (and grow it), or destroy the
   // network. The fired timer's handle goes with it, which leaves the slot
   // without one: delivered.
   const InFlight datagram = std::move(slot);
   --in_flight_count;
-  while (!in_flight.empty() && in_flight.front().timer == nullptr) {
-    in_flight.pop_front();
+  while (window > 0 && ring[head].timer == nullptr) {
+    head = (head + 1) & (ring.size() - 1);
+    --window;
     ++first_in_flight;
   }
   const auto it = sockets.find(datagram.to.port());

@@ -157,6 +157,40 @@ TEST_F(InMemoryNetworkTest, OvertakingDatagramsArriveOnceInDeadlineOrder) {
   EXPECT_EQ(network_.delivered(), 25u);
 }
 
+// Verifies that the datagrams in flight keep their order when their queue
+// grows while it wraps around: a steady trickle first moves its start, then a
+// burst of overtaking datagrams outgrows it.
+TEST_F(InMemoryNetworkTest, BurstAfterTrickleArrivesOnceInDeadlineOrder) {
+  std::vector<Received> at_b;
+  auto a = Recording(network_, at_b);
+  auto b = Recording(network_, at_b);
+  network_.set_fate(
+      [](const UdpEndpoint&, const UdpEndpoint&, absl::string_view datagram) {
+        InMemoryNetwork::Fate fate;
+        // The burst's "k" waits 30 - k ms: the later sent, the sooner there.
+        const int k = std::stoi(std::string(datagram));
+        fate.delay = absl::Milliseconds(k < 100 ? 30 - k : 1);
+        return fate;
+      });
+  std::vector<std::string> expected;
+  for (int t = 100; t < 113; ++t) {
+    a->SendTo(std::to_string(t), b->local_endpoint());
+    ASSERT_TRUE(clock_.RunNext());
+    expected.push_back(std::to_string(t));
+  }
+  for (int k = 0; k < 30; ++k) {
+    a->SendTo(std::to_string(k), b->local_endpoint());
+  }
+  EXPECT_EQ(network_.in_flight(), 30u);
+  RunAll();
+  for (int k = 29; k >= 0; --k) expected.push_back(std::to_string(k));
+  std::vector<std::string> got;
+  for (const Received& r : at_b) got.push_back(r.datagram);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(network_.in_flight(), 0u);
+  EXPECT_EQ(network_.delivered(), 43u);
+}
+
 // Verifies that datagrams to unbound ports, to sockets closed in flight and
 // across address families are counted and dropped.
 TEST_F(InMemoryNetworkTest, CountsUndeliverable) {
