@@ -130,9 +130,9 @@ std::unique_ptr<Timer> VirtualClock::CallAfter(
   slot.callback = std::move(callback);
   slot.timer = timer.get();
   slot.sequence = next_sequence_++;
-  // Saturating: a timer too far ahead to count in nanoseconds (an infinite
-  // delay) waits at the end of time.
-  // A zero delay (most datagrams) needs no conversion.
+  // A zero delay (most datagrams) needs no conversion. Saturating: a timer
+  // too far ahead to count in nanoseconds (an infinite delay) waits at the
+  // end of time.
   const int64_t delay_ns =
       delay == absl::ZeroDuration() ? 0 : absl::ToInt64Nanoseconds(delay);
   const int64_t deadline_ns =
