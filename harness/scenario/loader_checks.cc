@@ -74,6 +74,15 @@ LoadError Loader::AtValue(const SourceFile& f, const XMLElement* e,
 bool Loader::Parse(SourceFile& f) {
   f.doc.Parse(f.text.data(), f.text.size());
   if (f.doc.Error()) {
+    // The scanner says where and why ("end tag </expect> does not match
+    // <iq>", "<scenario> is not closed"); tinyxml2 names only the error, at
+    // a line that is not always the one at fault.
+    if (std::optional<SourceMap::Malformed> malformed = f.map.Check(f.text)) {
+      const auto [line, column] = f.map.Position(malformed->offset);
+      errors_.push_back(LoadError{f.path, line, column,
+                                  "malformed XML: " + malformed->message});
+      return false;
+    }
     // ErrorStr() reads "Error=NAME ErrorID=N (0xN) Line number=L: detail".
     std::string message = absl::StrCat("malformed XML: ", f.doc.ErrorName());
     const absl::string_view full = f.doc.ErrorStr();

@@ -210,8 +210,8 @@ std::string Help(const std::string& prefix) { return prefix + kTimingHelp; }
 
 const BadFile kBadFiles[] = {
     {"bad_malformed_xml.xml",
-     {"bad_malformed_xml.xml:3:1: malformed XML: XML_ERROR_MISMATCHED_ELEMENT: "
-      "XMLElement name=status"}},
+     {"bad_malformed_xml.xml:3:23: malformed XML: end tag </presence> does "
+      "not match <status> (line 3)"}},
     {"bad_root.xml",
      {"bad_root.xml:1:1: the root element must be <scenario>, found "
       "<fragment>"}},
@@ -450,9 +450,9 @@ TEST(ScenarioLoaderTest, ReportsErrorsInIncludedFiles) {
                   "\"fragments/missing.xml\" "
                   "(harness/scenario/testdata/fragments/missing.xml): "
                   "No such file or directory",
-                  "harness/scenario/testdata/fragments/malformed.xml:2:1: "
-                  "malformed XML: "
-                  "XML_ERROR_MISMATCHED_ELEMENT: XMLElement name=presence"));
+                  "harness/scenario/testdata/fragments/malformed.xml:2:19: "
+                  "malformed XML: end tag </send> does not match <presence> "
+                  "(line 2)"));
 }
 
 // Test that include cycles are reported with the chain, directly and through
@@ -659,6 +659,32 @@ TEST(ScenarioLoaderTest, SurvivesDamagedFiles) {
       ASSERT_THAT(error, Not(HasSubstr("internal error"))) << variant;
     }
   }
+}
+
+// Test that markup tinyxml2 refuses is reported where it is and why, not by
+// tinyxml2's error name at the line of some enclosing element.
+TEST(ScenarioLoaderTest, ReportsWhereAndWhyTinyxml2Refused) {
+  EXPECT_THAT(Errors(Load("<scenario name=\"a\">\n  <expect within=\"5s\">\n"
+                          "    <iq type=\"result\"/>\n  </expect>\n")),
+              ElementsAre("inline.xml:1:1: malformed XML: <scenario> is not "
+                          "closed"));
+  EXPECT_THAT(Errors(Load("<scenario name=\"a\">\n  <expect within=\"5s\">\n"
+                          "    <iq type=\"result\">\n  </expect>\n"
+                          "</scenario>\n")),
+              ElementsAre("inline.xml:4:3: malformed XML: end tag </expect> "
+                          "does not match <iq> (line 3)"));
+  EXPECT_THAT(
+      Errors(Load("<scenario name=\"a\">\n  <send>\n    <iq type=set/>\n"
+                  "  </send>\n</scenario>\n")),
+      ElementsAre("inline.xml:3:9: malformed XML: attribute type has an "
+                  "unquoted value"));
+  EXPECT_THAT(Errors(Load("<scenario name=\"a\">\n  <send>\n"
+                          "    <iq id=\"a\" type=\"set\" id=\"b\"/>\n"
+                          "  </send>\n</scenario>\n")),
+              ElementsAre("inline.xml:3:27: malformed XML: attribute id "
+                          "appears twice in <iq>"));
+  // Where the scanner finds nothing wrong (an empty document), tinyxml2's
+  // error stands: ReportsEmptyAndExtraRoots.
 }
 
 // Test that markup tinyxml2 lets through is reported where it is.

@@ -26,15 +26,22 @@ bool IsNameChar(char c) {
 
 std::optional<SourceMap::Malformed> SourceMap::Build(
     absl::string_view text, const tinyxml2::XMLDocument& doc) {
+  if (std::optional<Malformed> malformed = Check(text)) return malformed;
+  size_t next = 0;
+  paired_ = Pair(doc, next) && next == spans_.size();
+  return std::nullopt;
+}
+
+std::optional<SourceMap::Malformed> SourceMap::Check(absl::string_view text) {
   text_ = text;
   line_starts_ = {0};
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\n') line_starts_.push_back(i + 1);
   }
-  if (std::optional<Malformed> malformed = Scan()) return malformed;
-  size_t next = 0;
-  paired_ = Pair(doc, next) && next == spans_.size();
-  return std::nullopt;
+  spans_.clear();
+  by_element_.clear();
+  paired_ = false;
+  return Scan();
 }
 
 std::pair<int, int> SourceMap::Position(size_t offset) const {
@@ -203,6 +210,13 @@ std::optional<SourceMap::Malformed> SourceMap::ScanTag(
         lt != absl::string_view::npos) {
       return Malformed{i + lt,
                        absl::StrCat("'<' in the value of attribute ", attr)};
+    }
+    for (const auto& [name, offset] : span.attributes) {
+      if (name == attr) {
+        return Malformed{attr_begin,
+                         absl::StrCat("attribute ", attr, " appears twice in <",
+                                      span.name, ">")};
+      }
     }
     span.attributes.emplace_back(std::string(attr), attr_begin);
     i = close + 1;

@@ -49,6 +49,12 @@ class SourceMap {
   std::optional<Malformed> Build(absl::string_view text,
                                  const tinyxml2::XMLDocument& doc);
 
+  // Scans `text` alone, for a text tinyxml2 refused: where it is malformed
+  // and why, which tinyxml2's errors do not say (a mismatched end tag is
+  // reported at the line of the start tag's parent). Position() then answers
+  // for `text`.
+  std::optional<Malformed> Check(absl::string_view text);
+
   // False if tinyxml2's tree and the scan disagree (a bug in the scanner).
   bool paired() const { return paired_; }
 
