@@ -62,13 +62,30 @@ void Loader::AttributeWarning(const SourceFile& f, const XMLElement* e,
 
 LoadError Loader::AtValue(const SourceFile& f, const XMLElement* e,
                           absl::string_view value) const {
+  if (value.empty()) return At(f, e);
   const ElementSpan& span = f.map.Span(e);
-  const absl::string_view content = f.map.Content(e);
-  const size_t at =
-      value.empty() ? absl::string_view::npos : content.find(value);
-  if (at == absl::string_view::npos) return At(f, e);
-  const auto [line, column] = f.map.Position(span.content_begin + at);
+  size_t offset;
+  if (const size_t at = f.map.Content(e).find(value);
+      at != absl::string_view::npos) {
+    offset = span.content_begin + at;
+  } else if (const size_t in_tag =
+                 absl::string_view(f.text)
+                     .substr(span.start, span.content_begin - span.start)
+                     .find(value);
+             in_tag != absl::string_view::npos) {
+    // In the step's own attributes (<control target="${who}"/>).
+    offset = span.start + in_tag;
+  } else {
+    return At(f, e);
+  }
+  const auto [line, column] = f.map.Position(offset);
   return LoadError{f.path, line, column, ""};
+}
+
+void Loader::ValueError(const SourceFile& f, const XMLElement* e,
+                        absl::string_view value, std::string message) {
+  errors_.push_back(AtValue(f, e, value));
+  errors_.back().message = std::move(message);
 }
 
 bool Loader::Parse(SourceFile& f) {

@@ -88,9 +88,11 @@ class Loader {
   void AttributeWarning(const SourceFile& f, const XMLElement* e,
                         absl::string_view attribute, std::string message);
   // The position of `value` in the content of step `e` (its first
-  // occurrence), or of `e` when it is not found.
+  // occurrence), else in its start tag, else of `e`.
   LoadError AtValue(const SourceFile& f, const XMLElement* e,
                     absl::string_view value) const;
+  void ValueError(const SourceFile& f, const XMLElement* e,
+                  absl::string_view value, std::string message);
 
   // Parses f.text; false (reported) if it is not well-formed XML.
   bool Parse(SourceFile& f);
@@ -185,6 +187,8 @@ class Loader {
 
   // Variables
   bool IsDefined(const std::string& name) const;
+  // A defined, built-in or captured name one typo away from `name`, if any.
+  std::optional<std::string> NearbyName(const std::string& name) const;
   // Reports invalid names, unterminated references, and undefined names
   // unless `captures` collects them. False if the text cannot be substituted.
   bool CheckReferences(const SourceFile& f, const XMLElement* e,

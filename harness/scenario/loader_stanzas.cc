@@ -93,14 +93,31 @@ bool Loader::IsDefined(const std::string& name) const {
                    name) != options_.extra_variables.end();
 }
 
+std::optional<std::string> Loader::NearbyName(const std::string& name) const {
+  std::vector<std::string> known(defined_.begin(), defined_.end());
+  for (const std::string& builtin : BuiltinVariableNames()) {
+    known.push_back(builtin);
+  }
+  for (const std::string& extra : options_.extra_variables) {
+    known.push_back(extra);
+  }
+  for (const auto& [other, site] : captures_) known.push_back(other);
+  for (const std::string& other : known) {
+    if (OneTypoApart(name, other)) return other;
+  }
+  return std::nullopt;
+}
+
 bool Loader::CheckReferences(const SourceFile& f, const XMLElement* e,
                              absl::string_view text,
                              std::vector<std::string>* captures) {
   bool ok = true;
   Variables dummies;
   for (const std::string& name : ReferencedVariables(text)) {
+    const std::string reference = absl::StrCat("${", name, "}");
     if (!IsValidVariableName(name)) {
-      Error(f, e, absl::StrCat("invalid variable name ${", name, "}"));
+      ValueError(f, e, reference,
+                 absl::StrCat("invalid variable name ", reference));
       ok = false;
       continue;
     }
@@ -114,7 +131,12 @@ bool Loader::CheckReferences(const SourceFile& f, const XMLElement* e,
     if (captures != nullptr) {
       captures->push_back(name);
     } else {
-      Error(f, e, absl::StrCat("undefined variable ${", name, "}"));
+      const std::optional<std::string> nearby = NearbyName(name);
+      ValueError(
+          f, e, reference,
+          absl::StrCat(
+              "undefined variable ", reference,
+              nearby ? absl::StrCat(" (did you mean ${", *nearby, "}?)") : ""));
     }
   }
   if (ok && !dummies.Substitute(text).ok()) {
@@ -203,8 +225,7 @@ std::vector<std::string> Loader::CheckPatternValues(const SourceFile& f,
     const bool regex = v.size() >= 2 && v.front() == '/' && v.back() == '/';
     if (!negated && !regex) continue;
     auto report = [&](std::string message) {
-      errors_.push_back(AtValue(f, e, value));
-      errors_.back().message = std::move(message);
+      ValueError(f, e, value, std::move(message));
     };
     if (negated && (v == "*" || v.empty())) {
       report(absl::StrCat("\"", value,
@@ -268,23 +289,13 @@ void Loader::NoteCaptures(const SourceFile& f, const XMLElement* e,
                           const std::vector<std::string>& captures) {
   for (const std::string& name : captures) {
     if (captures_.count(name) > 0) continue;
-    std::vector<std::string> known(defined_.begin(), defined_.end());
-    for (const std::string& builtin : BuiltinVariableNames()) {
-      known.push_back(builtin);
-    }
-    for (const std::string& extra : options_.extra_variables) {
-      known.push_back(extra);
-    }
-    for (const auto& [other, site] : captures_) known.push_back(other);
-    for (const std::string& other : known) {
-      if (!OneTypoApart(name, other)) continue;
+    if (const std::optional<std::string> other = NearbyName(name)) {
       warnings_.push_back(AtValue(f, e, absl::StrCat("${", name, "}")));
       warnings_.back().message =
           absl::StrCat("${", name,
                        "} is a new capture (it matches any value), one typo "
                        "away from ${",
-                       other, "}: a misspelling?");
-      break;
+                       *other, "}: a misspelling?");
     }
     captures_.emplace(
         name, CaptureSite{AtValue(f, e, absl::StrCat("${", name, "}"))});

@@ -288,14 +288,14 @@ const BadFile kBadFiles[] = {
       "bad_malformed_stanza.xml:5:3: malformed stanza: entity reference "
       "'&nbsp;' (line 6) is not allowed (RFC 6120 §11.1)"}},
     {"bad_undefined_variable.xml",
-     {"bad_undefined_variable.xml:2:3: undefined variable ${nope}",
-      "bad_undefined_variable.xml:2:3: undefined variable ${me}",
+     {"bad_undefined_variable.xml:2:22: undefined variable ${nope}",
+      "bad_undefined_variable.xml:2:44: undefined variable ${me}",
       // Used before the expect that captures it.
-      "bad_undefined_variable.xml:3:3: undefined variable ${captured}",
-      "bad_undefined_variable.xml:6:3: undefined variable ${who}",
-      "bad_undefined_variable.xml:7:3: undefined variable ${codec}"}},
+      "bad_undefined_variable.xml:3:17: undefined variable ${captured}",
+      "bad_undefined_variable.xml:6:34: undefined variable ${who}",
+      "bad_undefined_variable.xml:7:17: undefined variable ${codec}"}},
     {"bad_variable_name.xml",
-     {"bad_variable_name.xml:2:3: invalid variable name ${1abc}",
+     {"bad_variable_name.xml:2:22: invalid variable name ${1abc}",
       "bad_variable_name.xml:3:3: unterminated \"${\" (write \"$${\" for a "
       "literal \"${\")",
       "bad_variable_name.xml:4:8: invalid variable name \"9lives\""}},
@@ -371,7 +371,7 @@ const BadFile kBadFiles[] = {
       "media, include, "
       "var, description, peer",
       Help("bad_many.xml:3:11: within: invalid duration \"15 s\": "),
-      "bad_many.xml:4:3: undefined variable ${undefined}",
+      "bad_many.xml:4:17: undefined variable ${undefined}",
       "bad_many.xml:5:3: <send> must hold exactly one stanza, found 0",
       "bad_many.xml:6:19: optional must be \"true\" or \"false\", got "
       "\"maybe\"",
@@ -513,19 +513,35 @@ TEST(ScenarioLoaderTest, CaptureDefinesVariableForLaterSteps) {
   <send><iq id="${none}"/></send>
 </scenario>)");
   EXPECT_THAT(Errors(result),
-              ElementsAre("inline.xml:2:3: undefined variable ${x}",
-                          "inline.xml:11:3: undefined variable ${none}"));
+              ElementsAre("inline.xml:2:17: undefined variable ${x}",
+                          "inline.xml:11:17: undefined variable ${none}"));
 }
 
 // Test that variables from the command line count as defined.
+// Test that an undefined variable is reported where it is written, with the
+// defined name one typo away if there is one.
+TEST(ScenarioLoaderTest, UndefinedVariableIsPlacedAndNearNameSuggested) {
+  EXPECT_THAT(Errors(Load(R"(<scenario name="typo">
+  <peer user="peer" role="caller"/>
+  <send>
+    <iq to="${cut}" type="set"
+        id="${iqq}"/>
+  </send>
+  <send><iq to="${cut}" id="${zzz}"/></send>
+</scenario>)")),
+              ElementsAre("inline.xml:5:13: undefined variable ${iqq} (did "
+                          "you mean ${iq}?)",
+                          "inline.xml:7:29: undefined variable ${zzz}"));
+}
+
 TEST(ScenarioLoaderTest, ExtraVariablesCountAsDefined) {
   constexpr char kText[] = R"(<scenario name="extra">
   <send><message to="${account}"/></send>
   <control action="call" target="${account}"/>
 </scenario>)";
   EXPECT_THAT(Errors(Load(kText)),
-              ElementsAre("inline.xml:2:3: undefined variable ${account}",
-                          "inline.xml:3:3: undefined variable ${account}"));
+              ElementsAre("inline.xml:2:22: undefined variable ${account}",
+                          "inline.xml:3:34: undefined variable ${account}"));
   LoadOptions options;
   options.extra_variables = {"account"};
   const LoadResult result = Load(kText, options);
