@@ -319,11 +319,13 @@ std::vector<std::string> MediaProblems(const MediaStep& media,
         ")"));
   }
   if (!report.asserted_codec().empty() && report.other_than_asserted() > 0) {
-    problems.push_back(absl::StrCat(report.other_than_asserted(),
-                                    " packets with a payload type other than ",
-                                    report.asserted_payload_type(), " (",
-                                    report.asserted_codec(),
-                                    ", the step's codec)"));
+    problems.push_back(absl::StrCat(
+        report.other_than_asserted(),
+        " packets with a payload type other than ",
+        report.asserted_payload_type(), " (", report.asserted_codec(), ", ",
+        report.asserted_because().empty() ? "the step's codec"
+                                          : report.asserted_because(),
+        ")"));
   }
   if (report.ssrc_changes() > 0) {
     problems.push_back(absl::StrCat("the client changed its SSRC ",

@@ -123,6 +123,11 @@ std::string MediaFigures(const MediaReport& report);
 // explicit "NAME/PT". kNotFound for a codec media_sim does not know.
 absl::StatusOr<media_sim::RtpCodec> ParseMediaCodec(absl::string_view text);
 
+// A media step's codec="remote-first": the client sends with the first codec
+// of its remote list that its own list holds (LJ04's habit, PROTOCOL.md §2.2;
+// NegotiatedMedia::client_remote_first), whichever codecs it supports.
+inline constexpr char kRemoteFirstCodec[] = "remote-first";
+
 }  // namespace talkcheck::harness
 
 #endif  // TALKCHECK_HARNESS_PEER_MEDIA_LOOPBACK_H_

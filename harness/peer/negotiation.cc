@@ -1,5 +1,6 @@
 #include "harness/peer/negotiation.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -156,11 +157,26 @@ absl::StatusOr<NegotiatedMedia> Negotiation::Result() const {
       peer_is_caller_ ? *accept_ : *offer_;
   const std::vector<OfferedPayloadType>& ours =
       peer_is_caller_ ? *offer_ : *accept_;
+  const auto listed = [](const OfferedPayloadType& type,
+                         const std::vector<OfferedPayloadType>& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const OfferedPayloadType& entry) {
+                         return SameCodec(type, entry);
+                       });
+  };
+  // The same rule from the client's side: its remote list is ours.
+  for (const OfferedPayloadType& type : ours) {
+    if (!listed(type, remote)) continue;
+    media.client_remote_first = ToRtpCodec(type, *offer_);
+    if (!media.client_remote_first.has_value()) {
+      media.client_remote_first.emplace();
+      media.client_remote_first->name = type.name;
+      media.client_remote_first->payload_type = type.id;
+    }
+    break;
+  }
   for (const OfferedPayloadType& type : remote) {
-    bool supported = false;
-    for (const OfferedPayloadType& own : ours)
-      supported |= SameCodec(type, own);
-    if (!supported) continue;
+    if (!listed(type, ours)) continue;
     absl::StatusOr<media_sim::RtpCodec> codec =
         media_sim::CodecByName(type.name, type.id, type.clockrate);
     if (!codec.ok() || codec->frame <= absl::ZeroDuration()) continue;

@@ -41,6 +41,11 @@ struct NegotiatedMedia {
   media_sim::RtpCodec send;                  // what the peer sends with
   std::vector<media_sim::RtpCodec> receive;  // what the client may send
   bool peer_is_caller = true;
+  // What LJ04 would send with on the client's side (PROTOCOL.md §2.2): the
+  // first entry of the client's remote list (the peer's initiate, or the
+  // peer's accept when the client called) that the client's own list holds,
+  // with the remote list's id. nullopt when the two lists share none.
+  std::optional<media_sim::RtpCodec> client_remote_first;
   // "PCMU/0/8000, PCMA/8/8000": the receive set, for reports.
   std::string Describe() const;
 };

@@ -56,6 +56,34 @@ TEST(NegotiationTest, PeerCalleeSendsTheFirstCodecOfTheInitiateItAccepted) {
   EXPECT_FALSE(media->peer_is_caller);
 }
 
+// LJ04's rule seen from the client: the first codec of its remote list that
+// its own list holds, whatever order its own list is in.
+TEST(NegotiationTest, ClientRemoteFirstFollowsTheClientsRemoteList) {
+  Negotiation called;  // the client is the callee: its remote list is the offer
+  called.Observe(Iq("initiate", kOffer2005), /*from_peer=*/true);
+  called.Observe(Iq("accept",
+                    "<payload-type id='8' name='PCMA'/><payload-type id='0' "
+                    "name='PCMU'/>"),
+                 /*from_peer=*/false);
+  absl::StatusOr<NegotiatedMedia> media = called.Result();
+  ASSERT_TRUE(media.ok()) << media.status();
+  ASSERT_TRUE(media->client_remote_first.has_value());
+  EXPECT_EQ(media->client_remote_first->name, "PCMU");
+  EXPECT_EQ(media->client_remote_first->payload_type, 0);
+
+  Negotiation calling;  // the client called: its remote list is the accept
+  calling.Observe(Iq("initiate", kOffer2005), /*from_peer=*/false);
+  calling.Observe(Iq("accept",
+                     "<payload-type id='8' name='PCMA'/><payload-type "
+                     "id='102' name='iLBC'/>"),
+                  /*from_peer=*/true);
+  media = calling.Result();
+  ASSERT_TRUE(media.ok()) << media.status();
+  ASSERT_TRUE(media->client_remote_first.has_value());
+  EXPECT_EQ(media->client_remote_first->name, "PCMA");
+  EXPECT_EQ(media->client_remote_first->payload_type, 8);
+}
+
 TEST(NegotiationTest, ClockRatesComeFromTheAcceptTheOfferOrTheTable) {
   Negotiation negotiation;
   negotiation.Observe(Iq("initiate",

@@ -312,6 +312,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   std::unique_ptr<MediaLoopback> loopback_;
   // The running media step's codec= assertion and negotiated set.
   std::optional<media_sim::RtpCodec> media_asserted_;
+  std::string media_asserted_because_;  // "" for the step's own codec
   std::string media_negotiated_;
   // Peers whose caps a call already waited for (WaitForCapsBeforeCall).
   std::set<const SimulatedPeer*> caps_waited_;

@@ -323,8 +323,9 @@ void ScenarioRunner::Impl::StartMedia(const MediaStep& media) {
         "${candidates:rtp} first");
   }
   // The step's codec= is an extra assertion on what the client sends.
+  const bool remote_first = media.codec() == kRemoteFirstCodec;
   std::optional<media_sim::RtpCodec> asserted;
-  if (!media.codec().empty()) {
+  if (!media.codec().empty() && !remote_first) {
     absl::StatusOr<std::string> text = vars_.Substitute(media.codec(), false);
     if (!text.ok()) return StepError(std::string(text.status().message()));
     absl::StatusOr<media_sim::RtpCodec> codec = ParseMediaCodec(*text);
@@ -337,6 +338,14 @@ void ScenarioRunner::Impl::StartMedia(const MediaStep& media) {
   if (!negotiated.ok()) {
     return StepFailed(
         absl::StrCat("no media to check: ", negotiated.status().message()), "");
+  }
+  media_asserted_because_.clear();
+  if (remote_first) {
+    asserted = negotiated->client_remote_first;
+    media_asserted_because_ = absl::StrCat(
+        "codec=\"", kRemoteFirstCodec, "\": the first codec of the ",
+        negotiated->peer_is_caller ? "initiate" : "peer's accept",
+        " that the client's own list holds");
   }
   media_asserted_ = asserted;
   media_negotiated_ = negotiated->Describe();
@@ -373,6 +382,7 @@ void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
   if (media_asserted_.has_value()) {
     report.set_asserted_codec(media_asserted_->name);
     report.set_asserted_payload_type(media_asserted_->payload_type);
+    report.set_asserted_because(media_asserted_because_);
     uint64_t other = 0;
     for (const auto& [type, count] : report.received_payload_types()) {
       if (type != media_asserted_->payload_type) other += count;

@@ -206,6 +206,10 @@ class Loader {
   std::vector<std::string> CheckPatternValues(const SourceFile& f,
                                               const XMLElement* e,
                                               absl::string_view pattern);
+  // The matcher's own attributes (kPatternNs) in `pattern`: known, valid,
+  // and never on an element that could leave a capture unset.
+  void CheckMatcherAttributes(const SourceFile& f, const XMLElement* e,
+                              const xmpp::Element& pattern, bool root);
   // Google session elements in an unknown namespace (warnings).
   void CheckGoogleNamespaces(const SourceFile& f, const XMLElement* e,
                              const xmpp::Element& stanza);

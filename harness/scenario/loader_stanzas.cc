@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "harness/scenario/loader_internal.h"
 #include "harness/scenario/match_value.h"
+#include "harness/scenario/matcher.h"
 #include "harness/scenario/variables.h"
 #include "xmpp/element.h"
 #include "xmpp/namespaces.h"
@@ -210,12 +211,54 @@ std::optional<xmpp::Element> Loader::CheckStanza(
   return std::nullopt;
 }
 
+void Loader::CheckMatcherAttributes(const SourceFile& f, const XMLElement* e,
+                                    const xmpp::Element& pattern, bool root) {
+  for (const xmpp::Attribute& a : pattern.attributes()) {
+    if (a.ns != kPatternNs) continue;
+    const std::string shown = absl::StrCat("tc:", a.name, "=\"", a.value, "\"");
+    if (a.name != "optional") {
+      ValueError(f, e, a.name,
+                 absl::StrCat("unknown matcher attribute ", shown, " on <",
+                              pattern.name(), "> (", kPatternNs,
+                              " has only \"optional\")"));
+    } else if (a.value != "true" && a.value != "false") {
+      ValueError(f, e, a.name,
+                 absl::StrCat(shown, " on <", pattern.name(),
+                              ">: optional must be \"true\" or \"false\""));
+    } else if (root && a.value == "true") {
+      ValueError(f, e, a.name,
+                 absl::StrCat(shown,
+                              ": the pattern's root element cannot be "
+                              "optional (only a child can)"));
+    }
+  }
+  if (!root && IsOptionalPatternChild(pattern)) {
+    // An optional child may stay unpaired, so what it would capture could be
+    // left unset for the steps after.
+    std::vector<std::string> values;
+    CollectValues(pattern, values);
+    for (const std::string& value : values) {
+      for (const std::string& name : ReferencedVariables(value)) {
+        if (IsDefined(name)) continue;
+        ValueError(f, e, absl::StrCat("${", name, "}"),
+                   absl::StrCat("an optional <", pattern.name(),
+                                "> cannot capture: ${", name,
+                                "} must be set before this step"));
+      }
+    }
+  }
+  for (const xmpp::Element* child : pattern.Children()) {
+    CheckMatcherAttributes(f, e, *child, /*root=*/false);
+  }
+}
+
 std::vector<std::string> Loader::CheckPatternValues(const SourceFile& f,
                                                     const XMLElement* e,
                                                     absl::string_view pattern) {
   std::vector<std::string> names;  // referenced in regexes and negations
   absl::StatusOr<xmpp::Element> parsed = xmpp::ParseElement(pattern);
   if (!parsed.ok()) return names;  // CheckStanza reports it
+  CheckMatcherAttributes(f, e, *parsed, /*root=*/true);
   std::vector<std::string> values;
   CollectValues(*parsed, values);
   for (const std::string& value : values) {

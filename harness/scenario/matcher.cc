@@ -45,6 +45,7 @@ std::string AttrLabel(absl::string_view ns, absl::string_view name) {
 std::string Describe(const Element& e) {
   std::string out = QName(e);
   for (const xmpp::Attribute& a : e.attributes()) {
+    if (a.ns == kPatternNs) continue;
     absl::StrAppend(&out, " ", AttrLabel(a.ns, a.name), "='", a.value, "'");
   }
   return out;
@@ -71,7 +72,10 @@ struct Diagnosis {
 
 // How much a pattern element counts in a score when it fully matches.
 int Weight(const Element& pattern) {
-  int weight = 1 + static_cast<int>(pattern.attributes().size());
+  int weight = 1;
+  for (const xmpp::Attribute& a : pattern.attributes()) {
+    if (a.ns != kPatternNs) ++weight;
+  }
   if (!TrimmedText(pattern).empty()) ++weight;
   for (const Element* child : pattern.Children()) weight += Weight(*child);
   return weight;
@@ -90,7 +94,9 @@ void CollectUnset(const Element& pattern, const Variables& vars,
       }
     }
   };
-  for (const xmpp::Attribute& a : pattern.attributes()) add(a.value);
+  for (const xmpp::Attribute& a : pattern.attributes()) {
+    if (a.ns != kPatternNs) add(a.value);
+  }
   add(TrimmedText(pattern));
   for (const Element* child : pattern.Children()) {
     CollectUnset(*child, vars, out);
@@ -135,6 +141,7 @@ class ChildAssigner {
         parent_path_(parent_path),
         ctx_(ctx),
         owner_(actuals.size(), -1),
+        optional_(patterns.size(), false),
         dependent_(patterns.size(), false),
         captures_(patterns.size(), false),
         compatible_(patterns.size(), std::vector<int8_t>(actuals.size(), 0)) {}
@@ -142,7 +149,12 @@ class ChildAssigner {
   // On success the captures stay in ctx and `assignment[i]` is the actual
   // child of pattern child i; on failure ctx is as before.
   bool Run(std::vector<int>& assignment) {
-    if (patterns_.size() > actuals_.size()) return false;
+    size_t required = 0;
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      optional_[i] = IsOptionalPatternChild(*patterns_[i]);
+      if (!optional_[i]) ++required;
+    }
+    if (required > actuals_.size()) return false;
     const size_t mark = ctx_.trail.size();
     Classify();
     // The table is filled here, in the entry context: the search later
@@ -155,7 +167,7 @@ class ChildAssigner {
         compatible_[i][j] = Try(i, j) ? 1 : 0;
         any = any || compatible_[i][j] == 1;
       }
-      if (!any) return false;
+      if (!any && !optional_[i]) return false;
     }
     for (size_t i = 0; i < patterns_.size(); ++i) {
       if (dependent_[i]) dependents_.push_back(i);
@@ -176,6 +188,7 @@ class ChildAssigner {
     std::vector<std::vector<std::string>> unset(patterns_.size());
     std::map<std::string, int> uses;
     for (size_t i = 0; i < patterns_.size(); ++i) {
+      if (optional_[i]) continue;  // captures nothing (the loader sees to it)
       CollectUnset(*patterns_[i], ctx_.work, unset[i]);
       for (const std::string& name : unset[i]) ++uses[name];
       captures_[i] = !unset[i].empty();
@@ -232,7 +245,7 @@ class ChildAssigner {
 
   bool AssignIndependent() {
     for (size_t i = 0; i < patterns_.size(); ++i) {
-      if (dependent_[i]) continue;
+      if (dependent_[i] || optional_[i]) continue;
       std::vector<bool> visited(actuals_.size(), false);
       if (!Augment(i, visited)) {
         for (int& owner : owner_) {
@@ -240,6 +253,15 @@ class ChildAssigner {
         }
         return false;
       }
+    }
+    // Optional children take what they can. An augmenting path keeps every
+    // child that had a partner matched, so the pairing ends maximal with the
+    // required children all in it: an actual child left over has no pattern
+    // child to be (what `exact` checks).
+    for (size_t i = 0; i < patterns_.size(); ++i) {
+      if (!optional_[i]) continue;
+      std::vector<bool> visited(actuals_.size(), false);
+      Augment(i, visited);
     }
     // The pairing is settled: redo the matches that capture, so their values
     // are recorded (they cannot fail: no sibling touched their variables).
@@ -271,6 +293,7 @@ class ChildAssigner {
   const std::string& parent_path_;
   Context& ctx_;
   std::vector<int> owner_;  // per actual child: the pattern child, or -1
+  std::vector<bool> optional_;
   std::vector<bool> dependent_;
   std::vector<bool> captures_;
   std::vector<size_t> dependents_;
@@ -293,10 +316,12 @@ void DiagnoseChildren(const std::vector<const Element*>& patterns,
   };
   for (size_t i = 0; i < patterns.size(); ++i) {
     const Element& pattern = *patterns[i];
+    const bool optional = IsOptionalPatternChild(pattern);
     std::vector<size_t> candidates;
     for (size_t j = 0; j < actuals.size(); ++j) {
       if (actuals[j]->Is(pattern.ns(), pattern.name())) candidates.push_back(j);
     }
+    if (candidates.empty() && optional) continue;
     if (candidates.empty()) {
       fail(absl::StrCat(parent_path, ": missing child ", QName(pattern)));
       continue;
@@ -313,7 +338,7 @@ void DiagnoseChildren(const std::vector<const Element*>& patterns,
       }
       Undo(ctx, mark);
     }
-    if (found) continue;
+    if (found || optional) continue;
 
     if (candidates.size() == 1 && owner[candidates[0]] < 0) {
       // One candidate: its own first difference is the clearest reason.
@@ -383,6 +408,7 @@ bool MatchElement(const Element& pattern, const Element& actual,
   if (diag) ++diag->score;
 
   for (const xmpp::Attribute& attr : pattern.attributes()) {
+    if (attr.ns == kPatternNs) continue;  // for the matcher, not compared
     // Labels are only needed for reasons, so the search's fast path skips them.
     const std::string label = diag ? AttrLabel(attr.ns, attr.name) : "";
     const std::string* value = actual.Attr(attr.ns, attr.name);
@@ -445,11 +471,16 @@ bool MatchElement(const Element& pattern, const Element& actual,
   }
   std::vector<int> assignment;
   if (ChildAssigner(patterns, actuals, paths, path, ctx).Run(assignment)) {
+    const size_t paired = static_cast<size_t>(
+        std::count_if(assignment.begin(), assignment.end(),
+                      [](int actual) { return actual >= 0; }));
     if (diag) {
-      for (const Element* child : patterns) diag->score += Weight(*child);
+      for (size_t i = 0; i < patterns.size(); ++i) {
+        if (assignment[i] >= 0) diag->score += Weight(*patterns[i]);
+      }
     }
     if ((ctx.options.exact || ctx.options.exact_children) &&
-        actuals.size() > patterns.size()) {
+        actuals.size() > paired) {
       if (diag) {
         for (size_t j = 0; j < actuals.size(); ++j) {
           if (std::find(assignment.begin(), assignment.end(),
@@ -470,6 +501,11 @@ bool MatchElement(const Element& pattern, const Element& actual,
 }
 
 }  // namespace
+
+bool IsOptionalPatternChild(const xmpp::Element& pattern) {
+  const std::string* optional = pattern.Attr(kPatternNs, "optional");
+  return optional != nullptr && *optional == "true";
+}
 
 MatchResult Match(const xmpp::Element& pattern, const xmpp::Element& actual,
                   Variables& vars, const MatchOptions& options) {

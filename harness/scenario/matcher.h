@@ -20,6 +20,13 @@
 // children with equal names are assigned correctly). Extra attributes and
 // children are allowed unless `exact` is set.
 //
+// A pattern child with the attribute optional="true" in kPatternNs may be left
+// without a partner: with `exact` (or `exact_children`) a list of optional
+// children says "each actual child is one of these, none twice", e.g. an
+// accept's payload-types as a subset of the offer's. An optional child never
+// captures (the loader refuses one that would). Attributes in kPatternNs are
+// instructions to the matcher, never compared.
+//
 // Captures are committed only when the whole pattern matches.
 #ifndef TALKCHECK_HARNESS_SCENARIO_MATCHER_H_
 #define TALKCHECK_HARNESS_SCENARIO_MATCHER_H_
@@ -30,6 +37,13 @@
 #include "xmpp/element.h"
 
 namespace talkcheck::harness {
+
+// The namespace of the matcher's own attributes in a pattern
+// (xmlns:tc="urn:talkcheck:pattern" tc:optional="true").
+inline constexpr char kPatternNs[] = "urn:talkcheck:pattern";
+
+// Whether a pattern element is marked optional (tc:optional="true").
+bool IsOptionalPatternChild(const xmpp::Element& pattern);
 
 struct MatchOptions {
   bool exact = false;

@@ -219,6 +219,96 @@ TEST_F(MatcherTest, ExactReportsLeftoverChild) {
   EXPECT_TRUE(Run(kPattern, kCandidates).matched);
 }
 
+// --- Optional children (tc:optional)
+// ------------------------------------------
+
+// An accept's payload-types as a subset of an offer's: each offered codec may
+// appear once, with its id and exact name; nothing else may.
+constexpr char kOfferedSubset[] = R"(
+  <description xmlns="http://www.google.com/session/phone"
+               xmlns:tc="urn:talkcheck:pattern">
+    <payload-type id="97" name="IPCMWB" tc:optional="true"/>
+    <payload-type id="0" name="PCMU" tc:optional="true"/>
+    <payload-type id="4" name="G723" tc:optional="true"/>
+    <payload-type id="8" name="PCMA" tc:optional="true"/>
+  </description>)";
+
+std::string Description(absl::string_view payload_types) {
+  return absl::StrCat(
+      "<description xmlns='http://www.google.com/session/phone'>",
+      payload_types, "</description>");
+}
+
+// Verifies that any subset of optional children matches in exact mode, the
+// empty one included, and extra attributes on them are allowed.
+TEST_F(MatcherTest, OptionalChildrenMatchAnySubset) {
+  for (const char* accept :
+       {"<payload-type id='0' name='PCMU'/>",
+        "<payload-type id='8' name='PCMA'/><payload-type id='0' name='PCMU'/>",
+        "<payload-type id='4' name='G723' clockrate='8000'/>"
+        "<payload-type id='97' name='IPCMWB'/><payload-type id='0' "
+        "name='PCMU'/><payload-type id='8' name='PCMA'/>",
+        ""}) {
+    MatchOptions options;
+    options.exact_children = true;
+    EXPECT_TRUE(
+        Match(Parse(kOfferedSubset), Parse(Description(accept)), vars_, options)
+            .matched)
+        << accept;
+  }
+  EXPECT_TRUE(Run(kOfferedSubset,
+                  Description("<payload-type id='0' "
+                              "name='PCMU'/>"),
+                  /*exact=*/true)
+                  .matched);
+}
+
+// Verifies that what is not one of the optional children, or is one of them
+// twice, is an extra child in exact mode, and that the report names it.
+TEST_F(MatcherTest, OptionalChildrenLeaveNoRoomForOthers) {
+  EXPECT_EQ(Difference(kOfferedSubset,
+                       Description("<payload-type id='1' name='PCMU'/>"), true),
+            "/description: unexpected extra child "
+            "{http://www.google.com/session/phone}payload-type id='1' "
+            "name='PCMU' (exact)");
+  EXPECT_THAT(Difference(kOfferedSubset,
+                         Description("<payload-type id='0' name='PCMU'/>"
+                                     "<payload-type id='0' name='PCMU'/>"),
+                         true),
+              StartsWith("/description: unexpected extra child "));
+  EXPECT_THAT(
+      Difference(kOfferedSubset,
+                 Description("<payload-type id='0' name='pcmu'/>"), true),
+      StartsWith("/description: unexpected extra child "));
+  // Without exact mode, extras are allowed as ever.
+  EXPECT_TRUE(
+      Run(kOfferedSubset, Description("<payload-type id='18' name='G729'/>"))
+          .matched);
+}
+
+// Verifies that a required child keeps its partner while an optional one
+// takes what is left, moving the required child when that pairs everyone.
+TEST_F(MatcherTest, OptionalChildrenPairAroundRequiredOnes) {
+  constexpr char kPattern[] = R"(
+    <list xmlns="urn:a" xmlns:tc="urn:talkcheck:pattern">
+      <item v="*"/>
+      <item v="1" tc:optional="true"/>
+    </list>)";
+  EXPECT_TRUE(
+      Run(kPattern, "<list xmlns='urn:a'><item v='1'/></list>", true).matched);
+  // The required child first takes v=1; the optional one can only be v=1, so
+  // the required child must move to v=2 for both to be paired.
+  EXPECT_TRUE(Run(kPattern,
+                  "<list xmlns='urn:a'><item v='1'/><item v='2'/></list>", true)
+                  .matched);
+  EXPECT_EQ(
+      Difference(kPattern,
+                 "<list xmlns='urn:a'><item v='2'/><item v='3'/></list>", true),
+      "/list: unexpected extra child {urn:a}item v='3' (exact)");
+  EXPECT_EQ(Difference(kPattern, "<list xmlns='urn:a'/>"),
+            "/list: missing child {urn:a}item");
+}
+
 // Verifies that namespace declarations are not attributes for exact mode.
 TEST_F(MatcherTest, ExactIgnoresNamespaceDeclarations) {
   EXPECT_TRUE(Run("<iq type='result'><query xmlns='jabber:iq:roster'/></iq>",

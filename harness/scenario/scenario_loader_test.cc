@@ -703,6 +703,36 @@ TEST(ScenarioLoaderTest, ReportsWhereAndWhyTinyxml2Refused) {
   // error stands: ReportsEmptyAndExtraRoots.
 }
 
+// Test that the matcher's own attributes (tc:optional) are checked: known
+// names, true or false, never on the root, never on a child that captures.
+TEST(ScenarioLoaderTest, ChecksMatcherAttributes) {
+  const auto expect = [](const std::string& pattern) {
+    return Errors(
+        Load(absl::StrCat("<scenario name=\"a\">\n<expect within=\"5s\">",
+                          pattern, "</expect>\n</scenario>")));
+  };
+  constexpr char kTc[] = "xmlns:tc=\"urn:talkcheck:pattern\"";
+  EXPECT_THAT(
+      expect(absl::StrCat("<iq ", kTc,
+                          "><query xmlns=\"urn:a\" tc:optional=\"true\"/>"
+                          "</iq>")),
+      IsEmpty());
+  EXPECT_THAT(expect(absl::StrCat("<iq ", kTc, " tc:optional=\"true\"/>")),
+              ElementsAre(HasSubstr("the pattern's root element cannot be "
+                                    "optional")));
+  EXPECT_THAT(
+      expect(absl::StrCat("<iq ", kTc, "><query tc:optional=\"yes\"/></iq>")),
+      ElementsAre(HasSubstr("optional must be \"true\" or \"false\"")));
+  EXPECT_THAT(
+      expect(absl::StrCat("<iq ", kTc, "><query tc:count=\"2\"/></iq>")),
+      ElementsAre(HasSubstr("unknown matcher attribute tc:count=\"2\"")));
+  EXPECT_THAT(expect(absl::StrCat("<iq ", kTc,
+                                  "><query tc:optional=\"true\" id=\"${q}\"/>"
+                                  "</iq>")),
+              ElementsAre("inline.xml:2:88: an optional <query> cannot "
+                          "capture: ${q} must be set before this step"));
+}
+
 // Test that markup tinyxml2 lets through is reported where it is.
 TEST(ScenarioLoaderTest, ReportsMalformedMarkupTinyxml2Tolerates) {
   EXPECT_THAT(
