@@ -31,6 +31,22 @@ namespace talkcheck::harness {
 using xmpp::Element;
 namespace ns = xmpp::ns;
 
+namespace {
+
+// How a step's expect matches, wherever it is matched (the wait, the
+// report's nearest stanza, the late, early and order notes): a note must
+// never call matching what the step itself would not take.
+MatchOptions OptionsOf(const Step& step) {
+  MatchOptions options;
+  if (step.has_expect()) {
+    options.exact = step.expect().exact();
+    options.exact_children = step.expect().exact_children();
+  }
+  return options;
+}
+
+}  // namespace
+
 void ScenarioRunner::Impl::SetStepStanza(StepResult& record,
                                          const Element& stanza) const {
   if (options_.stanza_text) record.set_stanza(stanza.ToString());
@@ -110,8 +126,7 @@ void ScenarioRunner::Impl::CheckOneOf() {
   for (size_t b = 0; b < pending_.size(); ++b) {
     const Step& first = *pending_[b].step;
     Inbox& inbox = first.expect().any_address() ? client_out_ : *inbox_;
-    MatchOptions options;
-    options.exact = first.expect().exact();
+    const MatchOptions options = OptionsOf(first);
     for (size_t i = 0; i < inbox.size(); ++i) {
       if (inbox[i].consumed) continue;
       if (choice && inbox[i].time >= (*choice->inbox)[choice->index].time)
@@ -133,7 +148,7 @@ void ScenarioRunner::Impl::CheckOneOf() {
   Inbox& inbox = *choice->inbox;
   const size_t i = choice->index;
   Match(*pending_[choice->branch].pattern, inbox[i].stanza, vars_,
-        MatchOptions{first.expect().exact()});
+        OptionsOf(first));
   inbox[i].consumed = true;
   if (!first.label().empty())
     matched_at_[first.label()] = MatchedAt{&inbox, i, inbox[i].time};
@@ -194,9 +209,7 @@ void ScenarioRunner::Impl::CheckInbox() {
   for (PendingExpect& expect : pending_) {
     if (expect.matched) continue;
     const ExpectStep& spec = expect.step->expect();
-    MatchOptions options;
-    options.exact = spec.exact();
-    options.exact_children = spec.exact_children();
+    const MatchOptions options = OptionsOf(*expect.step);
     // `after`: only stanzas that arrived after the one the labelled step
     // matched.
     const size_t first =
@@ -315,8 +328,7 @@ void ScenarioRunner::Impl::ExpectTimedOut() {
     missing.push_back(PrettyPrint(*expect.pattern));
     if (!diff.empty()) continue;
     const ExpectStep& spec = expect.step->expect();
-    MatchOptions options;
-    options.exact = spec.exact();
+    const MatchOptions options = OptionsOf(*expect.step);
     std::optional<Element> shown = ExpandedPattern(*expect.step);
     const Element& pattern = shown ? *shown : *expect.pattern;
     // The nearest stanza: with a literal id in the pattern, the best-scoring
@@ -380,7 +392,8 @@ void ScenarioRunner::Impl::ExpectTimedOut() {
     const size_t anchor = AfterPosition(step.expect().after(), *inbox_);
     for (size_t i = 0; i < anchor; ++i) {
       Variables scratch = vars_;
-      if (Match(*pending_.front().pattern, (*inbox_)[i].stanza, scratch)
+      if (Match(*pending_.front().pattern, (*inbox_)[i].stanza, scratch,
+                OptionsOf(step))
               .matched) {
         order_note = absl::StrFormat(
             "; a matching stanza did arrive, at %.3fs, but before the one "
@@ -445,6 +458,7 @@ void ScenarioRunner::Impl::WatchForLate(const Step& step) {
   late_.pattern.reset();
   if (pending_.size() != 1 || !step.has_expect()) return;
   late_.pattern = ExpandedPattern(step);
+  late_.options = OptionsOf(step);
   late_.record = current_;
   late_.inbox = inbox_;
   late_.from = expect_inbox_start_;
@@ -457,8 +471,11 @@ std::string ScenarioRunner::Impl::EarlyNote(const Step& step) const {
     if (received.time >= step_start_) break;
     if (!received.consumed) continue;
     Variables scratch = vars_;
-    if (!Match(*pending_.front().pattern, received.stanza, scratch).matched)
+    if (!Match(*pending_.front().pattern, received.stanza, scratch,
+               OptionsOf(step))
+             .matched) {
       continue;
+    }
     return absl::StrFormat(
         "; a matching stanza did arrive, early, at %.3fs, before the step "
         "began at %.3fs (an earlier step took it)",
@@ -472,9 +489,14 @@ void ScenarioRunner::Impl::CheckLate() {
   if (!late_.pattern || late_.inbox == nullptr) return;
   auto& inbox = *late_.inbox;
   for (size_t i = late_.from; i < inbox.size(); ++i) {
-    if (inbox[i].consumed) continue;
+    // Late: after the bound. What came in time did not match (or the step's
+    // order rules, `after` and `next`, kept it out).
+    if (inbox[i].consumed || inbox[i].time - start_ < late_.bound) continue;
     Variables scratch = vars_;
-    if (!Match(*late_.pattern, inbox[i].stanza, scratch).matched) continue;
+    if (!Match(*late_.pattern, inbox[i].stanza, scratch, late_.options)
+             .matched) {
+      continue;
+    }
     const std::string note = absl::StrFormat(
         "; a matching stanza arrived late, at %.3fs (bound %.3fs)",
         absl::ToDoubleSeconds(inbox[i].time - start_),
@@ -524,7 +546,9 @@ void ScenarioRunner::Impl::CheckBackground() {
     bool matched = false;
     for (auto& received : inbox) {
       if (received.consumed) continue;
-      if (Match(*expect.pattern, received.stanza, vars_).matched) {
+      if (Match(*expect.pattern, received.stanza, vars_,
+                OptionsOf(*expect.step))
+              .matched) {
         received.consumed = true;
         matched = true;
         SetStepStanza(*expect.record, received.stanza);

@@ -20,6 +20,7 @@
 #include "harness/peer/media_loopback.h"
 #include "harness/peer/peer.h"
 #include "harness/run/runner.h"
+#include "harness/scenario/matcher.h"
 #include "harness/scenario/variables.h"
 #include "xmpp/element.h"
 
@@ -290,6 +291,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   // The expect that failed by timing out, watched for a late match.
   struct LateWatch {
     std::optional<xmpp::Element> pattern;
+    MatchOptions options;
     StepResult* record = nullptr;
     Inbox* inbox = nullptr;
     size_t from = 0;       // inbox position to look from

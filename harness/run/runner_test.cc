@@ -145,6 +145,50 @@ TEST(RunnerReportTest, LateStanzaIsReportedWhileTheRunGoesOn) {
                         "15.000s)"));
 }
 
+// Verifies that the late note and the nearest-stanza report match as the
+// step does: a stanza that came in time but only fits the pattern without
+// exact="true" is the step's difference, never "a matching stanza arrived
+// late" once later traffic arrives.
+TEST(RunnerReportTest, NotesMatchWithTheStepsExactMode) {
+  ScenarioResult result =
+      RunScenario(LoadText(R"(<scenario name="exact-late" timeout="30s">
+  <send>
+    <iq to="${cut}" type="get" id="q1">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <expect within="2s" exact="true" on-timeout="continue"><iq type="result" id="q1"/></expect>
+  <send>
+    <iq to="${cut}" type="get" id="q2">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <expect within="2s"><iq type="result" id="q2"/></expect>
+</scenario>)"),
+                  Reference());
+  ASSERT_GE(result.steps_size(), 2);
+  const StepResult& exact = result.steps(1);
+  EXPECT_EQ(exact.verdict(), SKIPPED);
+  EXPECT_THAT(exact.message(), Not(HasSubstr("arrived late")));
+  EXPECT_THAT(exact.difference().reason(), HasSubstr("(exact)"));
+
+  // exact="children" alike: the report names the extra child.
+  result =
+      RunScenario(LoadText(R"(<scenario name="exact-children" timeout="30s">
+  <send>
+    <iq to="${cut}" type="get" id="q1">
+      <query xmlns="http://jabber.org/protocol/disco#info"/>
+    </iq>
+  </send>
+  <expect within="2s" exact="children"><iq type="result" id="q1"/></expect>
+</scenario>)"),
+                  Reference());
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  const StepResult* step = FirstFailed(result);
+  ASSERT_NE(step, nullptr);
+  EXPECT_THAT(step->difference().reason(), HasSubstr("unexpected extra child"));
+}
+
 // Verifies that when the stanza an expect waits for came before the step
 // began and an earlier step took it, the report says so and when.
 TEST(RunnerReportTest, EarlyStanzaIsReportedWithItsTime) {
