@@ -85,8 +85,8 @@ constexpr FaultInfo kFaults[] = {
      "changes its RTP SSRC in the middle of a call", "callee-g1-basic", ""},
     {Fault::kSendCodecFromEnd, "send-codec-from-end",
      "sends with the last codec of the remote list it supports instead of the "
-     "first: negotiated, but not the one libjingle 0.4 chooses (PROTOCOL.md "
-     "§2.2; a habit, checked under --profile=libjingle-0.4)",
+     "first: negotiated, but not the one libjingle chooses (PROTOCOL.md "
+     "§2.2; a habit, checked under --profile=libjingle-0.4 or 0.7)",
      "send-codec-remote-first", ""},
     {Fault::kAnswerAtOnce, "answer-at-once",
      "answers an incoming call at once, as if the user had, whatever the "

@@ -41,7 +41,7 @@ struct NegotiatedMedia {
   media_sim::RtpCodec send;                  // what the peer sends with
   std::vector<media_sim::RtpCodec> receive;  // what the client may send
   bool peer_is_caller = true;
-  // What LJ04 would send with on the client's side (PROTOCOL.md §2.2): the
+  // What libjingle would send with on the client's side (PROTOCOL.md §2.2): the
   // first entry of the client's remote list (the peer's initiate, or the
   // peer's accept when the client called) that the client's own list holds,
   // with the remote list's id. nullopt when the two lists share none.
