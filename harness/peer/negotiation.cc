@@ -138,6 +138,32 @@ void Negotiation::Observe(const Element& iq, bool from_peer) {
   }
 }
 
+absl::StatusOr<std::vector<OfferedPayloadType>> Negotiation::AnswerToClient()
+    const {
+  if (!offer_.has_value() || peer_is_caller_) {
+    return absl::FailedPreconditionError(
+        "no initiate from the client to answer");
+  }
+  std::vector<OfferedPayloadType> answer;
+  for (const OfferedPayloadType& type : *offer_) {
+    absl::StatusOr<media_sim::RtpCodec> codec =
+        media_sim::CodecByName(type.name, type.id, type.clockrate);
+    if (codec.ok() && codec->frame > absl::ZeroDuration()) {
+      answer.push_back(type);
+    }
+  }
+  if (answer.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the client's initiate offers no codec the simulated peer can send (",
+        absl::StrJoin(*offer_, ", ",
+                      [](std::string* out, const OfferedPayloadType& t) {
+                        absl::StrAppend(out, t.name, "/", t.id);
+                      }),
+        ")"));
+  }
+  return answer;
+}
+
 absl::StatusOr<NegotiatedMedia> Negotiation::Result() const {
   if (!offer_.has_value() || !accept_.has_value()) {
     return absl::FailedPreconditionError(

@@ -60,6 +60,13 @@ class Negotiation {
 
   bool has_accept() const { return accept_.has_value(); }
 
+  // The peer's accept of the client's initiate, as libjingle writes one
+  // (PROTOCOL.md §2.2): the offered codecs the peer can send (media_sim's
+  // table), in the offer's order, with the offer's ids, names and clock
+  // rates. kFailedPrecondition before a client's initiate, or when it offers
+  // none the peer can send.
+  absl::StatusOr<std::vector<OfferedPayloadType>> AnswerToClient() const;
+
   // kFailedPrecondition before both an initiate and an accept were seen, or
   // when no entry of the accept is a codec the peer can send.
   absl::StatusOr<NegotiatedMedia> Result() const;

@@ -1,6 +1,7 @@
 #include "harness/peer/negotiation.h"
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "xmpp/element.h"
@@ -82,6 +83,37 @@ TEST(NegotiationTest, ClientRemoteFirstFollowsTheClientsRemoteList) {
   ASSERT_TRUE(media->client_remote_first.has_value());
   EXPECT_EQ(media->client_remote_first->name, "PCMA");
   EXPECT_EQ(media->client_remote_first->payload_type, 8);
+}
+
+// The peer's accept of a client's call: what it can send of the offer, in
+// the offer's order, with the offer's ids.
+TEST(NegotiationTest, AnswerToClientKeepsTheOffersOrderAndIds) {
+  Negotiation negotiation;
+  EXPECT_FALSE(negotiation.AnswerToClient().ok());
+  negotiation.Observe(Iq("initiate",
+                         "<payload-type id='99' name='x-unknown'/>"
+                         "<payload-type id='8' name='PCMA'/>"
+                         "<payload-type id='102' name='iLBC'/>"),
+                      /*from_peer=*/false);
+  absl::StatusOr<std::vector<OfferedPayloadType>> answer =
+      negotiation.AnswerToClient();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  ASSERT_EQ(answer->size(), 2u);
+  EXPECT_EQ((*answer)[0].name, "PCMA");
+  EXPECT_EQ((*answer)[0].id, 8);
+  EXPECT_EQ((*answer)[1].name, "iLBC");
+  EXPECT_EQ((*answer)[1].id, 102);
+
+  Negotiation nothing_sendable;
+  nothing_sendable.Observe(Iq("initiate", "<payload-type id='99' name='x'/>"),
+                           /*from_peer=*/false);
+  EXPECT_EQ(nothing_sendable.AnswerToClient().status().message(),
+            "the client's initiate offers no codec the simulated peer can "
+            "send (x/99)");
+
+  Negotiation peer_called;  // the initiate is the peer's own
+  peer_called.Observe(Iq("initiate", kOffer2005), /*from_peer=*/true);
+  EXPECT_FALSE(peer_called.AnswerToClient().ok());
 }
 
 TEST(NegotiationTest, ClockRatesComeFromTheAcceptTheOfferOrTheTable) {

@@ -104,6 +104,10 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
     std::optional<CandidateKinds> kinds;  // unset: every kind of the round
   };
 
+  // `${codecs:answer}`: the peer's accept of the client's initiate, as
+  // payload-type elements (Negotiation::AnswerToClient).
+  absl::StatusOr<std::string> CodecsAnswerXml() const;
+
   static absl::StatusOr<std::vector<CandidatesPlaceholder>> FindPlaceholders(
       const std::string& text);
 

@@ -15,12 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "harness/peer/media_loopback.h"
 #include "harness/peer/peer.h"
 #include "harness/run/runner_impl.h"
 #include "harness/scenario/matcher.h"
 #include "harness/scenario/variables.h"
+#include "xmpp/element.h"
 #include "xmpp/namespaces.h"
 
 namespace talkcheck::harness {
@@ -207,7 +209,32 @@ absl::StatusOr<std::string> ScenarioRunner::Impl::ExpandStanza(
     pos = p.end;
   }
   expanded.append(text, pos, std::string::npos);
+  if (absl::StrContains(expanded, kCodecsAnswer)) {
+    absl::StatusOr<std::string> answer = CodecsAnswerXml();
+    if (!answer.ok()) return answer.status();
+    expanded = absl::StrReplaceAll(expanded, {{kCodecsAnswer, *answer}});
+  }
   return vars_.Substitute(expanded);
+}
+
+absl::StatusOr<std::string> ScenarioRunner::Impl::CodecsAnswerXml() const {
+  absl::StatusOr<std::vector<OfferedPayloadType>> answer =
+      step_peer_->negotiation().AnswerToClient();
+  if (!answer.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(kCodecsAnswer, ": ", answer.status().message()));
+  }
+  std::string xml;
+  for (const OfferedPayloadType& type : *answer) {
+    absl::StrAppend(&xml, "<payload-type id=\"", type.id, "\" name=\"",
+                    xmpp::EscapeAttribute(type.name), "\"");
+    if (type.clockrate > 0)
+      absl::StrAppend(&xml, " clockrate=\"", type.clockrate, "\"");
+    absl::StrAppend(&xml, "/>");
+  }
+  // The client's names must not read as references when variables are
+  // substituted next.
+  return absl::StrReplaceAll(xml, {{"${", "$${"}});
 }
 
 absl::StatusOr<bool> ScenarioRunner::Impl::GatherForSend(

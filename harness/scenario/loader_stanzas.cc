@@ -87,7 +87,9 @@ bool Loader::IsDefined(const std::string& name) const {
       return true;
     }
   }
-  return absl::StartsWith(name, "candidates:") || defined_.count(name) > 0 ||
+  return absl::StartsWith(name, "candidates:") ||
+         absl::StrCat("${", name, "}") == kCodecsAnswer ||
+         defined_.count(name) > 0 ||
          std::find(builtins.begin(), builtins.end(), name) != builtins.end() ||
          std::find(options_.extra_variables.begin(),
                    options_.extra_variables.end(),

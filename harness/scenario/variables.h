@@ -63,6 +63,11 @@ std::vector<std::string> ReferencedVariables(absl::string_view text);
 // allows generated values such as `candidates:rtp`).
 bool IsValidVariableName(absl::string_view name);
 
+// In a send: the peer's accept of the client's initiate, as payload-type
+// elements (raw XML, like `${candidates:NAME}`): the offered codecs the peer
+// can send, in the offer's order.
+inline constexpr char kCodecsAnswer[] = "${codecs:answer}";
+
 }  // namespace talkcheck::harness
 
 #endif  // TALKCHECK_HARNESS_SCENARIO_VARIABLES_H_
