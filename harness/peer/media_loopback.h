@@ -124,8 +124,8 @@ std::string MediaFigures(const MediaReport& report);
 absl::StatusOr<media_sim::RtpCodec> ParseMediaCodec(absl::string_view text);
 
 // A media step's codec="remote-first": the client sends with the first codec
-// of its remote list that its own list holds (both libjingles, PROTOCOL.md §2.2;
-// NegotiatedMedia::client_remote_first), whichever codecs it supports.
+// of its remote list that its own list holds (both libjingles, PROTOCOL.md
+// §2.2; NegotiatedMedia::client_remote_first), whichever codecs it supports.
 inline constexpr char kRemoteFirstCodec[] = "remote-first";
 
 }  // namespace talkcheck::harness

@@ -75,6 +75,13 @@ std::optional<media_sim::RtpCodec> ToRtpCodec(
   return codec;
 }
 
+bool Listed(const OfferedPayloadType& type,
+            const std::vector<OfferedPayloadType>& list) {
+  return std::any_of(
+      list.begin(), list.end(),
+      [&](const OfferedPayloadType& entry) { return SameCodec(type, entry); });
+}
+
 }  // namespace
 
 std::string NegotiatedMedia::Describe() const {
@@ -138,6 +145,26 @@ void Negotiation::Observe(const Element& iq, bool from_peer) {
   }
 }
 
+std::optional<media_sim::RtpCodec> Negotiation::ClientRemoteFirst() const {
+  if (!offer_.has_value() || !accept_.has_value()) return std::nullopt;
+  // The client's remote list is the peer's; its own list is the other.
+  const std::vector<OfferedPayloadType>& clients_remote =
+      peer_is_caller_ ? *offer_ : *accept_;
+  const std::vector<OfferedPayloadType>& clients_own =
+      peer_is_caller_ ? *accept_ : *offer_;
+  for (const OfferedPayloadType& type : clients_remote) {
+    if (!Listed(type, clients_own)) continue;
+    if (std::optional<media_sim::RtpCodec> codec = ToRtpCodec(type, *offer_)) {
+      return codec;
+    }
+    media_sim::RtpCodec unknown;  // asserted by payload type only
+    unknown.name = type.name;
+    unknown.payload_type = type.id;
+    return unknown;
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::vector<OfferedPayloadType>> Negotiation::AnswerToClient()
     const {
   if (!offer_.has_value() || peer_is_caller_) {
@@ -183,26 +210,8 @@ absl::StatusOr<NegotiatedMedia> Negotiation::Result() const {
       peer_is_caller_ ? *accept_ : *offer_;
   const std::vector<OfferedPayloadType>& ours =
       peer_is_caller_ ? *offer_ : *accept_;
-  const auto listed = [](const OfferedPayloadType& type,
-                         const std::vector<OfferedPayloadType>& list) {
-    return std::any_of(list.begin(), list.end(),
-                       [&](const OfferedPayloadType& entry) {
-                         return SameCodec(type, entry);
-                       });
-  };
-  // The same rule from the client's side: its remote list is ours.
-  for (const OfferedPayloadType& type : ours) {
-    if (!listed(type, remote)) continue;
-    media.client_remote_first = ToRtpCodec(type, *offer_);
-    if (!media.client_remote_first.has_value()) {
-      media.client_remote_first.emplace();
-      media.client_remote_first->name = type.name;
-      media.client_remote_first->payload_type = type.id;
-    }
-    break;
-  }
   for (const OfferedPayloadType& type : remote) {
-    if (!listed(type, ours)) continue;
+    if (!Listed(type, ours)) continue;
     absl::StatusOr<media_sim::RtpCodec> codec =
         media_sim::CodecByName(type.name, type.id, type.clockrate);
     if (!codec.ok() || codec->frame <= absl::ZeroDuration()) continue;

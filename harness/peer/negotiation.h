@@ -41,11 +41,6 @@ struct NegotiatedMedia {
   media_sim::RtpCodec send;                  // what the peer sends with
   std::vector<media_sim::RtpCodec> receive;  // what the client may send
   bool peer_is_caller = true;
-  // What libjingle would send with on the client's side (PROTOCOL.md §2.2): the
-  // first entry of the client's remote list (the peer's initiate, or the
-  // peer's accept when the client called) that the client's own list holds,
-  // with the remote list's id. nullopt when the two lists share none.
-  std::optional<media_sim::RtpCodec> client_remote_first;
   // "PCMU/0/8000, PCMA/8/8000": the receive set, for reports.
   std::string Describe() const;
 };
@@ -70,6 +65,13 @@ class Negotiation {
   // kFailedPrecondition before both an initiate and an accept were seen, or
   // when no entry of the accept is a codec the peer can send.
   absl::StatusOr<NegotiatedMedia> Result() const;
+
+  // What libjingle would send with on the client's side (PROTOCOL.md §2.2):
+  // the first entry of the client's remote list (the peer's initiate, or the
+  // peer's accept when the client called) that the client's own list holds,
+  // with the remote list's id. nullopt before an initiate and an accept, or
+  // when the two lists share none.
+  std::optional<media_sim::RtpCodec> ClientRemoteFirst() const;
 
  private:
   std::optional<std::vector<OfferedPayloadType>> offer_;

@@ -209,7 +209,7 @@ absl::StatusOr<std::string> ScenarioRunner::Impl::ExpandStanza(
     pos = p.end;
   }
   expanded.append(text, pos, std::string::npos);
-  if (absl::StrContains(expanded, kCodecsAnswer)) {
+  if (absl::StrContains(text, kCodecsAnswer)) {
     absl::StatusOr<std::string> answer = CodecsAnswerXml();
     if (!answer.ok()) return answer.status();
     expanded = absl::StrReplaceAll(expanded, {{kCodecsAnswer, *answer}});
@@ -368,7 +368,11 @@ void ScenarioRunner::Impl::StartMedia(const MediaStep& media) {
   }
   media_asserted_because_.clear();
   if (remote_first) {
-    asserted = negotiated->client_remote_first;
+    asserted = step_peer_->negotiation().ClientRemoteFirst();
+    if (!asserted) {
+      return StepError(
+          "codec=\"remote-first\": the client's lists share no codec");
+    }
     media_asserted_because_ = absl::StrCat(
         "codec=\"", kRemoteFirstCodec, "\": the first codec of the ",
         negotiated->peer_is_caller ? "initiate" : "peer's accept",

@@ -216,7 +216,7 @@ std::optional<xmpp::Element> Loader::CheckStanza(
 void Loader::CheckMatcherAttributes(const SourceFile& f, const XMLElement* e,
                                     const xmpp::Element& pattern, bool root) {
   for (const xmpp::Attribute& a : pattern.attributes()) {
-    if (a.ns != kPatternNs) continue;
+    if (absl::string_view(a.ns) != kPatternNs) continue;
     const std::string shown = absl::StrCat("tc:", a.name, "=\"", a.value, "\"");
     if (a.name != "optional") {
       ValueError(f, e, a.name,

@@ -31,6 +31,9 @@ using xmpp::Element;
 // pairs the match fails with a "gave up" difference instead of hanging a run.
 constexpr int kSearchBudget = 100000;
 
+// Most attributes have no namespace: the length settles it.
+bool IsPatternNs(absl::string_view ns) { return ns == kPatternNs; }
+
 std::string QName(const Element& e) {
   return absl::StrCat("{", e.ns(), "}", e.name());
 }
@@ -45,7 +48,7 @@ std::string AttrLabel(absl::string_view ns, absl::string_view name) {
 std::string Describe(const Element& e) {
   std::string out = QName(e);
   for (const xmpp::Attribute& a : e.attributes()) {
-    if (a.ns == kPatternNs) continue;
+    if (IsPatternNs(a.ns)) continue;
     absl::StrAppend(&out, " ", AttrLabel(a.ns, a.name), "='", a.value, "'");
   }
   return out;
@@ -74,7 +77,7 @@ struct Diagnosis {
 int Weight(const Element& pattern) {
   int weight = 1;
   for (const xmpp::Attribute& a : pattern.attributes()) {
-    if (a.ns != kPatternNs) ++weight;
+    if (!IsPatternNs(a.ns)) ++weight;
   }
   if (!TrimmedText(pattern).empty()) ++weight;
   for (const Element* child : pattern.Children()) weight += Weight(*child);
@@ -95,7 +98,7 @@ void CollectUnset(const Element& pattern, const Variables& vars,
     }
   };
   for (const xmpp::Attribute& a : pattern.attributes()) {
-    if (a.ns != kPatternNs) add(a.value);
+    if (!IsPatternNs(a.ns)) add(a.value);
   }
   add(TrimmedText(pattern));
   for (const Element* child : pattern.Children()) {
@@ -141,7 +144,6 @@ class ChildAssigner {
         parent_path_(parent_path),
         ctx_(ctx),
         owner_(actuals.size(), -1),
-        optional_(patterns.size(), false),
         dependent_(patterns.size(), false),
         captures_(patterns.size(), false),
         compatible_(patterns.size(), std::vector<int8_t>(actuals.size(), 0)) {}
@@ -149,10 +151,12 @@ class ChildAssigner {
   // On success the captures stay in ctx and `assignment[i]` is the actual
   // child of pattern child i; on failure ctx is as before.
   bool Run(std::vector<int>& assignment) {
-    size_t required = 0;
+    size_t required = patterns_.size();
     for (size_t i = 0; i < patterns_.size(); ++i) {
-      optional_[i] = IsOptionalPatternChild(*patterns_[i]);
-      if (!optional_[i]) ++required;
+      if (!IsOptionalPatternChild(*patterns_[i])) continue;
+      if (optional_.empty()) optional_.assign(patterns_.size(), false);
+      optional_[i] = true;
+      --required;
     }
     if (required > actuals_.size()) return false;
     const size_t mark = ctx_.trail.size();
@@ -167,7 +171,7 @@ class ChildAssigner {
         compatible_[i][j] = Try(i, j) ? 1 : 0;
         any = any || compatible_[i][j] == 1;
       }
-      if (!any && !optional_[i]) return false;
+      if (!any && !Optional(i)) return false;
     }
     for (size_t i = 0; i < patterns_.size(); ++i) {
       if (dependent_[i]) dependents_.push_back(i);
@@ -188,7 +192,7 @@ class ChildAssigner {
     std::vector<std::vector<std::string>> unset(patterns_.size());
     std::map<std::string, int> uses;
     for (size_t i = 0; i < patterns_.size(); ++i) {
-      if (optional_[i]) continue;  // captures nothing (the loader sees to it)
+      if (Optional(i)) continue;  // captures nothing (the loader sees to it)
       CollectUnset(*patterns_[i], ctx_.work, unset[i]);
       for (const std::string& name : unset[i]) ++uses[name];
       captures_[i] = !unset[i].empty();
@@ -245,7 +249,7 @@ class ChildAssigner {
 
   bool AssignIndependent() {
     for (size_t i = 0; i < patterns_.size(); ++i) {
-      if (dependent_[i] || optional_[i]) continue;
+      if (dependent_[i] || Optional(i)) continue;
       std::vector<bool> visited(actuals_.size(), false);
       if (!Augment(i, visited)) {
         for (int& owner : owner_) {
@@ -259,7 +263,7 @@ class ChildAssigner {
     // required children all in it: an actual child left over has no pattern
     // child to be (what `exact` checks).
     for (size_t i = 0; i < patterns_.size(); ++i) {
-      if (!optional_[i]) continue;
+      if (!Optional(i)) continue;
       std::vector<bool> visited(actuals_.size(), false);
       Augment(i, visited);
     }
@@ -292,8 +296,10 @@ class ChildAssigner {
   const std::vector<std::string>& paths_;
   const std::string& parent_path_;
   Context& ctx_;
-  std::vector<int> owner_;  // per actual child: the pattern child, or -1
-  std::vector<bool> optional_;
+  bool Optional(size_t i) const { return !optional_.empty() && optional_[i]; }
+
+  std::vector<int> owner_;      // per actual child: the pattern child, or -1
+  std::vector<bool> optional_;  // empty when no child is optional (most)
   std::vector<bool> dependent_;
   std::vector<bool> captures_;
   std::vector<size_t> dependents_;
@@ -408,7 +414,7 @@ bool MatchElement(const Element& pattern, const Element& actual,
   if (diag) ++diag->score;
 
   for (const xmpp::Attribute& attr : pattern.attributes()) {
-    if (attr.ns == kPatternNs) continue;  // for the matcher, not compared
+    if (IsPatternNs(attr.ns)) continue;  // for the matcher, not compared
     // Labels are only needed for reasons, so the search's fast path skips them.
     const std::string label = diag ? AttrLabel(attr.ns, attr.name) : "";
     const std::string* value = actual.Attr(attr.ns, attr.name);

@@ -33,6 +33,7 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "harness/scenario/variables.h"
 #include "xmpp/element.h"
 
@@ -40,7 +41,7 @@ namespace talkcheck::harness {
 
 // The namespace of the matcher's own attributes in a pattern
 // (xmlns:tc="urn:talkcheck:pattern" tc:optional="true").
-inline constexpr char kPatternNs[] = "urn:talkcheck:pattern";
+inline constexpr absl::string_view kPatternNs = "urn:talkcheck:pattern";
 
 // Whether a pattern element is marked optional (tc:optional="true").
 bool IsOptionalPatternChild(const xmpp::Element& pattern);
