@@ -90,16 +90,18 @@ void Loader::ValueError(const SourceFile& f, const XMLElement* e,
 
 bool Loader::Parse(SourceFile& f) {
   f.doc.Parse(f.text.data(), f.text.size());
+  // The scanner says where and why: in a text tinyxml2 refused, whose error
+  // names only the kind, at a line that is not always the one at fault ("end
+  // tag </expect> does not match <iq>", "<scenario> is not closed"), and in
+  // markup tinyxml2 lets through (stray end tags, end tags with attributes).
+  if (std::optional<SourceMap::Malformed> malformed =
+          f.doc.Error() ? f.map.Check(f.text) : f.map.Build(f.text, f.doc)) {
+    const auto [line, column] = f.map.Position(malformed->offset);
+    errors_.push_back(LoadError{f.path, line, column,
+                                "malformed XML: " + malformed->message});
+    return false;
+  }
   if (f.doc.Error()) {
-    // The scanner says where and why ("end tag </expect> does not match
-    // <iq>", "<scenario> is not closed"); tinyxml2 names only the error, at
-    // a line that is not always the one at fault.
-    if (std::optional<SourceMap::Malformed> malformed = f.map.Check(f.text)) {
-      const auto [line, column] = f.map.Position(malformed->offset);
-      errors_.push_back(LoadError{f.path, line, column,
-                                  "malformed XML: " + malformed->message});
-      return false;
-    }
     // ErrorStr() reads "Error=NAME ErrorID=N (0xN) Line number=L: detail".
     std::string message = absl::StrCat("malformed XML: ", f.doc.ErrorName());
     const absl::string_view full = f.doc.ErrorStr();
@@ -110,15 +112,6 @@ bool Loader::Parse(SourceFile& f) {
     }
     errors_.push_back(LoadError{f.path, std::max(f.doc.ErrorLineNum(), 1), 1,
                                 std::move(message)});
-    return false;
-  }
-  // tinyxml2 tolerates some malformed markup (stray end tags, end tags with
-  // attributes); the scanner reports it with its position.
-  if (std::optional<SourceMap::Malformed> malformed =
-          f.map.Build(f.text, f.doc)) {
-    const auto [line, column] = f.map.Position(malformed->offset);
-    errors_.push_back(LoadError{f.path, line, column,
-                                "malformed XML: " + malformed->message});
     return false;
   }
   if (!f.map.paired()) {
