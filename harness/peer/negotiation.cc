@@ -82,6 +82,14 @@ bool Listed(const OfferedPayloadType& type,
       [&](const OfferedPayloadType& entry) { return SameCodec(type, entry); });
 }
 
+// The codec media_sim sends for `type`, if it can pace it (a frame).
+std::optional<media_sim::RtpCodec> PeerCanSend(const OfferedPayloadType& type) {
+  absl::StatusOr<media_sim::RtpCodec> codec =
+      media_sim::CodecByName(type.name, type.id, type.clockrate);
+  if (!codec.ok() || codec->frame <= absl::ZeroDuration()) return std::nullopt;
+  return *codec;
+}
+
 }  // namespace
 
 std::string NegotiatedMedia::Describe() const {
@@ -147,13 +155,9 @@ void Negotiation::Observe(const Element& iq, bool from_peer) {
 
 std::optional<media_sim::RtpCodec> Negotiation::ClientRemoteFirst() const {
   if (!offer_.has_value() || !accept_.has_value()) return std::nullopt;
-  // The client's remote list is the peer's; its own list is the other.
-  const std::vector<OfferedPayloadType>& clients_remote =
-      peer_is_caller_ ? *offer_ : *accept_;
-  const std::vector<OfferedPayloadType>& clients_own =
-      peer_is_caller_ ? *accept_ : *offer_;
-  for (const OfferedPayloadType& type : clients_remote) {
-    if (!Listed(type, clients_own)) continue;
+  // The client's remote list is the peer's.
+  for (const OfferedPayloadType& type : PeersList()) {
+    if (!Listed(type, ClientsList())) continue;
     if (std::optional<media_sim::RtpCodec> codec = ToRtpCodec(type, *offer_)) {
       return codec;
     }
@@ -173,11 +177,7 @@ absl::StatusOr<std::vector<OfferedPayloadType>> Negotiation::AnswerToClient()
   }
   std::vector<OfferedPayloadType> answer;
   for (const OfferedPayloadType& type : *offer_) {
-    absl::StatusOr<media_sim::RtpCodec> codec =
-        media_sim::CodecByName(type.name, type.id, type.clockrate);
-    if (codec.ok() && codec->frame > absl::ZeroDuration()) {
-      answer.push_back(type);
-    }
+    if (PeerCanSend(type)) answer.push_back(type);
   }
   if (answer.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -204,17 +204,12 @@ absl::StatusOr<NegotiatedMedia> Negotiation::Result() const {
       media.receive.push_back(*codec);
     }
   }
-  // The remote list: the client's accept when the peer called, the client's
-  // initiate otherwise; the peer's engine supports what its own side listed.
-  const std::vector<OfferedPayloadType>& remote =
-      peer_is_caller_ ? *accept_ : *offer_;
-  const std::vector<OfferedPayloadType>& ours =
-      peer_is_caller_ ? *offer_ : *accept_;
-  for (const OfferedPayloadType& type : remote) {
-    if (!Listed(type, ours)) continue;
-    absl::StatusOr<media_sim::RtpCodec> codec =
-        media_sim::CodecByName(type.name, type.id, type.clockrate);
-    if (!codec.ok() || codec->frame <= absl::ZeroDuration()) continue;
+  // The peer's remote list is the client's; its engine supports what its
+  // own side listed.
+  for (const OfferedPayloadType& type : ClientsList()) {
+    if (!Listed(type, PeersList())) continue;
+    std::optional<media_sim::RtpCodec> codec = PeerCanSend(type);
+    if (!codec) continue;
     media.send = *codec;
     if (media.receive.empty()) media.receive.push_back(*codec);
     return media;

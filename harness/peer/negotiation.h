@@ -74,6 +74,15 @@ class Negotiation {
   std::optional<media_sim::RtpCodec> ClientRemoteFirst() const;
 
  private:
+  // Each side's own list: the peer's initiate, or its accept when the client
+  // called; and the other. Only once both an initiate and an accept are seen.
+  const std::vector<OfferedPayloadType>& PeersList() const {
+    return peer_is_caller_ ? *offer_ : *accept_;
+  }
+  const std::vector<OfferedPayloadType>& ClientsList() const {
+    return peer_is_caller_ ? *accept_ : *offer_;
+  }
+
   std::optional<std::vector<OfferedPayloadType>> offer_;
   std::optional<std::vector<OfferedPayloadType>> accept_;
   bool peer_is_caller_ = true;
