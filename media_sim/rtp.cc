@@ -393,6 +393,25 @@ RtpSender::RtpSender(RtpCodec codec, uint32_t ssrc, uint16_t first_sequence,
       sequence_(first_sequence),
       timestamp_(first_timestamp) {}
 
+void FillPacketPattern(uint64_t count, size_t size, std::string& payload) {
+  // Copied from a table of two runs of 0..255 rather than computed a byte at
+  // a time.
+  static const std::array<char, 512> kRamp = [] {
+    std::array<char, 512> ramp{};
+    for (size_t i = 0; i < ramp.size(); ++i) {
+      ramp[i] = static_cast<char>(i & 0xFF);
+    }
+    return ramp;
+  }();
+  payload.resize(size);
+  for (size_t done = 0; done < size;) {
+    const size_t start = (count * 31 + done) & 0xFF;
+    const size_t n = std::min(size - done, kRamp.size() - start);
+    std::memcpy(&payload[done], kRamp.data() + start, n);
+    done += n;
+  }
+}
+
 RtpPacket RtpSender::Next() {
   RtpPacket packet;
   Next(packet);
@@ -408,24 +427,8 @@ void RtpSender::Next(RtpPacket& packet) {
   packet.timestamp = timestamp_;
   timestamp_ += codec_.timestamp_step();
   packet.ssrc = ssrc_;
-  // A pattern that differs per packet, so an echo can be matched to its
-  // source: bytes counting up from count * 31, copied from a table of two
-  // runs of 0..255 rather than computed a byte at a time.
-  static const std::array<char, 512> kRamp = [] {
-    std::array<char, 512> ramp{};
-    for (size_t i = 0; i < ramp.size(); ++i) {
-      ramp[i] = static_cast<char>(i & 0xFF);
-    }
-    return ramp;
-  }();
-  const size_t size = static_cast<size_t>(codec_.payload_bytes);
-  packet.payload.resize(size);
-  for (size_t done = 0; done < size;) {
-    const size_t start = (count_ * 31 + done) & 0xFF;
-    const size_t n = std::min(size - done, kRamp.size() - start);
-    std::memcpy(&packet.payload[done], kRamp.data() + start, n);
-    done += n;
-  }
+  FillPacketPattern(count_, static_cast<size_t>(codec_.payload_bytes),
+                    packet.payload);
   ++count_;
 }
 

@@ -10,6 +10,7 @@
 #ifndef TALKCHECK_MEDIA_SIM_RTP_H_
 #define TALKCHECK_MEDIA_SIM_RTP_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -161,6 +162,12 @@ class RtpReceiver {
   int last_payload_type_ = -1;
   double jitter_s_ = 0;  // in seconds (each packet's clock converted)
 };
+
+// Sets `payload` to `size` bytes counting up (mod 256) from `count` * 31: a
+// pattern that differs per packet, so that an echo can be matched to its
+// source. The payload of RtpSender's `count`-th packet, and of the reference
+// client's.
+void FillPacketPattern(uint64_t count, size_t size, std::string& payload);
 
 // Makes the packets of one stream: stable SSRC, consecutive sequence numbers,
 // timestamps stepping by the codec's frame. Pacing is the caller's (one packet

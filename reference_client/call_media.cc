@@ -96,7 +96,9 @@ void CallMedia::Tick() {
   if (echo) {
     packet.payload = *echo_payload_;
   } else {
-    FillPattern(packet.payload);
+    media_sim::FillPacketPattern(packets_sent_,
+                                 static_cast<size_t>(send_codec_.payload_bytes),
+                                 packet.payload);
   }
 
   ArmTick();
@@ -113,14 +115,6 @@ void CallMedia::Tick() {
     ssrc_changed_ = true;
     ssrc_ = NewSsrc(ssrc_);
     sent_with_ssrc_ = 0;
-  }
-}
-
-void CallMedia::FillPattern(std::string& payload) const {
-  // Differs per packet, like media_sim::RtpSender's.
-  payload.resize(static_cast<size_t>(send_codec_.payload_bytes));
-  for (size_t i = 0; i < payload.size(); ++i) {
-    payload[i] = static_cast<char>((packets_sent_ * 31 + i) & 0xFF);
   }
 }
 

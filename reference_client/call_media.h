@@ -102,8 +102,6 @@ class CallMedia {
   void Tick();
   void ArmTick();
   uint32_t NewSsrc(uint32_t other);
-  // This frame's payload when not echoing, in place.
-  void FillPattern(std::string& payload) const;
 
   Clock& clock_;
   absl::BitGenRef bitgen_;
