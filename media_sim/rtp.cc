@@ -359,8 +359,10 @@ const RtpPacket* RtpReceiver::OnPacket(absl::string_view data,
           timestamp_step > 0) {
         const int32_t step =
             static_cast<int32_t>(packet.timestamp - highest_timestamp_);
-        if (step <= 0 || static_cast<uint32_t>(step) % timestamp_step != 0) {
-          ++stats_.bad_timestamp_steps;
+        if (step <= 0) {
+          ++stats_.stalled_timestamps;
+        } else if (static_cast<uint32_t>(step) % timestamp_step != 0) {
+          ++stats_.partial_frame_steps;
         }
       }
       extended_highest_ = extended;

@@ -83,9 +83,15 @@ struct RtpStats {
   // Arrived after a later sequence number (filling a gap, or before the first).
   uint64_t reordered = 0;
   // Between a packet that advances the highest sequence number and the previous
-  // highest, both of the expected type: not a positive multiple of the codec's
-  // step.
-  uint64_t bad_timestamp_steps = 0;
+  // highest, both of the expected type: the timestamp did not advance (RFC
+  // 3550 5.1: it tracks the sampling instant, which a later audio packet
+  // cannot share or precede).
+  uint64_t stalled_timestamps = 0;
+  // The same steps that advance by a part of a frame (not a multiple of the
+  // codec's step): legal RTP (RFC 3550 5.1 asks for a monotonic, linear
+  // clock, not whole frames), as a GStreamer payloader's first packets or a
+  // source that resynchronises give; libjingle's voice engines never do.
+  uint64_t partial_frame_steps = 0;
   double jitter_ms = 0;  // RFC 3550 A.8 estimate, in milliseconds
   absl::Duration first_arrival;
   absl::Duration last_arrival;

@@ -323,7 +323,8 @@ TEST_F(RtpReceiverTest, CleanStream) {
   EXPECT_EQ(stats.lost, 0u);
   EXPECT_EQ(stats.duplicates, 0u);
   EXPECT_EQ(stats.reordered, 0u);
-  EXPECT_EQ(stats.bad_timestamp_steps, 0u);
+  EXPECT_EQ(stats.stalled_timestamps, 0u);
+  EXPECT_EQ(stats.partial_frame_steps, 0u);
   EXPECT_NEAR(stats.jitter_ms, 0, 1e-9);
   EXPECT_NEAR(stats.packets_per_second(), 50, 1e-9);
   EXPECT_EQ(stats.first_arrival, absl::ZeroDuration());
@@ -338,7 +339,8 @@ TEST_F(RtpReceiverTest, CountsGapsAsLoss) {
   EXPECT_EQ(receiver_.stats().packets, 5u);
   EXPECT_DOUBLE_EQ(receiver_.stats().loss_percent(), 100.0 * 4 / 9);
   EXPECT_EQ(receiver_.stats().reordered, 0u);
-  EXPECT_EQ(receiver_.stats().bad_timestamp_steps, 0u);
+  EXPECT_EQ(receiver_.stats().stalled_timestamps, 0u);
+  EXPECT_EQ(receiver_.stats().partial_frame_steps, 0u);
 }
 
 // Test that a late packet filling a gap is reordered, not lost.
@@ -380,7 +382,8 @@ TEST_F(RtpReceiverTest, WrapsAroundWithoutLoss) {
   EXPECT_EQ(receiver_.stats().lost, 0u);
   EXPECT_EQ(receiver_.stats().reordered, 0u);
   EXPECT_EQ(receiver_.stats().duplicates, 0u);
-  EXPECT_EQ(receiver_.stats().bad_timestamp_steps, 0u);
+  EXPECT_EQ(receiver_.stats().stalled_timestamps, 0u);
+  EXPECT_EQ(receiver_.stats().partial_frame_steps, 0u);
 }
 
 // Test loss and a late arrival across the wrap.
@@ -405,7 +408,8 @@ TEST_F(RtpReceiverTest, LongStreamWrapsManyTimes) {
     receiver_.OnPacket(packet.Serialize(), On(i));
   }
   EXPECT_EQ(receiver_.stats().lost, 200u);
-  EXPECT_EQ(receiver_.stats().bad_timestamp_steps, 0u);
+  EXPECT_EQ(receiver_.stats().stalled_timestamps, 0u);
+  EXPECT_EQ(receiver_.stats().partial_frame_steps, 0u);
   EXPECT_EQ(receiver_.stats().reordered, 0u);
   EXPECT_NEAR(receiver_.stats().jitter_ms, 0, 1e-6);
 }
@@ -420,7 +424,8 @@ TEST_F(RtpReceiverTest, SsrcChangeResyncs) {
   EXPECT_EQ(stats.ssrc_changes, 1u);
   EXPECT_EQ(stats.lost, 1u);  // 40002 only
   EXPECT_EQ(stats.packets, 6u);
-  EXPECT_EQ(stats.bad_timestamp_steps, 0u);
+  EXPECT_EQ(stats.stalled_timestamps, 0u);
+  EXPECT_EQ(stats.partial_frame_steps, 0u);
   // The same sequence number under the new SSRC is no duplicate of the old one.
   ASSERT_TRUE(receiver_.OnPacket(PcmuPacket(2, kSsrc), On(arrivals_++)));
   EXPECT_EQ(receiver_.stats().ssrc_changes, 2u);
@@ -444,29 +449,31 @@ TEST_F(RtpReceiverTest, CountsWrongPayloadType) {
   const RtpStats& stats = receiver_.stats();
   EXPECT_EQ(stats.wrong_payload_type, 1u);
   EXPECT_EQ(stats.lost, 0u);
-  EXPECT_EQ(stats.bad_timestamp_steps, 0u);
+  EXPECT_EQ(stats.stalled_timestamps, 0u);
+  EXPECT_EQ(stats.partial_frame_steps, 0u);
   EXPECT_EQ(stats.bytes, 4 * 160u + 1);
 }
 
-// Test timestamp steps: multiples of 160 are fine (gaps, silence), others and
-// steps that do not advance are findings.
-TEST_F(RtpReceiverTest, CountsBadTimestampSteps) {
+// Test timestamp steps: multiples of 160 are fine (gaps, silence); a step by
+// part of a frame is counted apart from one that does not advance.
+TEST_F(RtpReceiverTest, CountsStalledAndPartialFrameTimestampSteps) {
   RtpPacket packet;
   packet.ssrc = kSsrc;
   packet.payload.assign(160, '\0');
   const std::vector<std::pair<uint16_t, uint32_t>> stream = {
       {1, 0},    {2, 160},  {3, 480},  // silence: 2 frames
-      {4, 580},                        // 100: bad
+      {4, 580},                        // 100: part of a frame
       {6, 900},                        // gap of 2 numbers, 2 frames: fine
-      {7, 900},                        // no step: bad
-      {8, 1060}, {9, 1000},            // backwards: bad
+      {7, 900},                        // no step: stalled
+      {8, 1060}, {9, 1000},            // backwards: stalled
   };
   for (const auto& [sequence, timestamp] : stream) {
     packet.sequence = sequence;
     packet.timestamp = timestamp;
     receiver_.OnPacket(packet.Serialize(), On(arrivals_++));
   }
-  EXPECT_EQ(receiver_.stats().bad_timestamp_steps, 3u);
+  EXPECT_EQ(receiver_.stats().stalled_timestamps, 2u);   // 7 and 9
+  EXPECT_EQ(receiver_.stats().partial_frame_steps, 1u);  // 4
   EXPECT_EQ(receiver_.stats().lost, 1u);
 }
 
@@ -511,7 +518,8 @@ TEST_F(RtpReceiverTest, ConstantDelayIsNoJitter) {
                        absl::Seconds(3) + On(i) + absl::Milliseconds(70));
   }
   EXPECT_NEAR(receiver_.stats().jitter_ms, 0, 1e-9);
-  EXPECT_EQ(receiver_.stats().bad_timestamp_steps, 0u);
+  EXPECT_EQ(receiver_.stats().stalled_timestamps, 0u);
+  EXPECT_EQ(receiver_.stats().partial_frame_steps, 0u);
 }
 
 // Test that malformed packets are counted and leave the stream state alone.

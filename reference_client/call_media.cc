@@ -88,9 +88,11 @@ void CallMedia::Tick() {
   packet.payload_type = payload_type_;
   packet.marker = marker_pending_;
   packet.sequence = sequence_;
-  packet.timestamp =
-      timestamp_base_ + static_cast<uint32_t>(static_cast<uint64_t>(frame) *
-                                              send_codec_.timestamp_step());
+  packet.timestamp = options_.stall_timestamps
+                         ? timestamp_base_
+                         : timestamp_base_ + static_cast<uint32_t>(
+                                                 static_cast<uint64_t>(frame) *
+                                                 send_codec_.timestamp_step());
   packet.ssrc = ssrc_;
   const bool echo = options_.echo && echo_payload_.has_value();
   if (echo) {

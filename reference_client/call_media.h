@@ -52,6 +52,9 @@ struct CallMediaOptions {
   // current one, sequence and timestamp carrying on (the ssrc-change fault);
   // 0: never. Only the first switch happens.
   uint64_t ssrc_change_after = 0;
+  // Every packet carries the first packet's RTP timestamp (the
+  // stalled-timestamps fault).
+  bool stall_timestamps = false;
 };
 
 // What one call's media did so far, for tests, the harness and the program's

@@ -94,7 +94,8 @@ TEST_F(CallMediaTest, PacesOnePacketPerFrame) {
   }
   const media_sim::RtpStats peer = PeerView();
   EXPECT_EQ(peer.lost, 0u);
-  EXPECT_EQ(peer.bad_timestamp_steps, 0u);
+  EXPECT_EQ(peer.stalled_timestamps, 0u);
+  EXPECT_EQ(peer.partial_frame_steps, 0u);
   EXPECT_EQ(peer.wrong_payload_type, 0u);
   EXPECT_DOUBLE_EQ(peer.packets_per_second(), 50.0);
 
@@ -167,7 +168,8 @@ TEST_F(CallMediaTest, ChecksPeerStream) {
   EXPECT_EQ(received.wrong_payload_type, 1u);
   EXPECT_EQ(received.malformed, 1u);
   EXPECT_EQ(received.lost, 0u);
-  EXPECT_EQ(received.bad_timestamp_steps, 0u);
+  EXPECT_EQ(received.stalled_timestamps, 0u);
+  EXPECT_EQ(received.partial_frame_steps, 0u);
   EXPECT_TRUE(wire_.empty());  // receiving alone sends nothing
 }
 
@@ -195,7 +197,8 @@ TEST_F(CallMediaTest, PausesAndResumes) {
   EXPECT_EQ(wire_[5].timestamp, wire_[4].timestamp + 160 * 11);  // 80 -> 300
   const media_sim::RtpStats peer = PeerView();
   EXPECT_EQ(peer.lost, 0u);
-  EXPECT_EQ(peer.bad_timestamp_steps, 0u);
+  EXPECT_EQ(peer.stalled_timestamps, 0u);
+  EXPECT_EQ(peer.partial_frame_steps, 0u);
 }
 
 // Test that a packet the transport refuses uses up no sequence number, and

@@ -83,6 +83,9 @@ constexpr FaultInfo kFaults[] = {
      "callee-g1-basic", ""},
     {Fault::kSsrcChange, "ssrc-change",
      "changes its RTP SSRC in the middle of a call", "callee-g1-basic", ""},
+    {Fault::kStalledTimestamps, "stalled-timestamps",
+     "sends every RTP packet with the first packet's timestamp",
+     "callee-g1-basic", ""},
     {Fault::kSendCodecFromEnd, "send-codec-from-end",
      "sends with the last codec of the remote list it supports instead of the "
      "first: negotiated, but not the one libjingle chooses (PROTOCOL.md "

@@ -42,6 +42,7 @@ enum class Fault {
   kMediaToStaleGeneration,
   kWrongPayloadType,
   kSsrcChange,
+  kStalledTimestamps,  // every RTP packet carries the first one's timestamp
   // Sends with the last codec of the remote list it supports instead of the
   // first (PROTOCOL.md §2.2): still a negotiated codec, not the chosen one.
   kSendCodecFromEnd,

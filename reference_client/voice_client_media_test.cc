@@ -175,7 +175,8 @@ TEST_F(VoiceClientMediaTest, IncomingCallRtpBothWaysWithEcho) {
   const media_sim::RtpStats& at_peer = peer_media_->received();
   EXPECT_EQ(at_peer.wrong_payload_type, 0u);
   EXPECT_EQ(at_peer.ssrc_changes, 0u);
-  EXPECT_EQ(at_peer.bad_timestamp_steps, 0u);
+  EXPECT_EQ(at_peer.stalled_timestamps, 0u);
+  EXPECT_EQ(at_peer.partial_frame_steps, 0u);
   EXPECT_EQ(at_peer.malformed, 0u);
   EXPECT_EQ(at_peer.duplicates, 0u);
   EXPECT_EQ(at_peer.lost, 0u);
@@ -219,7 +220,8 @@ TEST_F(VoiceClientMediaTest, OutgoingCallUsesAcceptListThenHangsUp) {
   ASSERT_TRUE(RunUntilBothReceived(20));
   const media_sim::RtpStats& at_peer = peer_media_->received();
   EXPECT_EQ(at_peer.wrong_payload_type, 0u);
-  EXPECT_EQ(at_peer.bad_timestamp_steps, 0u);
+  EXPECT_EQ(at_peer.stalled_timestamps, 0u);
+  EXPECT_EQ(at_peer.partial_frame_steps, 0u);
   EXPECT_EQ(peer_media_->packets()[0].payload_type, 0);
   EXPECT_LE(at_peer.packets_per_second(), 1000.0 / 20 * 1.2);
   std::optional<CallMediaStats> stats = voice_->media_stats(sid_);

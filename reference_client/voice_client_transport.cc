@@ -99,7 +99,8 @@ void VoiceClient::Impl::StartTransport(Session& s) {
   gice.fault_media_to_stale_generation = Has(Fault::kMediaToStaleGeneration);
   gice.fault_abandon_timed_out_pairs = Has(Fault::kAbandonTimedOutPairs);
   gice.fault_no_keepalive = Has(Fault::kNoKeepalive);
-  // wrong-payload-type and ssrc-change are the RTP's (StartMedia).
+  // wrong-payload-type, ssrc-change and stalled-timestamps are the RTP's
+  // (StartMedia).
   s.channel = std::make_unique<media_sim::GiceChannel>(io_, clock_, bitgen_,
                                                        std::move(gice));
   const SessionRef ref = Ref(s);
@@ -265,6 +266,7 @@ void VoiceClient::Impl::StartMedia(Session& s) {
   if (Has(Fault::kSsrcChange)) {
     media.ssrc_change_after = kSsrcChangeAfterPackets;
   }
+  media.stall_timestamps = Has(Fault::kStalledTimestamps);
   media_sim::GiceChannel* channel = s.channel.get();
   s.media = std::make_unique<CallMedia>(
       clock_, bitgen_, std::move(send), std::move(receive), media,

@@ -171,7 +171,8 @@ TEST_F(GStreamerRtpTest, ReceiverChecksGStreamerPcmuStream) {
   EXPECT_EQ(stats.reordered, 0u);
   EXPECT_EQ(stats.wrong_payload_type, 0u);
   EXPECT_EQ(stats.ssrc_changes, 0u);
-  EXPECT_EQ(stats.bad_timestamp_steps, 0u);
+  EXPECT_EQ(stats.stalled_timestamps, 0u);
+  EXPECT_EQ(stats.partial_frame_steps, 0u);
   EXPECT_EQ(stats.bytes, 160u * kBuffers);
   // udpsink syncs to the pipeline clock: about 50 packets a second (loose, for
   // a loaded machine).

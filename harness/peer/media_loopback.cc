@@ -222,7 +222,8 @@ MediaReport MediaLoopback::Report() const {
   report.set_wrong_payload_type(in.wrong_payload_type);
   report.set_ssrc_changes(in.ssrc_changes);
   report.set_malformed(in.malformed);
-  report.set_bad_timestamp_steps(in.bad_timestamp_steps);
+  report.set_stalled_timestamps(in.stalled_timestamps);
+  report.set_partial_frame_steps(in.partial_frame_steps);
   report.set_echoed(echoed_);
   if (echoed_ > 0) report.set_rtt_ms(rtt_sum_ms_ / echoed_);
   const std::map<std::string, uint64_t> findings =
@@ -335,16 +336,29 @@ std::vector<std::string> MediaProblems(const MediaStep& media,
     problems.push_back(
         absl::StrCat(report.malformed(), " malformed RTP packets"));
   }
-  if (report.bad_timestamp_steps() > 0) {
-    problems.push_back(
-        absl::StrCat(report.bad_timestamp_steps(),
-                     " timestamp steps that are not whole frames"));
+  if (report.stalled_timestamps() > 0) {
+    problems.push_back(absl::StrCat(
+        report.stalled_timestamps(),
+        " packets whose RTP timestamp did not advance past the previous "
+        "packet's (RFC 3550 5.1)"));
   }
   for (const auto& [name, count] : CountedFindings(report.findings())) {
     problems.push_back(absl::StrCat("GICE finding ", name, ": ", count));
   }
   if (!problems.empty()) problems.push_back(WhatArrived(report));
   return problems;
+}
+
+std::vector<std::string> MediaWarnings(const MediaReport& report) {
+  std::vector<std::string> warnings;
+  if (report.partial_frame_steps() > 0) {
+    warnings.push_back(absl::StrCat(
+        report.partial_frame_steps(),
+        " RTP timestamp steps by part of a frame of ", report.codec(),
+        ": legal (RFC 3550 5.1 asks for a monotonic, linear clock), though "
+        "libjingle's voice engines step by whole frames"));
+  }
+  return warnings;
 }
 
 std::string MediaFigures(const MediaReport& report) {

@@ -106,13 +106,17 @@ std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice);
 // What fails a media step (an empty list: it passed), each a phrase for the
 // step's message: too few packets either way, loss or jitter over the step's
 // limits, a payload type outside the negotiated set, packets other than the
-// step's codec= (when it has one), SSRC changes, malformed RTP, timestamp
-// steps that are not whole frames, and every nonzero GICE finding against the
+// step's codec= (when it has one), SSRC changes, malformed RTP, timestamps
+// that do not advance, and every nonzero GICE finding against the
 // client. When anything failed, the last phrase names what did arrive
 // (payload types and SSRCs with counts). Environment findings never fail.
 std::vector<std::string> MediaProblems(const MediaStep& media,
                                        const MediaReport& report,
                                        bool timed_out);
+
+// What is worth a warning but fails no client: RTP timestamp steps by part of
+// a frame (legal RTP; libjingle never sends them). Empty when there is none.
+std::vector<std::string> MediaWarnings(const MediaReport& report);
 
 // "PCMU: 103 packets sent, 106 received, loss 0.00%, jitter 0.40 ms, 50.0
 // pps, rtt 12.50 ms", with "rtt n/a (not echoed)" when the client echoed none

@@ -426,6 +426,10 @@ void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
 
   const std::vector<std::string> problems =
       MediaProblems(media, report, timed_out);
+  for (const std::string& warning : MediaWarnings(report)) {
+    result_.add_warnings(absl::StrCat(
+        "warning: ", StepTitle(scenario_.steps(pc_)), ": ", warning));
+  }
   const std::string figures = MediaFigures(report);
   // The peer offers a frame per frame interval from the step's start (sent,
   // or held back while no pair is writable), catching up after a late tick.
