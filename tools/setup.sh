@@ -20,6 +20,10 @@ PACKAGES=(
   # Real RTP peers and analysers for media_sim (tests/gstreamer_rtp_test,
   # tests/tshark_rtp_test): gst-launch-1.0 with the PCMU payloader, and tshark.
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good tshark
+  # A real Google Talk voice client, libpurple, driven headless as the client under
+  # test (tests/purple): its library and headers, GStreamer's headers, libnice's
+  # GStreamer elements (Farstream's ICE), and ip for the test's network namespace.
+  libpurple-dev libgstreamer1.0-dev gstreamer1.0-nice iproute2
   # A real browser for the HTML report (harness:html_report_chromium_test).
   chromium
   # libFuzzer targets (bazel build --config=fuzz, tools/fuzz.sh): Debian's clang and its

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# libpurple 2.14 (Debian's libpurple0, Pidgin's library: a Google Talk voice
+# implementation nobody here wrote) as the client under test, through
+# purple_client, over real TCP with STARTTLS and real UDP.
+#
+# What it shows:
+# - the calls it places pass, media both ways included (G1 caller, a G3 callee,
+#   a G2 callee falling back, a second call while one rings in), and so do its
+#   callee's reject, caps and disco: a correct third-party client passes;
+# - as callee its call has no media, and the report says why: libnice 0.1.21 in
+#   Google mode, the controlled agent, answers every check and sends none of
+#   its RTP, as it waits for a nomination Google's ICE never sends
+#   (docs/protocol-notes.md, "libpurple as the client under test").
+#
+# libnice gathers no candidate on a loopback interface, so the run goes into a
+# network namespace of its own: lo, and a veth pair whose end tc0 holds
+# 10.254.0.1, which the simulated peer's media binds to as well. Nothing leaves
+# the namespace. Needs root (unshare -n), as CI has.
+#   purple_interop_test.sh TALKCHECK PURPLE_CLIENT   (from the runfiles root)
+set -uo pipefail
+talkcheck=$(realpath "$1")
+client=$(realpath "$2")
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+[[ $(id -u) -eq 0 ]] || fail "needs root for its network namespace (unshare -n)"
+command -v ip >/dev/null || fail "no ip command (iproute2)"
+dir=${TEST_TMPDIR:-$(mktemp -d)}
+unset XML_OUTPUT_FILE
+
+cat >"$dir/netns.sh" <<'NETNS'
+set -e
+ip link set lo up
+ip link add tc0 type veth peer name tc1
+ip link set tc0 addrgenmode none
+ip link set tc1 addrgenmode none
+ip addr add 10.254.0.1/32 dev tc0
+ip link set tc0 up
+ip link set tc1 up
+exec "$@"
+NETNS
+# run OUT LOG SCENARIO...: talkcheck against libpurple in a fresh namespace.
+run() {
+  local out=$1 log=$2
+  shift 2
+  unshare -n bash "$dir/netns.sh" "$talkcheck" run --jobs=1 \
+    --media_address=10.254.0.1 --client_log="$log" \
+    --client_cmd="$client --server={host}:{port} --jid={jid} --password={password}" \
+    "$@" >"$out" 2>&1
+}
+
+passing=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing
+  callee-user-reject cut-caps-presence cut-disco-voice codec-name-case)
+files=()
+for name in "${passing[@]}"; do files+=("scenarios/$name.xml"); done
+run "$dir/pass.out" "$dir/pass.log" "${files[@]}"
+grep -q "^${#passing[@]} passed, 0 failed, 0 errors" "$dir/pass.out" ||
+  fail "libpurple did not pass: $(grep -A4 '^=== ' "$dir/pass.out" | head -60; tail -5 "$dir/pass.out")"
+grep -q "purple_client: request 'SSL Certificate Verification'" "$dir/pass.log" ||
+  fail "no STARTTLS: libpurple never saw the server's certificate"
+grep -q "purple_client: media state connected" "$dir/pass.log" || fail "no call connected"
+
+# As callee: everything up to the media, and there the client's fault named.
+run "$dir/callee.out" "$dir/callee.log" scenarios/callee-answer-after-ringing.xml
+grep -q "^0 passed, 1 failed" "$dir/callee.out" || fail "callee run: $(tail -20 "$dir/callee.out")"
+grep -E "^step [0-9]+ \(media\) .*no well-formed RTP from the client.*answered by the client [1-9]" \
+  "$dir/callee.out" >/dev/null ||
+  fail "the callee's failure is not the media step's missing RTP with its checks answered: $(grep -A3 '^=== FAIL' "$dir/callee.out")"
+echo "PASS: libpurple passes ${#passing[@]} scenarios; as callee it sends no RTP, and the report says so"
