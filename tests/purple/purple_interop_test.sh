@@ -4,13 +4,17 @@
 # purple_client, over real TCP with STARTTLS and real UDP.
 #
 # What it shows:
-# - the calls it places pass, media both ways included (G1 caller, a G3 callee,
-#   a G2 callee falling back, a second call while one rings in), and so do its
-#   callee's reject, caps and disco: a correct third-party client passes;
+# - the calls it places pass, media both ways (G1 caller, a G3 callee, a G2
+#   callee falling back, a second call while one rings in), unless libnice
+#   loses its race: the peer's first ping beats the peer's candidates message,
+#   and libnice in Google mode then never checks the peer; such a run must fail
+#   at its media step with exactly that diagnosis, and one call at least must
+#   carry media;
+# - its callee's reject, caps and disco pass;
 # - as callee its call has no media, and the report says why: libnice 0.1.21 in
 #   Google mode, the controlled agent, answers every check and sends none of
-#   its RTP, as it waits for a nomination Google's ICE never sends
-#   (docs/protocol-notes.md, "libpurple as the client under test").
+#   its RTP, as it waits for a nomination Google's ICE never sends.
+# (docs/protocol-notes.md, "libpurple as the client under test".)
 #
 # libnice gathers no candidate on a loopback interface, so the run goes into a
 # network namespace of its own: lo, and a veth pair whose end tc0 holds
@@ -50,16 +54,45 @@ run() {
     "$@" >"$out" 2>&1
 }
 
-passing=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing
-  callee-user-reject cut-caps-presence cut-disco-voice codec-name-case)
+# Its calls: media both ways. libpurple loses a call's media when the peer's
+# first ping beats the peer's candidates message (libnice's Google mode then
+# never checks the peer; docs/protocol-notes.md): a fault of its own that the
+# report must name, so such a run may fail, but only so.
+media=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing)
+# Its callee's reject, caps and disco: these always pass.
+others=(callee-user-reject cut-caps-presence cut-disco-voice codec-name-case)
 files=()
-for name in "${passing[@]}"; do files+=("scenarios/$name.xml"); done
+for name in "${media[@]}" "${others[@]}"; do files+=("scenarios/$name.xml"); done
 run "$dir/pass.out" "$dir/pass.log" "${files[@]}"
-grep -q "^${#passing[@]} passed, 0 failed, 0 errors" "$dir/pass.out" ||
-  fail "libpurple did not pass: $(grep -A4 '^=== ' "$dir/pass.out" | head -60; tail -5 "$dir/pass.out")"
 grep -q "purple_client: request 'SSL Certificate Verification'" "$dir/pass.log" ||
   fail "no STARTTLS: libpurple never saw the server's certificate"
-grep -q "purple_client: media state connected" "$dir/pass.log" || fail "no call connected"
+for name in "${others[@]}"; do
+  grep -q "^PASS  $name " "$dir/pass.out" ||
+    fail "$name: $(grep -A4 "^=== [A-Z]* $name " "$dir/pass.out" | head -8)"
+done
+# verdict_ok OUT NAME: NAME passed, or failed at its media step with the race's
+# diagnosis (no check from the client, the peer's checks answered).
+verdict_ok() {
+  grep -q "^PASS  $2 " "$1" && return 0
+  grep -A1 "^=== FAIL $2 " "$1" | grep -Eq \
+    "^step [0-9]+ \(media\) .*no connectivity check from the client at all.*answered by the client [1-9]"
+}
+media_passed=0
+for name in "${media[@]}"; do
+  verdict_ok "$dir/pass.out" "$name" ||
+    fail "$name: $(grep -A4 "^=== [A-Z]* $name " "$dir/pass.out" | head -8)"
+  grep -q "^PASS  $name " "$dir/pass.out" && media_passed=$((media_passed + 1))
+done
+# At least one call with media both ways (each run loses the race now and
+# then, rarely all four; then caller-g1-basic alone, up to three times).
+for attempt in 1 2 3; do
+  ((media_passed > 0)) && break
+  run "$dir/retry.out" "$dir/retry.log" scenarios/caller-g1-basic.xml
+  verdict_ok "$dir/retry.out" caller-g1-basic ||
+    fail "caller-g1-basic: $(grep -A4 '^=== ' "$dir/retry.out" | head -8)"
+  grep -q "^PASS  caller-g1-basic " "$dir/retry.out" && media_passed=1
+done
+((media_passed > 0)) || fail "no call of libpurple's carried media in seven tries"
 
 # As callee: everything up to the media, and there the client's fault named.
 run "$dir/callee.out" "$dir/callee.log" scenarios/callee-answer-after-ringing.xml
@@ -67,4 +100,4 @@ grep -q "^0 passed, 1 failed" "$dir/callee.out" || fail "callee run: $(tail -20 
 grep -E "^step [0-9]+ \(media\) .*no well-formed RTP from the client.*answered by the client [1-9]" \
   "$dir/callee.out" >/dev/null ||
   fail "the callee's failure is not the media step's missing RTP with its checks answered: $(grep -A3 '^=== FAIL' "$dir/callee.out")"
-echo "PASS: libpurple passes ${#passing[@]} scenarios; as callee it sends no RTP, and the report says so"
+echo "PASS: libpurple: ${#others[@]} scenarios pass, $media_passed of ${#media[@]} calls carried media (the rest lost its libnice race, reported as such); as callee it sends no RTP, and the report says so"
