@@ -26,6 +26,11 @@ constexpr FaultInfo kFaults[] = {
     {Fault::kRenumberedCodecIds, "renumbered-codec-ids",
      "its accept renumbers the payload-type ids the caller offered",
      "accept-codec-subset", ""},
+    {Fault::kCandidatesAfterAnswer, "candidates-after-answer",
+     "as callee, sends no candidates while it rings, then candidates and the "
+     "accept when its user answers (libpurple, PROTOCOL.md §8.4; a habit "
+     "libjingle callers need, checked under --profile=libjingle-0.4 or 0.7)",
+     "candidates-while-ringing", ""},
     {Fault::kCandidatesBeforeAck, "candidates-before-ack",
      "sends its candidates before it acknowledges the initiate",
      "ack-before-candidates", ""},

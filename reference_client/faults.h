@@ -19,7 +19,10 @@ enum class Fault {
   kWrongInitiator,       // echoes `initiator` with different case / no resource
   kRenumberedCodecIds,   // accept renumbers the offered payload ids
   kCandidatesBeforeAck,  // sends its candidates before acking the initiate
-  kNoCandidates,         // never sends candidates
+  // As callee, no candidates while it rings: they go out when its user
+  // answers, just before the accept (libpurple, PROTOCOL.md §8.4).
+  kCandidatesAfterAnswer,
+  kNoCandidates,              // never sends candidates
   kStaleGenerationReuse,      // new candidate rounds keep generation 0 and old
                               // ufrags
   kNoTerminateAck,            // does not acknowledge `terminate`

@@ -37,7 +37,7 @@ TEST(FaultsTest, EveryFaultRoundTrips) {
     ASSERT_TRUE(parsed.ok()) << parsed.status();
     EXPECT_EQ(*parsed, fault);
   }
-  EXPECT_EQ(AllFaults().size(), 52u);
+  EXPECT_EQ(AllFaults().size(), 53u);
 }
 
 // Test that an unknown name is refused with the list of valid names.

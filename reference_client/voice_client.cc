@@ -437,6 +437,10 @@ void VoiceClient::Impl::SendTerminateUntilAcked(const std::string& remote,
 void VoiceClient::Impl::SendAccept(Session& s) {
   s.answer_timer.reset();
   s.state = Session::State::kAccepted;
+  // candidates-after-answer held them while ringing: now, before the accept.
+  if (Has(Fault::kCandidatesAfterAnswer) && !s.sent_candidates.empty()) {
+    SendCandidates(s, s.sent_candidates);
+  }
   // What the peer's send codec is chosen from, so without a description too.
   s.local_codecs = s.accept;
   if (Has(Fault::kRenumberedCodecIds)) {

@@ -198,6 +198,12 @@ void VoiceClient::Impl::ArmWritableTimer(Session& s) {
 
 void VoiceClient::Impl::SendCandidates(Session& s,
                                        const std::vector<Candidate>& input) {
+  // candidates-after-answer: none go out while the call rings (the channel
+  // gathers and answers checks meanwhile); SendAccept sends them all.
+  if (Has(Fault::kCandidatesAfterAnswer) && s.incoming &&
+      s.state == Session::State::kReceivedInitiate) {
+    return;
+  }
   const bool with_password = !Has(Fault::kMissingPasswordAttr);
   std::vector<Candidate> candidates;
   if (Has(Fault::kRtcpWithRtpCandidates)) {
