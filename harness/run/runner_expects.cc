@@ -335,13 +335,16 @@ void ScenarioRunner::Impl::ExpectTimedOut() {
     // unconsumed stanza that carries it (whenever it came); else, or when
     // none does, the best-scoring one that arrived since the step began.
     // Stanzas from before the step (a disco get answered long ago) say
-    // nothing about what the step waited for.
+    // little about what the step waited for, so one of them is shown only
+    // when it comes nearer than anything since, and said to be earlier: the
+    // step takes them too (a client's candidates sent while it rang, before
+    // its user answered).
     const std::optional<std::string> id = LiteralId(pattern);
     const SimulatedPeer::Received* nearest = nullptr;
     MatchResult best;
     best.score = -1;
-    auto consider = [&](bool by_id) {
-      for (size_t i = by_id ? 0 : expect_inbox_start_; i < inbox.size(); ++i) {
+    auto consider = [&](bool by_id, size_t from, size_t to) {
+      for (size_t i = from; i < to; ++i) {
         const auto& received = inbox[i];
         if (received.consumed) continue;
         if (by_id && received.stanza.AttrOr("id", "") != *id) continue;
@@ -355,19 +358,23 @@ void ScenarioRunner::Impl::ExpectTimedOut() {
       }
     };
     std::string id_note;
-    if (id) consider(/*by_id=*/true);
+    if (id) consider(/*by_id=*/true, 0, inbox.size());
+    const char* when = "";
     if (nearest == nullptr) {
       if (id) {
         id_note = absl::StrCat("no stanza with id '", *id,
                                "' arrived from the client\n");
       }
-      consider(/*by_id=*/false);
+      consider(/*by_id=*/false, expect_inbox_start_, inbox.size());
+      const SimulatedPeer::Received* since_step = nearest;
+      consider(/*by_id=*/false, 0, expect_inbox_start_);  // only if nearer
+      if (nearest != since_step) when = ", before this step began";
     }
     if (nearest != nullptr) {
       diff = absl::StrCat(
           id_note, RenderMismatch(pattern, nearest->stanza, best),
-          absl::StrFormat("(the nearest stanza arrived at %.3fs)\n",
-                          absl::ToDoubleSeconds(nearest->time - start_)));
+          absl::StrFormat("(the nearest stanza arrived at %.3fs%s)\n",
+                          absl::ToDoubleSeconds(nearest->time - start_), when));
       const DifferenceParts parts = SplitDifference(best.difference);
       Difference& d = *current_->mutable_difference();
       d.set_path(parts.path);
@@ -376,8 +383,8 @@ void ScenarioRunner::Impl::ExpectTimedOut() {
       d.set_actual(parts.actual);
     } else {
       diff = absl::StrCat(id_note, "expected:\n", PrettyPrint(pattern),
-                          "no stanza from the client arrived since the step "
-                          "began that could match");
+                          "no stanza from the client that the step could "
+                          "take arrived, before it began or since");
     }
     const std::string values = VariableValues(spec.pattern(), vars_);
     if (!values.empty()) absl::StrAppend(&diff, "\nvariables: ", values);

@@ -1,8 +1,8 @@
 // The runner's failure reports, against the in-process reference client on
-// the virtual clock: the nearest stanza (id correlation, only since the step
-// began), variables written into the expected block, the exact mode's extra
-// attribute, when a late stanza came, and how far a client that never became
-// ready got.
+// the virtual clock: the nearest stanza (id correlation, since the step began
+// unless an earlier one comes nearer), variables written into the expected
+// block, the exact mode's extra attribute, when a late stanza came, and how far
+// a client that never became ready got.
 #include "harness/run/runner.h"
 
 #include <sys/wait.h>
@@ -75,6 +75,19 @@ TEST(RunnerReportTest, NearestStanzaIsCorrelatedByIdAndRecent) {
   EXPECT_THAT(step->diff(), HasSubstr("no stanza with id '21' arrived"));
   EXPECT_THAT(step->diff(), Not(HasSubstr("got 'get'")));
   EXPECT_THAT(step->message(), HasSubstr("failed at 15.000s into the run"));
+}
+
+// Verifies that a stanza from before the step that the step would take (the
+// client's candidates, sent while it rang, before its user answered) is the
+// nearest one when nothing nearer came since, and is said to be earlier.
+TEST(RunnerReportTest, NearestStanzaMayPrecedeTheStep) {
+  ScenarioResult result = RunScenario(LoadFile("scenarios/callee-g1-basic.xml"),
+                                      Reference("missing-password-attr"));
+  ASSERT_EQ(result.verdict(), FAIL) << result.failure();
+  const StepResult* step = FirstFailed(result);
+  ASSERT_NE(step, nullptr);
+  EXPECT_THAT(step->diff(), HasSubstr("missing attribute password"));
+  EXPECT_THAT(step->diff(), HasSubstr("before this step began"));
 }
 
 // Verifies that the expected block shows variables with their values, and
