@@ -10,7 +10,8 @@
 #   and libnice in Google mode then never checks the peer; such a run must fail
 #   at its media step with exactly that diagnosis, and one call at least must
 #   carry media;
-# - its callee's reject, caps and disco pass, and candidates-while-ringing
+# - its callee's reject, caps, disco and candidate attributes pass, and
+#   candidates-while-ringing
 #   with the warning for PROTOCOL.md §8.4;
 # - as callee its call has no media, and the report says why: libnice 0.1.21 in
 #   Google mode, the controlled agent, answers every check and sends none of
@@ -69,7 +70,7 @@ media=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing)
 # candidates-while-ringing, with a warning: libpurple holds its candidates
 # until the answer (PROTOCOL.md §8.4), which only the libjingle profiles demand.
 others=(callee-user-reject cut-caps-presence cut-disco-voice codec-name-case
-  candidates-while-ringing)
+  candidates-while-ringing candidate-attributes)
 files=()
 for name in "${media[@]}" "${others[@]}"; do files+=("scenarios/$name.xml"); done
 run "$dir/pass.out" "$dir/pass.log" "${files[@]}"
