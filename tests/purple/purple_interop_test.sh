@@ -11,8 +11,7 @@
 #   at its media step with exactly that diagnosis, and one call at least must
 #   carry media;
 # - its callee's reject, caps, disco and candidate attributes pass, and
-#   candidates-while-ringing
-#   with the warning for PROTOCOL.md §8.4;
+#   candidates-while-ringing with the warning for PROTOCOL.md §8.4;
 # - as callee its call has no media, and the report says why: libnice 0.1.21 in
 #   Google mode, the controlled agent, answers every check and sends none of
 #   its RTP, as it waits for a nomination Google's ICE never sends.
