@@ -5,9 +5,10 @@
 // libnice in Google compatibility mode for the candidates and the media.
 //
 // It logs in, advertises audio (so libpurple adds voice-v1 to its caps), and
-// takes talkcheck's control lines on stdin: "call JID", "answer", "reject",
-// "hangup". Audio comes from GStreamer's audiotestsrc and goes to a fakesink,
-// so no sound device is needed. What happens is printed on stderr.
+// takes talkcheck's control lines on stdin: "call JID", and "answer",
+// "reject", "hangup" with an optional JID. Audio comes from GStreamer's
+// audiotestsrc and goes to a fakesink, so no sound device is needed. What
+// happens is printed on stderr.
 //
 // Usage:
 //   purple_client --server=127.0.0.1:5222 --jid=cut@talkcheck.test
@@ -41,7 +42,8 @@ struct Options {
 // the user answers or rejects it; "hangup" ends a call in progress.
 struct Call {
   PurpleMedia* media;
-  bool ringing;  // incoming, not answered yet
+  std::string remote;  // the other side's JID, as libpurple names it
+  bool ringing;        // incoming, not answered yet
 };
 std::vector<Call> calls;
 PurpleAccount* account = nullptr;
@@ -200,7 +202,7 @@ gboolean OnInitMedia(PurpleMediaManager*, PurpleMedia* media, PurpleAccount*,
                      gchar* who, gpointer) {
   const bool incoming = !purple_media_is_initiator(media, nullptr, nullptr);
   Log("call %s %s", incoming ? "from" : "to", who ? who : "-");
-  calls.push_back(Call{media, incoming});
+  calls.push_back(Call{media, who ? who : "", incoming});
   g_signal_connect(media, "state-changed", G_CALLBACK(OnStateChanged), nullptr);
   g_signal_connect(media, "stream-info", G_CALLBACK(OnStreamInfo), nullptr);
   return TRUE;
@@ -216,33 +218,40 @@ void ConnectionError(PurpleConnection*, PurpleConnectionError reason,
       description ? description : "");
 }
 
+// talkcheck's control lines: "call JID", and "answer", "reject" or "hangup",
+// each with an optional JID that picks the call (a control step's peer=);
+// without one, the newest call that rings (answer, reject) or that is in
+// progress (hangup).
 void Control(const std::string& line) {
   Log("control: %s", line.c_str());
-  if (line.rfind("call ", 0) == 0) {
-    const std::string who = line.substr(5);
-    if (!purple_prpl_initiate_media(account, who.c_str(), PURPLE_MEDIA_AUDIO)) {
-      Log("libpurple refused to call %s", who.c_str());
+  const size_t space = line.find(' ');
+  const std::string action = line.substr(0, space);
+  const std::string target =
+      space == std::string::npos ? std::string() : line.substr(space + 1);
+  if (action == "call") {
+    if (!purple_prpl_initiate_media(account, target.c_str(),
+                                    PURPLE_MEDIA_AUDIO)) {
+      Log("libpurple refused to call %s", target.c_str());
     }
     return;
   }
-  // The newest call that rings (answer, reject) or that is in progress
-  // (hangup).
-  const bool for_ringing = line == "answer" || line == "reject";
-  if (!for_ringing && line != "hangup") {
+  const bool for_ringing = action == "answer" || action == "reject";
+  if (!for_ringing && action != "hangup") {
     Log("unknown control line");
     return;
   }
   for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
     if (it->ringing != for_ringing) continue;
+    if (!target.empty() && it->remote != target) continue;
     it->ringing = false;
-    const PurpleMediaInfoType type = line == "answer" ? PURPLE_MEDIA_INFO_ACCEPT
-                                     : line == "reject"
-                                         ? PURPLE_MEDIA_INFO_REJECT
-                                         : PURPLE_MEDIA_INFO_HANGUP;
+    const PurpleMediaInfoType type =
+        action == "answer"   ? PURPLE_MEDIA_INFO_ACCEPT
+        : action == "reject" ? PURPLE_MEDIA_INFO_REJECT
+                             : PURPLE_MEDIA_INFO_HANGUP;
     purple_media_stream_info(it->media, type, nullptr, nullptr, TRUE);
     return;
   }
-  Log("no %s call to %s", for_ringing ? "ringing" : "active", line.c_str());
+  Log("no %s call for %s", for_ringing ? "ringing" : "active", line.c_str());
 }
 
 gboolean OnStdin(GIOChannel* channel, GIOCondition condition, gpointer) {
