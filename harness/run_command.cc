@@ -116,6 +116,10 @@ ScenarioResult RunOnRealClock(const LoadedScenario& item,
   relay_options.http_port = options.relay_http_port;
   relay_options.udp_port = options.relay_udp_port;
   relay_options.stun_server = (*stun)->local_endpoint();
+  // The relay candidates the peer announces are media addresses: on the one
+  // its host candidates use, so that a client that cannot reach 127.0.0.1
+  // from its own address (libnice on another interface) reaches them too.
+  relay_options.external_address = runner_options.media_address;
   absl::StatusOr<std::unique_ptr<media_sim::RelayServer>> relay =
       media_sim::RelayServer::Create(io, clock, relay_bitgen, relay_options);
   if (!relay.ok()) {
