@@ -156,6 +156,7 @@ def talkcheck_fuzz_test(
         seed = 1,
         faults = [],
         dialect = None,
+        profile = None,
         expect_violation = None,
         shard_count = 1,
         size = "medium",
@@ -183,6 +184,8 @@ def talkcheck_fuzz_test(
         args.append("--fault=%s" % ",".join(faults))
     if dialect:
         args.append("--dialect=%s" % dialect)
+    if profile:
+        args.append("--profile=%s" % profile)
     if expect_violation:
         args.append("--expect_failure=%s" % expect_violation)
     return _declare_member(

@@ -81,6 +81,7 @@ fuzz_faulty)
 #    violated oracle, then the replay), and no timing can save a client that
 #    never ends the session.
 "$talkcheck" fuzz --scenario="$scenarios/ack-timeout.xml" --runs=1 --seed=2 \
+  --profile=libjingle-0.4 \
   --time_scale=0.02 --shrink_budget=0 --replay_dir="$TEST_TMPDIR/replays" \
   --client_cmd="$fast --fault=no-terminate-on-timeout" >"$out" 2>&1
 rc=$?

@@ -19,6 +19,10 @@ std::string FuzzTextSummary(const FuzzSummary& summary) {
       summary.scenario(), summary.client(), summary.runs(), summary.seed(),
       summary.shard_index() + 1, summary.shard_count(), summary.wall_us() / 1e6,
       summary.schedules_per_second(), summary.failing_runs());
+  if (!summary.oracles_not_checked().empty()) {
+    absl::StrAppend(&out, "  not checked under profile ", summary.profile(),
+                    ": ", summary.oracles_not_checked(), "\n");
+  }
   for (const auto& [oracle, count] : SortedByKey(summary.violations())) {
     absl::StrAppendFormat(&out, "  %-32s violated in %d of %d schedules",
                           oracle, count, summary.runs());

@@ -17,6 +17,7 @@
 #include "harness/fuzz/campaign_html.h"
 #include "harness/fuzz/campaign_report.h"
 #include "harness/fuzz/fuzzer.h"
+#include "harness/fuzz/oracles.h"
 #include "harness/fuzz/replay_client.h"
 #include "harness/fuzz/replay_file.h"
 #include "harness/fuzz/schedule.h"
@@ -261,7 +262,10 @@ int ReplayCommand(const ReplayCommandOptions& options) {
     std::cout << absl::StrFormat("  %8.3fs %-11s %s\n", r.time_us() / 1e6,
                                  r.direction(), r.xml());
   }
-  PrintViolations(outcome->violations);
+  // Judged as the campaign judged it: only the oracles its profile demands.
+  const std::vector<Violation> violations =
+      DemandedViolations(outcome->violations, ProfileFromReplay(*replay));
+  PrintViolations(violations);
   if (!options.json.empty()) {
     absl::StatusOr<std::string> json = JsonReport(report);
     if (!json.ok() || !WriteFile(options.json, *json).ok())
@@ -274,7 +278,7 @@ int ReplayCommand(const ReplayCommandOptions& options) {
     return kExitNotReady;
   }
   std::vector<std::string> now, then;
-  for (const Violation& v : outcome->violations) now.push_back(v.oracle());
+  for (const Violation& v : violations) now.push_back(v.oracle());
   for (const Violation& v : replay->violations()) then.push_back(v.oracle());
   std::cout << (now == then ? "reproduced: " : "NOT reproduced: ")
             << (now.empty() ? "no violation" : absl::StrJoin(now, ", "))
@@ -285,7 +289,7 @@ int ReplayCommand(const ReplayCommandOptions& options) {
                                                 : absl::StrJoin(then, ", "),
                                    ")"))
             << "\n";
-  return outcome->violations.empty() ? kExitPass : kExitFail;
+  return violations.empty() ? kExitPass : kExitFail;
 }
 
 }  // namespace talkcheck::harness

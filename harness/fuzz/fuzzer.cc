@@ -167,7 +167,8 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
           never_ready_reason = outcome->result.failure();
         break;
       }
-      std::vector<Violation> violations = ViolationsOf(outcome);
+      std::vector<Violation> violations =
+          DemandedViolations(ViolationsOf(outcome), options.profile);
       if (!violations.empty()) {
         ++failing;
         std::lock_guard<std::mutex> lock(mu);
@@ -225,6 +226,8 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
       runs.empty() ? 0 : runs.size() / absl::ToDoubleSeconds(elapsed));
   summary.set_shard_index(options.shard_index);
   summary.set_shard_count(options.shard_count);
+  summary.set_profile(options.profile);
+  summary.set_oracles_not_checked(OraclesNotDemanded(options.profile));
   for (const auto& [oracle, count] : counts)
     (*summary.mutable_violations())[oracle] = count;
   for (auto& [oracle, numbers] : failing_runs) {
@@ -291,7 +294,8 @@ absl::StatusOr<FuzzSummary> Fuzz(const Scenario& given, const std::string& file,
       absl::StatusOr<ScheduleOutcome> again = RunSchedule(
           scenario, file, client, replay.schedule(), {}, StanzaText::kDropped);
       phase("confirming", 1, 1);
-      for (const Violation& v : ViolationsOf(again))
+      for (const Violation& v :
+           DemandedViolations(ViolationsOf(again), options.profile))
         *replay.add_violations() = v;
     }
     if (!options.replay_dir.empty()) {

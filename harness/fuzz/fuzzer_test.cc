@@ -245,6 +245,7 @@ TEST(FuzzerTest, FindsASessionLeftOpenPastItsDeadline) {
   options.runs = 150;
   options.seed = 2;
   options.jobs = 2;
+  options.profile = "libjingle-0.4";  // whose timers the oracle holds
   absl::StatusOr<FuzzSummary> summary =
       Fuzz(scenario, kCallee, Reference("no-terminate-on-timeout"), options);
   ASSERT_TRUE(summary.ok()) << summary.status();
@@ -252,6 +253,28 @@ TEST(FuzzerTest, FindsASessionLeftOpenPastItsDeadline) {
                 summary->violations().count(kOracleNoOutcome),
             0u)
       << summary->DebugString();
+}
+
+// libjingle's session timers are a habit (PROTOCOL.md §6: gabble, libpurple
+// and Asterisk have none): under interop the same campaign flags nothing, and
+// its summary says which oracles it did not check and which profile does.
+TEST(FuzzerTest, LibjinglesTimersAreNotCheckedUnderInterop) {
+  Scenario scenario = Load(kCallee);
+  FuzzOptions options;
+  options.runs = 150;
+  options.seed = 2;
+  options.jobs = 2;
+  absl::StatusOr<FuzzSummary> summary =
+      Fuzz(scenario, kCallee, Reference("no-terminate-on-timeout"), options);
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->failing_runs(), 0) << summary->DebugString();
+  EXPECT_EQ(summary->profile(), "interop");
+  EXPECT_THAT(summary->oracles_not_checked(),
+              AllOf(HasSubstr("session-open-past-deadline (libjingle's session "
+                              "timers, PROTOCOL.md §6; --profile=libjingle-0.4 "
+                              "or libjingle-0.7)"),
+                    HasSubstr("session-without-outcome"),
+                    HasSubstr("media-to-stale-generation")));
 }
 
 // Verifies that a finding whose replay cannot be written is an error that
@@ -266,6 +289,7 @@ TEST(FuzzerTest, ReplaysThatCannotBeWrittenAreAnError) {
   options.seed = 2;
   options.jobs = 2;
   options.shrink_budget = 0;
+  options.profile = "libjingle-0.4";
   options.replay_dir = file + "/replays";
   absl::StatusOr<FuzzSummary> summary =
       Fuzz(scenario, kCallee, Reference("no-terminate-on-timeout"), options);
@@ -284,6 +308,7 @@ TEST(FuzzerTest, ZeroShrinkBudgetReplaysTheFailingRunAsItWas) {
   options.seed = 2;
   options.jobs = 2;
   options.shrink_budget = 0;
+  options.profile = "libjingle-0.4";
   int confirming = 0;
   options.progress = [&confirming](const FuzzProgress& p) {
     if (absl::StartsWith(p.phase, "confirming") ||

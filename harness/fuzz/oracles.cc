@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "xmpp/element.h"
 #include "xmpp/namespaces.h"
 
@@ -14,6 +15,28 @@ namespace talkcheck::harness {
 namespace {
 
 namespace ns = xmpp::ns;
+
+// An oracle that holds an implementation's habit: which profiles demand it.
+struct OracleHabit {
+  const char* oracle;
+  const char* habit;
+  std::vector<absl::string_view> profiles;
+};
+
+const std::vector<OracleHabit>& OracleHabits() {
+  static const auto* habits = new std::vector<OracleHabit>{
+      {kOraclePastDeadline,
+       "libjingle's session timers, PROTOCOL.md §6",
+       {"libjingle-0.4", "libjingle-0.7"}},
+      {kOracleNoOutcome,
+       "libjingle's session timers, PROTOCOL.md §6",
+       {"libjingle-0.4", "libjingle-0.7"}},
+      {kOracleStaleGeneration,
+       "libjingle 0.7's generation tie-break, PROTOCOL.md §3.3",
+       {"libjingle-0.7"}},
+  };
+  return *habits;
+}
 
 // The deadlines in microseconds, as the transcript counts time.
 struct DeadlinesUs {
@@ -195,6 +218,35 @@ std::vector<SessionTimeline> Sessions(const ScenarioResult& result) {
   std::vector<SessionIq> iqs;
   AppendSessionIqs(result, 0, iqs);
   return SessionsOf(iqs);
+}
+
+bool OracleDemanded(absl::string_view oracle, absl::string_view profile) {
+  for (const OracleHabit& h : OracleHabits()) {
+    if (h.oracle != oracle) continue;
+    return std::find(h.profiles.begin(), h.profiles.end(), profile) !=
+           h.profiles.end();
+  }
+  return true;
+}
+
+std::string OraclesNotDemanded(absl::string_view profile) {
+  std::vector<std::string> off;
+  for (const OracleHabit& h : OracleHabits()) {
+    if (OracleDemanded(h.oracle, profile)) continue;
+    off.push_back(absl::StrCat(h.oracle, " (", h.habit, "; --profile=",
+                               absl::StrJoin(h.profiles, " or "), ")"));
+  }
+  return absl::StrJoin(off, ", ");
+}
+
+std::vector<Violation> DemandedViolations(std::vector<Violation> violations,
+                                          absl::string_view profile) {
+  violations.erase(std::remove_if(violations.begin(), violations.end(),
+                                  [profile](const Violation& v) {
+                                    return !OracleDemanded(v.oracle(), profile);
+                                  }),
+                   violations.end());
+  return violations;
 }
 
 std::vector<Violation> CheckOracles(const ScenarioResult& result,

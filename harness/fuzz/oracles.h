@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "harness/fuzz/fuzz.pb.h"
 #include "harness/report/report.pb.h"
@@ -39,6 +40,22 @@ inline constexpr char kOracleBeforeWritable[] = "media-before-writable";
 inline constexpr char kOracleExpectation[] = "scenario-expectation";
 // The harness could not run the schedule (a bug of ours, never the client's).
 inline constexpr char kOracleHarnessError[] = "harness-error";
+
+// Oracles that hold one implementation's habit rather than a rule every client
+// keeps are checked only under the profiles that demand it, as a scenario's
+// profile steps (harness/scenario/profiles.h): libjingle's session timers
+// (PROTOCOL.md §6: gabble, libpurple and Asterisk have none) under
+// libjingle-0.4 and libjingle-0.7, its generation tie-break (§3.3) under
+// libjingle-0.7. Every other oracle, under every profile.
+bool OracleDemanded(absl::string_view oracle, absl::string_view profile);
+
+// The oracles `profile` does not demand, each with its habit and the profiles
+// that check it, for a campaign's report; empty when it demands them all.
+std::string OraclesNotDemanded(absl::string_view profile);
+
+// `violations` less those of oracles `profile` does not demand.
+std::vector<Violation> DemandedViolations(std::vector<Violation> violations,
+                                          absl::string_view profile);
 
 // The client deadlines the oracles hold it to (PROTOCOL.md §6), with slack:
 // timers fire a little late, datagrams are delayed by the schedule. Scaled()

@@ -1,6 +1,7 @@
 #include "harness/fuzz/oracles.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -215,6 +216,36 @@ TEST_F(OraclesTest, AHarnessErrorIsNeverTheClients) {
   result_.set_failure("send at x.xml:4: undefined variable");
   result_.set_client_failure("crashed");
   EXPECT_THAT(Names(true), ElementsAre(kOracleHarnessError));
+}
+
+// Verifies that libjingle's habits are demanded only by libjingle's profiles,
+// and every other oracle by every profile.
+TEST(OracleProfilesTest, HabitsOnlyUnderTheProfilesThatDemandThem) {
+  EXPECT_FALSE(OracleDemanded(kOraclePastDeadline, "interop"));
+  EXPECT_TRUE(OracleDemanded(kOraclePastDeadline, "libjingle-0.4"));
+  EXPECT_TRUE(OracleDemanded(kOracleNoOutcome, "libjingle-0.7"));
+  EXPECT_FALSE(OracleDemanded(kOracleStaleGeneration, "libjingle-0.4"));
+  EXPECT_TRUE(OracleDemanded(kOracleStaleGeneration, "libjingle-0.7"));
+  for (const char* profile : {"interop", "libjingle-0.4", "libjingle-0.7"}) {
+    for (const char* oracle :
+         {kOracleClientFailed, kOracleUnacknowledged, kOracleBeforeWritable,
+          kOracleExpectation, kOracleHarnessError}) {
+      EXPECT_TRUE(OracleDemanded(oracle, profile)) << oracle << " " << profile;
+    }
+  }
+  EXPECT_EQ(OraclesNotDemanded("libjingle-0.7"), "");
+  EXPECT_THAT(OraclesNotDemanded("libjingle-0.4"),
+              HasSubstr("media-to-stale-generation"));
+
+  std::vector<Violation> violations(3);
+  violations[0].set_oracle(kOraclePastDeadline);
+  violations[1].set_oracle(kOracleUnacknowledged);
+  violations[2].set_oracle(kOracleStaleGeneration);
+  std::vector<std::string> kept;
+  for (const Violation& v : DemandedViolations(violations, "interop"))
+    kept.push_back(v.oracle());
+  EXPECT_THAT(kept, ElementsAre(kOracleUnacknowledged));
+  EXPECT_EQ(DemandedViolations(violations, "libjingle-0.7").size(), 3u);
 }
 
 }  // namespace
