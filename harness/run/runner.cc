@@ -375,11 +375,8 @@ void ScenarioRunner::Impl::StepFailed(const std::string& message,
   current_->set_diff(diff);
   if (IsProfileWarning(step)) {
     // A habit of one implementation that the run's profile does not demand.
-    const std::string warning = absl::StrCat(
-        "warning: ", StepTitle(step), " (required only by profile ",
-        absl::StrJoin(step.profiles(), ", "), "): ", message);
-    result_.add_warnings(warning);
-    return StepDone(SKIPPED, warning);
+    profile_step_skipped_ = true;
+    return ProfileWarning(step, message);
   }
   if (step.optional())
     return StepDone(SKIPPED, absl::StrCat(message, " (optional)"));
@@ -393,10 +390,28 @@ void ScenarioRunner::Impl::StepFailed(const std::string& message,
   Finish(FAIL, absl::StrCat(StepTitle(step), ": ", message, profile_note));
 }
 
+void ScenarioRunner::Impl::ProfileWarning(const Step& step,
+                                          const std::string& message) {
+  const std::string warning =
+      absl::StrCat("warning: ", StepTitle(step), " (required only by profile ",
+                   absl::StrJoin(step.profiles(), ", "), "): ", message);
+  result_.add_warnings(warning);
+  StepDone(SKIPPED, warning);
+}
+
 void ScenarioRunner::Impl::StepError(const std::string& message) {
   step_timer_.reset();
-  FinishStepRecord(ERROR, message);
   const Step& step = scenario_.steps(pc_);
+  // A step the profile does not demand, which cannot run because an earlier
+  // such step was skipped (an accept that answers an initiate the client never
+  // sent), is that habit's consequence, not an error of the scenario.
+  if (IsProfileWarning(step) && profile_step_skipped_) {
+    return ProfileWarning(
+        step, absl::StrCat("could not run once an earlier step of that "
+                           "profile was skipped: ",
+                           message));
+  }
+  FinishStepRecord(ERROR, message);
   SetFailureType(step, "scenario-error");
   Finish(ERROR, absl::StrCat(StepTitle(step), ": ", message));
 }

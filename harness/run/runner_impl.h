@@ -205,6 +205,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   void StepDone(Verdict verdict, const std::string& message);
   void StepFailed(const std::string& message, const std::string& diff);
   void StepError(const std::string& message);
+  // Skips `step`, which the run's profile does not demand, with a warning.
+  void ProfileWarning(const Step& step, const std::string& message);
 
   // Fails whatever is running (deadline, client failure).
   // `failure_class` names the reason for CI tools
@@ -315,6 +317,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   absl::Duration settle_end_;
   std::vector<std::unique_ptr<BackgroundExpect>> background_;
   bool steps_over_ = false;
+  // A step the run's profile does not demand has failed and been skipped.
+  bool profile_step_skipped_ = false;
   std::unique_ptr<MediaLoopback> loopback_;
   // The running media step's codec= assertion and negotiated set.
   std::optional<media_sim::RtpCodec> media_asserted_;

@@ -21,12 +21,14 @@
 #include "gtest/gtest.h"
 #include "harness/run/client_under_test.h"
 #include "harness/run/world.h"
+#include "harness/scenario/profiles.h"
 #include "harness/scenario/scenario_loader.h"
 #include "reference_client/client_stream.h"
 
 namespace talkcheck::harness {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -88,6 +90,41 @@ TEST(RunnerReportTest, NearestStanzaMayPrecedeTheStep) {
   ASSERT_NE(step, nullptr);
   EXPECT_THAT(step->diff(), HasSubstr("missing attribute password"));
   EXPECT_THAT(step->diff(), HasSubstr("before this step began"));
+}
+
+// Verifies that a step the profile does not demand, which cannot run because
+// an earlier such step was skipped (an accept answering an initiate the client
+// never sent), is a warning too: under interop the scenario passes with two
+// warnings; under its profile the first step fails it.
+TEST(RunnerReportTest, ProfileStepThatCannotRunAfterASkippedOneWarns) {
+  const std::string text =
+      R"(<scenario name="x" timeout="30s" profile="libjingle-0.4">
+  <peer user="peer" resource="Talk.v104" role="callee"/>
+  <expect within="2s">
+    <iq type="set"><session xmlns="http://www.google.com/session" type="initiate" id="${csid}"/></iq>
+  </expect>
+  <send>
+    <iq to="${cut}" type="set" id="${iq}">
+      <session xmlns="http://www.google.com/session" type="accept" id="${csid}" initiator="${cut}">
+        <description xmlns="http://www.google.com/session/phone">${codecs:answer}</description>
+      </session>
+    </iq>
+  </send>
+</scenario>)";
+  Scenario scenario = LoadText(text);
+  ASSERT_TRUE(ApplyProfile("interop", scenario).ok());
+  ScenarioResult result = RunScenario(scenario, Reference());
+  EXPECT_EQ(result.verdict(), PASS) << result.failure();
+  ASSERT_EQ(result.warnings_size(), 2) << result.DebugString();
+  EXPECT_THAT(result.warnings(1),
+              AllOf(HasSubstr("could not run once an earlier step of that "
+                              "profile was skipped"),
+                    HasSubstr("no initiate from the client to answer")));
+
+  Scenario demanded = LoadText(text);
+  ASSERT_TRUE(ApplyProfile("libjingle-0.4", demanded).ok());
+  result = RunScenario(demanded, Reference());
+  EXPECT_EQ(result.verdict(), FAIL) << result.failure();
 }
 
 // Verifies that the expected block shows variables with their values, and
