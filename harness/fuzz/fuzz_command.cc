@@ -105,10 +105,13 @@ void PrintViolations(const std::vector<Violation>& violations) {
 // Runs each shrunk schedule once more for the timeline of its run.
 void WriteCampaignHtml(const FuzzCommandOptions& options,
                        const Scenario& scenario, const FuzzSummary& summary) {
+  // Judged as the campaign judged it (the profile was valid for the campaign).
+  Scenario judged = scenario;
+  ApplyProfile(options.profile, judged).IgnoreError();
   std::vector<std::optional<ScenarioResult>> runs;
   for (const Replay& replay : summary.replays()) {
     absl::StatusOr<ScheduleOutcome> outcome = RunSchedule(
-        scenario, options.scenario, options.client, replay.schedule());
+        judged, options.scenario, options.client, replay.schedule());
     if (outcome.ok()) {
       runs.push_back(std::move(outcome->result));
     } else {

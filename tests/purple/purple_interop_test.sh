@@ -71,7 +71,8 @@ media=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing)
 # candidates-while-ringing, with a warning: libpurple holds its candidates
 # until the answer (PROTOCOL.md §8.4), which only the libjingle profiles demand.
 others=(callee-user-reject cut-caps-presence cut-disco-voice codec-name-case
-  candidates-while-ringing candidate-attributes ack-before-candidates seed-initiate-ack)
+  candidates-while-ringing candidate-attributes ack-before-candidates seed-initiate-ack
+  codec-dynamic-id-clash call-unknown-jid)
 files=()
 for name in "${media[@]}" "${others[@]}"; do files+=("scenarios/$name.xml"); done
 run "$dir/pass.out" "$dir/pass.log" "${files[@]}"
