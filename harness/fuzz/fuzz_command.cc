@@ -105,13 +105,10 @@ void PrintViolations(const std::vector<Violation>& violations) {
 // Runs each shrunk schedule once more for the timeline of its run.
 void WriteCampaignHtml(const FuzzCommandOptions& options,
                        const Scenario& scenario, const FuzzSummary& summary) {
-  // Judged as the campaign judged it (the profile was valid for the campaign).
-  Scenario judged = scenario;
-  ApplyProfile(options.profile, judged).IgnoreError();
   std::vector<std::optional<ScenarioResult>> runs;
   for (const Replay& replay : summary.replays()) {
     absl::StatusOr<ScheduleOutcome> outcome = RunSchedule(
-        judged, options.scenario, options.client, replay.schedule());
+        scenario, options.scenario, options.client, replay.schedule());
     if (outcome.ok()) {
       runs.push_back(std::move(outcome->result));
     } else {
@@ -132,6 +129,13 @@ void WriteCampaignHtml(const FuzzCommandOptions& options,
 int FuzzCommand(const FuzzCommandOptions& options) {
   std::optional<Scenario> scenario = Load(options.scenario);
   if (!scenario) return kExitError;
+  // Judged by the profile throughout: the campaign, and the reruns of its
+  // shrunk schedules for --html.
+  if (absl::Status applied = ApplyProfile(options.profile, *scenario);
+      !applied.ok()) {
+    std::cerr << "talkcheck: " << applied.message() << "\n";
+    return kExitError;
+  }
   if (!options.client.external()) {
     absl::Status valid = ReferenceClientOptions(
                              options.client.faults, options.client.dialect,
