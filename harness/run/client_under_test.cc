@@ -254,14 +254,21 @@ class ExternalClientUnderTest : public ClientUnderTest {
  private:
   // Nothing reads the client's stdin any more: the client exited (before the
   // 100 ms poll saw it) or closed it. Either way it failed the step, which
-  // says why: the exit status when the process is gone by then.
+  // says why: the exit status when the process is gone by then. A death
+  // reaped here is also reported as the poll would have, on the next turn:
+  // the step's failure alone may be excused (a step the run's profile does
+  // not demand), a client that died never is.
   absl::Status ClosedStdin() {
     for (int i = 0; i < 100 && pid_ > 0; ++i) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        const std::string reason = ExitReason(status);
+        poll_timer_ = clock_.CallAfter(absl::ZeroDuration(), [this, reason] {
+          if (on_failure_) std::exchange(on_failure_, nullptr)(reason);
+        });
         return absl::FailedPreconditionError(
-            absl::StrCat(ExitReason(status), " (its stdin was closed)"));
+            absl::StrCat(reason, " (its stdin was closed)"));
       }
       usleep(1000);
     }

@@ -486,7 +486,9 @@ TEST(ExitReasonTest, NamesTheSignal) {
 
 // A control line to an external client that is already gone (it exited
 // before the 100 ms exit poll saw it) fails the step with the exit status:
-// the client's failure, not a broken run.
+// the client's failure, not a broken run. The death is reported as a failure
+// of the run too, as the poll would have: the step's failure alone may be
+// excused by the run's profile, the client's death may not.
 TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
   signal(SIGPIPE, SIG_IGN);  // as talkcheck's main does
   boost::asio::io_context io;
@@ -495,7 +497,11 @@ TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
       MakeExternalClient(clock, "exit 3", "");
   CutLogin login;
   login.host = "127.0.0.1";
-  ASSERT_TRUE(cut->Start(login, [](const std::string&) {}).ok());
+  std::vector<std::string> failures;
+  ASSERT_TRUE(
+      cut->Start(login,
+                 [&](const std::string& reason) { failures.push_back(reason); })
+          .ok());
   // The shell exits at once, and io never runs the poll; until it has exited
   // (a while on a loaded machine), a line still fits in the pipe.
   absl::Status status;
@@ -507,6 +513,9 @@ TEST(ExternalClientTest, ControlAfterTheClientExitedSaysHowItEnded) {
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
   EXPECT_THAT(status.message(),
               testing::HasSubstr("client process exited with status 3"));
+  io.run_for(std::chrono::milliseconds(300));
+  EXPECT_THAT(failures, testing::ElementsAre("client process exited with "
+                                             "status 3"));
   cut->Stop();
 }
 
