@@ -282,6 +282,8 @@ const char* VerdictWord(Verdict verdict) {
       return "PASS ";
     case FAIL:
       return "FAIL ";
+    case SKIPPED:  // a <not-applicable> step ended it
+      return "N/A  ";
     default:
       return "ERROR";
   }

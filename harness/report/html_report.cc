@@ -264,11 +264,14 @@ std::string StanzaLabel(const std::string& xml) {
 }
 
 std::string HtmlSummary(const RunReport& report) {
-  std::string out =
-      absl::StrCat("<h1>talkcheck: ", report.passed(), " passed, ",
-                   report.failed(), " failed, ", report.errors(),
-                   " errors</h1>\n<table class=\"summary\"><tr><th>verdict</th>"
-                   "<th>scenario</th><th>time</th><th>why</th></tr>\n");
+  std::string out = absl::StrCat(
+      "<h1>talkcheck: ", report.passed(), " passed, ", report.failed(),
+      " failed, ", report.errors(), " errors",
+      report.not_applicable() > 0
+          ? absl::StrCat(", ", report.not_applicable(), " not applicable")
+          : "",
+      "</h1>\n<table class=\"summary\"><tr><th>verdict</th>"
+      "<th>scenario</th><th>time</th><th>why</th></tr>\n");
   for (int i = 0; i < report.scenarios_size(); ++i) {
     const ScenarioResult& s = report.scenarios(i);
     absl::StrAppendFormat(

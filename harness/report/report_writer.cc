@@ -26,6 +26,12 @@ const char* VerdictName(Verdict verdict) {
   }
 }
 
+// A scenario's verdict word: a skipped scenario is one that does not apply
+// to the client (a <not-applicable> step), a skipped step one not run.
+const char* ScenarioVerdictName(Verdict verdict) {
+  return verdict == SKIPPED ? "N/A" : VerdictName(verdict);
+}
+
 // "step 3 (expect) at f.xml:12:3, included from main.xml:4:3".
 std::string StepHeading(const StepResult& step) {
   std::string out =
@@ -82,8 +88,9 @@ std::string TextSummary(const RunReport& report) {
   std::string out;
   for (const ScenarioResult& scenario : report.scenarios()) {
     absl::StrAppendFormat(&out, "%-5s %-40s %8.3fs  (%s)\n",
-                          VerdictName(scenario.verdict()), scenario.name(),
-                          scenario.duration_us() / 1e6, scenario.file());
+                          ScenarioVerdictName(scenario.verdict()),
+                          scenario.name(), scenario.duration_us() / 1e6,
+                          scenario.file());
     // The media figures of each call, passed or not, and the steps that ran
     // but were skipped (optional, on-timeout="continue").
     for (const StepResult& step : scenario.steps()) {
@@ -97,14 +104,16 @@ std::string TextSummary(const RunReport& report) {
   }
   for (const ScenarioResult& scenario : report.scenarios()) {
     if (scenario.verdict() == PASS) continue;
-    absl::StrAppend(&out, "\n=== ", VerdictName(scenario.verdict()), " ",
-                    scenario.name(), " [", scenario.client(), "]\n",
+    absl::StrAppend(&out, "\n=== ", ScenarioVerdictName(scenario.verdict()),
+                    " ", scenario.name(), " [", scenario.client(), "]\n",
                     FailureDetails(scenario));
   }
-  absl::StrAppendFormat(&out,
-                        "\n%d passed, %d failed, %d errors (seed %u, %.1fs)\n",
-                        report.passed(), report.failed(), report.errors(),
-                        report.seed(), report.wall_us() / 1e6);
+  absl::StrAppendFormat(&out, "\n%d passed, %d failed, %d errors",
+                        report.passed(), report.failed(), report.errors());
+  if (report.not_applicable() > 0)
+    absl::StrAppend(&out, ", ", report.not_applicable(), " not applicable");
+  absl::StrAppendFormat(&out, " (seed %u, %.1fs)\n", report.seed(),
+                        report.wall_us() / 1e6);
   return out;
 }
 
@@ -122,13 +131,14 @@ std::string JUnitXml(const RunReport& report) {
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   absl::StrAppendFormat(
       &out,
-      "<testsuites tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\">\n"
+      "<testsuites tests=\"%d\" failures=\"%d\" errors=\"%d\" "
+      "skipped=\"%d\" time=\"%.3f\">\n"
       "  <testsuite name=\"talkcheck\" tests=\"%d\" failures=\"%d\" "
-      "errors=\"%d\" "
-      "time=\"%.3f\">\n",
+      "errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
       report.scenarios_size(), report.failed(), report.errors(),
-      report.wall_us() / 1e6, report.scenarios_size(), report.failed(),
-      report.errors(), report.wall_us() / 1e6);
+      report.not_applicable(), report.wall_us() / 1e6, report.scenarios_size(),
+      report.failed(), report.errors(), report.not_applicable(),
+      report.wall_us() / 1e6);
   for (const ScenarioResult& scenario : report.scenarios()) {
     absl::StrAppendFormat(
         &out, "    <testcase name=\"%s\" classname=\"%s\" time=\"%.3f\">\n",
@@ -143,6 +153,10 @@ std::string JUnitXml(const RunReport& report) {
           &out, "      <%s type=\"%s\" message=\"%s\">%s</%s>\n", tag,
           EscapeAttribute(type), EscapeAttribute(XmlSafe(scenario.failure())),
           EscapeText(XmlSafe(FailureDetails(scenario))), tag);
+    }
+    if (scenario.verdict() == SKIPPED) {
+      absl::StrAppendFormat(&out, "      <skipped message=\"%s\"/>\n",
+                            EscapeAttribute(XmlSafe(scenario.failure())));
     }
     std::string transcript;
     for (const StanzaRecord& record : scenario.transcript()) {
@@ -167,10 +181,13 @@ void CountVerdicts(RunReport& report) {
   report.set_passed(0);
   report.set_failed(0);
   report.set_errors(0);
+  report.set_not_applicable(0);
   for (const ScenarioResult& result : report.scenarios()) {
     if (result.verdict() == PASS) report.set_passed(report.passed() + 1);
     if (result.verdict() == FAIL) report.set_failed(report.failed() + 1);
     if (result.verdict() == ERROR) report.set_errors(report.errors() + 1);
+    if (result.verdict() == SKIPPED)
+      report.set_not_applicable(report.not_applicable() + 1);
   }
 }
 

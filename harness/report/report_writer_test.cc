@@ -84,6 +84,39 @@ TEST(TextSummaryTest, SkippedOptionalStepShowsAsSkip) {
   EXPECT_EQ(text.find("SKIP step"), text.rfind("SKIP step"));
 }
 
+// Verifies that a scenario that does not apply to the client reads N/A with
+// its reason, is counted apart from passed, failed and errors, and is a
+// skipped test case in JUnit.
+TEST(TextSummaryTest, NotApplicableScenarioIsCountedApart) {
+  RunReport report = OneFailure();
+  ScenarioResult& s = *report.add_scenarios();
+  s.set_name("g2-caller-transport-accept");
+  s.set_verdict(SKIPPED);
+  s.set_failure("not applicable: the client placed its call in G1");
+  CountVerdicts(report);
+  EXPECT_EQ(report.not_applicable(), 1);
+  const std::string text = TextSummary(report);
+  EXPECT_THAT(text, HasSubstr("N/A   g2-caller-transport-accept"));
+  EXPECT_THAT(text, HasSubstr("=== N/A g2-caller-transport-accept"));
+  EXPECT_THAT(text,
+              HasSubstr("1 passed, 1 failed, 0 errors, 1 not applicable "));
+  EXPECT_THAT(TextSummary(OneFailure()), Not(HasSubstr("not applicable")));
+
+  tinyxml2::XMLDocument doc;
+  ASSERT_EQ(doc.Parse(JUnitXml(report).c_str()), tinyxml2::XML_SUCCESS);
+  const tinyxml2::XMLElement* suite =
+      doc.RootElement()->FirstChildElement("testsuite");
+  ASSERT_NE(suite, nullptr);
+  EXPECT_STREQ(suite->Attribute("skipped"), "1");
+  EXPECT_STREQ(suite->Attribute("failures"), "1");
+  const tinyxml2::XMLElement* last = suite->LastChildElement("testcase");
+  ASSERT_NE(last, nullptr);
+  const tinyxml2::XMLElement* skipped = last->FirstChildElement("skipped");
+  ASSERT_NE(skipped, nullptr);
+  EXPECT_STREQ(skipped->Attribute("message"),
+               "not applicable: the client placed its call in G1");
+}
+
 // Verifies that a failure inside an included fragment names the include site.
 TEST(TextSummaryTest, FailureNamesTheIncludeChain) {
   RunReport report = OneFailure();

@@ -138,6 +138,12 @@ void ScenarioRunner::Impl::RunCurrent() {
       return StartMedia(step.media());
     case Step::kOneOf:
       return StartOneOf(step);
+    case Step::kNotApplicable: {
+      const std::string message =
+          absl::StrCat("not applicable: ", step.not_applicable().reason());
+      FinishStepRecord(SKIPPED, message);
+      return Finish(SKIPPED, message);
+    }
     case Step::kRepeatEnd: {
       // RunFlow stopped here: the last round ended without `until`.
       const RepeatStep& repeat =

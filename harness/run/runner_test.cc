@@ -127,6 +127,32 @@ TEST(RunnerReportTest, ProfileStepThatCannotRunAfterASkippedOneWarns) {
   EXPECT_EQ(result.verdict(), FAIL) << result.failure();
 }
 
+// Verifies that a G2-caller scenario does not apply to a client that calls
+// in G1 or G3 (verdict SKIPPED, the reason said, the steps after not run),
+// and still checks one that calls in G2: a G2 caller that refuses the
+// peer's transport-accept fails it.
+TEST(RunnerReportTest, G2CallerScenarioDoesNotApplyToAG1Caller) {
+  const Scenario scenario =
+      LoadFile("scenarios/g2-caller-transport-accept.xml");
+  for (const char* dialect : {"g1", "g3"}) {
+    SCOPED_TRACE(dialect);
+    ClientSpec client = Reference();
+    client.dialect = dialect;
+    const ScenarioResult result = RunScenario(scenario, client);
+    EXPECT_EQ(result.verdict(), SKIPPED) << result.failure();
+    EXPECT_THAT(result.failure(),
+                AllOf(HasSubstr("not applicable: the client placed its call "
+                                "in G1"),
+                      HasSubstr("this scenario checks a G2 caller")));
+    EXPECT_EQ(FirstFailed(result), nullptr);
+  }
+  ClientSpec g2 = Reference();
+  g2.dialect = "g2";
+  EXPECT_EQ(RunScenario(scenario, g2).verdict(), PASS);
+  g2.faults = "refuse-transport-accept";
+  EXPECT_EQ(RunScenario(scenario, g2).verdict(), FAIL);
+}
+
 // Verifies that the expected block shows variables with their values, and
 // that with exact="true" the difference names the extra attribute.
 TEST(RunnerReportTest, ExpandedVariablesAndExactExtraAttribute) {

@@ -218,20 +218,37 @@ void Loader::CheckMatcherAttributes(const SourceFile& f, const XMLElement* e,
   for (const xmpp::Attribute& a : pattern.attributes()) {
     if (absl::string_view(a.ns) != kPatternNs) continue;
     const std::string shown = absl::StrCat("tc:", a.name, "=\"", a.value, "\"");
-    if (a.name != "optional") {
+    if (a.name != "optional" && a.name != "absent") {
       ValueError(f, e, a.name,
                  absl::StrCat("unknown matcher attribute ", shown, " on <",
                               pattern.name(), "> (", kPatternNs,
-                              " has only \"optional\")"));
+                              " has only \"optional\" and \"absent\")"));
     } else if (a.value != "true" && a.value != "false") {
       ValueError(f, e, a.name,
-                 absl::StrCat(shown, " on <", pattern.name(),
-                              ">: optional must be \"true\" or \"false\""));
+                 absl::StrCat(shown, " on <", pattern.name(), ">: ", a.name,
+                              " must be \"true\" or \"false\""));
     } else if (root && a.value == "true") {
       ValueError(f, e, a.name,
-                 absl::StrCat(shown,
-                              ": the pattern's root element cannot be "
-                              "optional (only a child can)"));
+                 absl::StrCat(shown, ": the pattern's root element cannot be ",
+                              a.name, " (only a child can)"));
+    }
+  }
+  if (!root && IsAbsent(pattern)) {
+    // It says only that no child of its name is there: anything else on it
+    // would be ignored.
+    const bool plain =
+        pattern.Children().empty() &&
+        std::all_of(pattern.attributes().begin(), pattern.attributes().end(),
+                    [](const xmpp::Attribute& a) {
+                      return absl::string_view(a.ns) == kPatternNs &&
+                             a.name == "absent";
+                    });
+    if (!plain) {
+      ValueError(f, e, "absent",
+                 absl::StrCat("a tc:absent <", pattern.name(),
+                              "> says only that no child of that name and "
+                              "namespace is there: it takes no other "
+                              "attribute and no children"));
     }
   }
   if (!root && IsOptionalPatternChild(pattern)) {

@@ -24,7 +24,7 @@ namespace {
 
 constexpr char kStepList[] =
     "send, expect, expect-none, delay, any-order, one-of, repeat, control, "
-    "peer-behaviour, media, include, var, description, peer";
+    "peer-behaviour, media, not-applicable, include, var, description, peer";
 
 // A non-negative decimal number followed by `unit` ("1.5%", "20ms").
 std::optional<double> Number(absl::string_view text, absl::string_view unit) {
@@ -126,6 +126,7 @@ bool Loader::LoadStep(SourceFile& f, const XMLElement* e, Container container,
           {"control", &Loader::LoadControl},
           {"peer-behaviour", &Loader::LoadPeerBehaviour},
           {"media", &Loader::LoadMedia},
+          {"not-applicable", &Loader::LoadNotApplicable},
       };
   const auto it = kLoaders->find(kind);
   if (it == kLoaders->end()) {
@@ -246,6 +247,20 @@ void Loader::LoadDelay(SourceFile& f, const XMLElement* e, Step& step) {
   if (auto duration = TimingAttribute(f, e, "for", /*required=*/true)) {
     *delay.mutable_duration() = *duration;
   }
+}
+
+void Loader::LoadNotApplicable(SourceFile& f, const XMLElement* e, Step& step) {
+  CheckAttributes(f, e, {"reason", "label"});
+  CheckNoContent(f, e);
+  LoadCommon(f, e, /*timed=*/false, /*nested=*/false, step);
+  const char* reason = e->Attribute("reason");
+  if (reason == nullptr || *reason == '\0') {
+    Error(f, e,
+          "<not-applicable> needs reason=\"...\": what the client does "
+          "instead, which this scenario does not check");
+    return;
+  }
+  step.mutable_not_applicable()->set_reason(reason);
 }
 
 void Loader::LoadAnyOrder(SourceFile& f, const XMLElement* e, Step& step) {

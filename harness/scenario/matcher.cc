@@ -458,8 +458,26 @@ bool MatchElement(const Element& pattern, const Element& actual,
         absl::StrCat(path, ": unexpected text '", actual_text, "' (exact)"));
   }
 
-  const std::vector<const Element*> patterns = pattern.Children();
+  std::vector<const Element*> patterns = pattern.Children();
   const std::vector<const Element*> actuals = actual.Children();
+  // Children marked tc:absent say what the stanza must not hold; they are
+  // never paired.
+  const auto absent_end =
+      std::stable_partition(patterns.begin(), patterns.end(),
+                            [](const Element* p) { return !IsAbsent(*p); });
+  for (auto it = absent_end; it != patterns.end(); ++it) {
+    const Element& absent = **it;
+    for (const Element* child : actuals) {
+      if (!child->Is(absent.ns(), absent.name())) continue;
+      ok = false;
+      if (!diag) return false;
+      diag->Fail(absl::StrCat(path, ": unexpected child ", Describe(*child),
+                              " (the pattern marks ", QName(absent),
+                              " tc:absent)"));
+      break;
+    }
+  }
+  patterns.erase(absent_end, patterns.end());
   if (patterns.empty()) {
     if ((ctx.options.exact || ctx.options.exact_children) && !actuals.empty()) {
       if (diag) {
@@ -511,6 +529,11 @@ bool MatchElement(const Element& pattern, const Element& actual,
 bool IsOptionalPatternChild(const xmpp::Element& pattern) {
   const std::string* optional = pattern.Attr(kPatternNs, "optional");
   return optional != nullptr && *optional == "true";
+}
+
+bool IsAbsent(const xmpp::Element& pattern) {
+  const std::string* absent = pattern.Attr(kPatternNs, "absent");
+  return absent != nullptr && *absent == "true";
 }
 
 MatchResult Match(const xmpp::Element& pattern, const xmpp::Element& actual,

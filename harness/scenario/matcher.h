@@ -24,8 +24,10 @@
 // without a partner: with `exact` (or `exact_children`) a list of optional
 // children says "each actual child is one of these, none twice", e.g. an
 // accept's payload-types as a subset of the offer's. An optional child never
-// captures (the loader refuses one that would). Attributes in kPatternNs are
-// instructions to the matcher, never compared.
+// captures (the loader refuses one that would). A pattern child marked
+// absent="true" in kPatternNs matches only when the actual element has no
+// child of its name and namespace. Attributes in kPatternNs are instructions
+// to the matcher, never compared.
 //
 // Captures are committed only when the whole pattern matches.
 #ifndef TALKCHECK_HARNESS_SCENARIO_MATCHER_H_
@@ -45,6 +47,10 @@ inline constexpr absl::string_view kPatternNs = "urn:talkcheck:pattern";
 
 // Whether a pattern element is marked optional (tc:optional="true").
 bool IsOptionalPatternChild(const xmpp::Element& pattern);
+
+// Whether a pattern child says that no child of that name and namespace may
+// be there (tc:absent="true"), e.g. a G1 initiate: no p2p <transport/>.
+bool IsAbsent(const xmpp::Element& pattern);
 
 struct MatchOptions {
   bool exact = false;

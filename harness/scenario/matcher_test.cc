@@ -309,6 +309,44 @@ TEST_F(MatcherTest, OptionalChildrenPairAroundRequiredOnes) {
             "/list: missing child {urn:a}item");
 }
 
+// --- Absent children (tc:absent)
+// ------------------------------------------
+
+// Verifies that a child marked tc:absent matches only a stanza without a
+// child of its name and namespace (a G1 initiate: no p2p transport), whatever
+// that child holds, and that the report names the child found.
+TEST_F(MatcherTest, AbsentChildMatchesOnlyWithoutSuchAChild) {
+  constexpr char kG1Initiate[] = R"(
+    <session xmlns="http://www.google.com/session" type="initiate"
+             xmlns:tc="urn:talkcheck:pattern">
+      <transport xmlns="http://www.google.com/transport/p2p" tc:absent="true"/>
+    </session>)";
+  EXPECT_TRUE(Run(kG1Initiate,
+                  "<session xmlns='http://www.google.com/session' "
+                  "type='initiate'><description "
+                  "xmlns='http://www.google.com/session/phone'/></session>")
+                  .matched);
+  // A transport of another namespace is not the absent one.
+  EXPECT_TRUE(Run(kG1Initiate,
+                  "<session xmlns='http://www.google.com/session' "
+                  "type='initiate'><transport xmlns='urn:other'/></session>")
+                  .matched);
+  EXPECT_EQ(Difference(kG1Initiate,
+                       "<session xmlns='http://www.google.com/session' "
+                       "type='initiate'><transport "
+                       "xmlns='http://www.google.com/transport/p2p'><candidate "
+                       "name='rtp'/></transport></session>"),
+            "/session: unexpected child "
+            "{http://www.google.com/transport/p2p}transport (the pattern "
+            "marks {http://www.google.com/transport/p2p}transport tc:absent)");
+  // Exact mode does not count it as a child the stanza must hold.
+  EXPECT_TRUE(Run(kG1Initiate,
+                  "<session xmlns='http://www.google.com/session' "
+                  "type='initiate'/>",
+                  true)
+                  .matched);
+}
+
 // Verifies that namespace declarations are not attributes for exact mode.
 TEST_F(MatcherTest, ExactIgnoresNamespaceDeclarations) {
   EXPECT_TRUE(Run("<iq type='result'><query xmlns='jabber:iq:roster'/></iq>",

@@ -218,12 +218,12 @@ const BadFile kBadFiles[] = {
     {"bad_unknown_step.xml",
      {"bad_unknown_step.xml:2:3: unknown step <sned>; expected one of send, "
       "expect, expect-none, delay, any-order, one-of, repeat, control, "
-      "peer-behaviour, media, "
+      "peer-behaviour, media, not-applicable, "
       "include, var, description, peer",
       // The second element on its line: the column is its own.
       "bad_unknown_step.xml:3:20: unknown step <wait>; expected one of send, "
       "expect, expect-none, delay, any-order, one-of, repeat, control, "
-      "peer-behaviour, media, "
+      "peer-behaviour, media, not-applicable, "
       "include, var, description, peer"}},
     {"bad_unknown_attribute.xml",
      {"bad_unknown_attribute.xml:1:36: unknown attribute \"owner\" on "
@@ -368,7 +368,7 @@ const BadFile kBadFiles[] = {
      {Help("bad_many.xml:1:23: timeout: invalid duration \"soon\": "),
       "bad_many.xml:2:3: unknown step <sned>; expected one of send, expect, "
       "expect-none, delay, any-order, one-of, repeat, control, peer-behaviour, "
-      "media, include, "
+      "media, not-applicable, include, "
       "var, description, peer",
       Help("bad_many.xml:3:11: within: invalid duration \"15 s\": "),
       "bad_many.xml:4:17: undefined variable ${undefined}",
@@ -731,6 +731,32 @@ TEST(ScenarioLoaderTest, ChecksMatcherAttributes) {
                                   "</iq>")),
               ElementsAre("inline.xml:2:88: an optional <query> cannot "
                           "capture: ${q} must be set before this step"));
+  EXPECT_THAT(
+      expect(absl::StrCat("<iq ", kTc,
+                          "><query xmlns=\"urn:a\" tc:absent=\"true\"/></iq>")),
+      IsEmpty());
+  EXPECT_THAT(expect(absl::StrCat("<iq ", kTc, " tc:absent=\"true\"/>")),
+              ElementsAre(HasSubstr("the pattern's root element cannot be "
+                                    "absent")));
+  EXPECT_THAT(expect(absl::StrCat("<iq ", kTc,
+                                  "><query tc:absent=\"true\" id=\"1\"/>"
+                                  "</iq>")),
+              ElementsAre(HasSubstr("a tc:absent <query> says only that no "
+                                    "child of that name and namespace is "
+                                    "there")));
+}
+
+// Test that <not-applicable> needs its reason and takes no content.
+TEST(ScenarioLoaderTest, NotApplicableNeedsAReason) {
+  LoadResult loaded = Load(
+      "<scenario name=\"a\">\n<not-applicable reason=\"calls in G1\"/>"
+      "\n</scenario>");
+  EXPECT_THAT(Errors(loaded), IsEmpty());
+  ASSERT_EQ(loaded.scenario.steps_size(), 1);
+  EXPECT_EQ(loaded.scenario.steps(0).not_applicable().reason(), "calls in G1");
+  EXPECT_THAT(
+      Errors(Load("<scenario name=\"a\">\n<not-applicable/>\n</scenario>")),
+      ElementsAre(HasSubstr("<not-applicable> needs reason=")));
 }
 
 // Test that markup tinyxml2 lets through is reported where it is.
