@@ -282,7 +282,7 @@ const char* VerdictWord(Verdict verdict) {
       return "PASS ";
     case FAIL:
       return "FAIL ";
-    case SKIPPED:  // a <not-applicable> step ended it
+    case SKIPPED:  // an <end verdict="not-applicable"> ended it
       return "N/A  ";
     default:
       return "ERROR";

@@ -51,7 +51,8 @@ ABSL_FLAG(std::string, fault, "",
 ABSL_FLAG(std::string, dialect, "g1",
           "how outgoing calls offer transports: g1 (`candidates`) or g2 "
           "(<transport/> + transport-info); g3: libjingle >= 0.5, answers a "
-          "hybrid initiate in Jingle (its own calls are g1)");
+          "hybrid initiate in Jingle and a G2 one in G1 (its own calls are "
+          "g1)");
 ABSL_FLAG(std::string, media, "echo",
           "RTP once a call is up: echo (each packet carries the newest payload "
           "received, for the peer's round-trip time), generate (own pattern) "

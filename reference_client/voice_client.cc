@@ -169,7 +169,10 @@ void VoiceClient::Impl::OnInitiate(const Element& iq, const Element& session) {
   s.remote = *from;
   s.incoming = true;
   s.state = Session::State::kReceivedInitiate;
-  s.g2 = p2p != nullptr;
+  // libjingle >= 0.5 reads a Gingle initiate G1 style whatever it offers: it
+  // has no transport-accept to send (only a fork added one) and writes its
+  // candidates as `candidates` (PROTOCOL.md §3.4, "LJ05+: always G1 style").
+  s.g2 = p2p != nullptr && options_.dialect != VoiceClientOptions::Dialect::kG3;
   s.transport_accepted = s.g2;
   // LJ13 parses a hybrid initiate as Jingle and follows it (PROTOCOL.md §0.1).
   s.jingle = options_.dialect == VoiceClientOptions::Dialect::kG3 &&

@@ -212,8 +212,10 @@ def talkcheck_library_test(
     extra_args put the client in a mode (e.g. "--codecs=PCMU,PCMA",
     "--answer_after=0s", "--dialect=g2"); exclude_tags names the scenario tags
     that cannot apply in that mode (`--tags=-TAG`): an exclusion is explicit,
-    in the scenario file, never a silent skip. Passes when every selected
-    scenario passes. Returns the run as a member for talkcheck_batch.
+    in the scenario file, never a silent skip. Passes when no selected
+    scenario fails or errs (one that ends in <end verdict="not-applicable">
+    for that mode is reported N/A). Returns the run as a member for
+    talkcheck_batch.
     """
     args = ["$(rootpath %s)" % _TALKCHECK, "run"]
     args += ["$(location %s)" % s for s in scenarios]

@@ -68,8 +68,8 @@ const char* StepKind(const Step& step) {
     case Step::kRepeat:
     case Step::kRepeatEnd:
       return "repeat";
-    case Step::kNotApplicable:
-      return "not-applicable";
+    case Step::kEnd:
+      return "end";
     case Step::KIND_NOT_SET:
       break;
   }

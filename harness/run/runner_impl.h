@@ -122,6 +122,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   absl::StatusOr<bool> GatherForSend(const std::string& text);
   void RunSend(const SendStep& send);
   void RunControl(const ControlStep& control);
+  void RunEnd(const EndStep& end);
   // Before the first `call` to a simulated peer, a client that may learn
   // voice support by disco (PROTOCOL.md §7) gets up to
   // RunnerOptions.call_caps_wait to ask the peer's caps and have the answer;

@@ -138,12 +138,8 @@ void ScenarioRunner::Impl::RunCurrent() {
       return StartMedia(step.media());
     case Step::kOneOf:
       return StartOneOf(step);
-    case Step::kNotApplicable: {
-      const std::string message =
-          absl::StrCat("not applicable: ", step.not_applicable().reason());
-      FinishStepRecord(SKIPPED, message);
-      return Finish(SKIPPED, message);
-    }
+    case Step::kEnd:
+      return RunEnd(step.end());
     case Step::kRepeatEnd: {
       // RunFlow stopped here: the last round ended without `until`.
       const RepeatStep& repeat =
@@ -160,6 +156,24 @@ void ScenarioRunner::Impl::RunCurrent() {
       break;
   }
   StepError("empty step");
+}
+
+void ScenarioRunner::Impl::RunEnd(const EndStep& end) {
+  switch (end.verdict()) {
+    case EndStep::FAIL:
+      return StepFailed(end.reason(), "");
+    case EndStep::NOT_APPLICABLE: {
+      const std::string message =
+          absl::StrCat("not applicable: ", end.reason());
+      FinishStepRecord(SKIPPED, message);
+      return Finish(SKIPPED, message);
+    }
+    default:
+      // The steps after it never run; background expects still run out.
+      FinishStepRecord(PASS, end.reason());
+      pc_ = scenario_.steps_size();
+      return FinishFromSteps();
+  }
 }
 
 absl::StatusOr<std::vector<ScenarioRunner::Impl::CandidatesPlaceholder>>

@@ -153,6 +153,33 @@ TEST(RunnerReportTest, G2CallerScenarioDoesNotApplyToAG1Caller) {
   EXPECT_EQ(RunScenario(scenario, g2).verdict(), FAIL);
 }
 
+// Verifies that g2-transport-accept tells a G1 callee (libjingle >= 0.5,
+// the reference client as g3: no transport-accept, `candidates` once
+// answered) from a G2 callee that leaves the transport-accept out: the first
+// does not apply, the second fails with the rule and its sources; a G2
+// callee that sends it passes.
+TEST(RunnerReportTest, G2CalleeScenarioTellsAG1CalleeFromAFaultyOne) {
+  const Scenario scenario = LoadFile("scenarios/g2-transport-accept.xml");
+  ClientSpec g3 = Reference();
+  g3.dialect = "g3";
+  const ScenarioResult g1_callee = RunScenario(scenario, g3);
+  EXPECT_EQ(g1_callee.verdict(), SKIPPED) << g1_callee.failure();
+  EXPECT_THAT(g1_callee.failure(),
+              HasSubstr("not applicable: the client answered a G2 initiate "
+                        "in G1"));
+
+  EXPECT_EQ(RunScenario(scenario, Reference()).verdict(), PASS);
+
+  const ScenarioResult faulty =
+      RunScenario(scenario, Reference("no-transport-accept"));
+  EXPECT_EQ(faulty.verdict(), FAIL);
+  EXPECT_THAT(faulty.failure(),
+              AllOf(HasSubstr("(end)"),
+                    HasSubstr("without the empty transport-accept a G2 "
+                              "callee sends at once after its ack"),
+                    HasSubstr("Session::ChooseTransport")));
+}
+
 // Verifies that the expected block shows variables with their values, and
 // that with exact="true" the difference names the extra attribute.
 TEST(RunnerReportTest, ExpandedVariablesAndExactExtraAttribute) {

@@ -173,7 +173,7 @@ class Loader {
                       ExpectStep& expect);
   void LoadExpectNone(SourceFile& f, const XMLElement* e, Step& step);
   void LoadDelay(SourceFile& f, const XMLElement* e, Step& step);
-  void LoadNotApplicable(SourceFile& f, const XMLElement* e, Step& step);
+  void LoadEnd(SourceFile& f, const XMLElement* e, Step& step);
   void LoadAnyOrder(SourceFile& f, const XMLElement* e, Step& step);
   void LoadControl(SourceFile& f, const XMLElement* e, Step& step);
   void LoadPeerBehaviour(SourceFile& f, const XMLElement* e, Step& step);

@@ -24,7 +24,7 @@ namespace {
 
 constexpr char kStepList[] =
     "send, expect, expect-none, delay, any-order, one-of, repeat, control, "
-    "peer-behaviour, media, not-applicable, include, var, description, peer";
+    "peer-behaviour, media, end, include, var, description, peer";
 
 // A non-negative decimal number followed by `unit` ("1.5%", "20ms").
 std::optional<double> Number(absl::string_view text, absl::string_view unit) {
@@ -126,7 +126,7 @@ bool Loader::LoadStep(SourceFile& f, const XMLElement* e, Container container,
           {"control", &Loader::LoadControl},
           {"peer-behaviour", &Loader::LoadPeerBehaviour},
           {"media", &Loader::LoadMedia},
-          {"not-applicable", &Loader::LoadNotApplicable},
+          {"end", &Loader::LoadEnd},
       };
   const auto it = kLoaders->find(kind);
   if (it == kLoaders->end()) {
@@ -249,18 +249,33 @@ void Loader::LoadDelay(SourceFile& f, const XMLElement* e, Step& step) {
   }
 }
 
-void Loader::LoadNotApplicable(SourceFile& f, const XMLElement* e, Step& step) {
-  CheckAttributes(f, e, {"reason", "label"});
+void Loader::LoadEnd(SourceFile& f, const XMLElement* e, Step& step) {
+  CheckAttributes(f, e, {"verdict", "reason", "label"});
   CheckNoContent(f, e);
   LoadCommon(f, e, /*timed=*/false, /*nested=*/false, step);
-  const char* reason = e->Attribute("reason");
-  if (reason == nullptr || *reason == '\0') {
-    Error(f, e,
-          "<not-applicable> needs reason=\"...\": what the client does "
-          "instead, which this scenario does not check");
-    return;
+  EndStep& end = *step.mutable_end();
+  const char* verdict = e->Attribute("verdict");
+  const absl::string_view v = verdict == nullptr ? "pass" : verdict;
+  if (v == "fail") {
+    end.set_verdict(EndStep::FAIL);
+  } else if (v == "not-applicable") {
+    end.set_verdict(EndStep::NOT_APPLICABLE);
+  } else if (v != "pass") {
+    AttributeError(f, e, "verdict",
+                   absl::StrCat("verdict must be \"pass\", \"fail\" or "
+                                "\"not-applicable\", got \"",
+                                v, "\""));
   }
-  step.mutable_not_applicable()->set_reason(reason);
+  const char* reason = e->Attribute("reason");
+  if (reason != nullptr) end.set_reason(reason);
+  if (end.verdict() != EndStep::PASS && end.reason().empty()) {
+    Error(f, e,
+          absl::StrCat("<end verdict=\"", v, "\"> needs reason=\"...\": ",
+                       end.verdict() == EndStep::FAIL
+                           ? "which rule the client broke, from which source"
+                           : "what the client does instead, which this "
+                             "scenario does not check"));
+  }
 }
 
 void Loader::LoadAnyOrder(SourceFile& f, const XMLElement* e, Step& step) {

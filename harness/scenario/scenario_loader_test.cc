@@ -218,12 +218,12 @@ const BadFile kBadFiles[] = {
     {"bad_unknown_step.xml",
      {"bad_unknown_step.xml:2:3: unknown step <sned>; expected one of send, "
       "expect, expect-none, delay, any-order, one-of, repeat, control, "
-      "peer-behaviour, media, not-applicable, "
+      "peer-behaviour, media, end, "
       "include, var, description, peer",
       // The second element on its line: the column is its own.
       "bad_unknown_step.xml:3:20: unknown step <wait>; expected one of send, "
       "expect, expect-none, delay, any-order, one-of, repeat, control, "
-      "peer-behaviour, media, not-applicable, "
+      "peer-behaviour, media, end, "
       "include, var, description, peer"}},
     {"bad_unknown_attribute.xml",
      {"bad_unknown_attribute.xml:1:36: unknown attribute \"owner\" on "
@@ -368,7 +368,7 @@ const BadFile kBadFiles[] = {
      {Help("bad_many.xml:1:23: timeout: invalid duration \"soon\": "),
       "bad_many.xml:2:3: unknown step <sned>; expected one of send, expect, "
       "expect-none, delay, any-order, one-of, repeat, control, peer-behaviour, "
-      "media, not-applicable, include, "
+      "media, end, include, "
       "var, description, peer",
       Help("bad_many.xml:3:11: within: invalid duration \"15 s\": "),
       "bad_many.xml:4:17: undefined variable ${undefined}",
@@ -746,17 +746,29 @@ TEST(ScenarioLoaderTest, ChecksMatcherAttributes) {
                                     "there")));
 }
 
-// Test that <not-applicable> needs its reason and takes no content.
-TEST(ScenarioLoaderTest, NotApplicableNeedsAReason) {
-  LoadResult loaded = Load(
-      "<scenario name=\"a\">\n<not-applicable reason=\"calls in G1\"/>"
-      "\n</scenario>");
+// Test that <end> takes a verdict (pass by default) and, but for pass, the
+// reason the report gives.
+TEST(ScenarioLoaderTest, EndTakesAVerdictAndItsReason) {
+  const auto load = [](const std::string& end) {
+    return Load(absl::StrCat("<scenario name=\"a\">\n", end, "\n</scenario>"));
+  };
+  LoadResult loaded =
+      load("<end verdict=\"not-applicable\" reason=\"calls in G1\"/>");
   EXPECT_THAT(Errors(loaded), IsEmpty());
   ASSERT_EQ(loaded.scenario.steps_size(), 1);
-  EXPECT_EQ(loaded.scenario.steps(0).not_applicable().reason(), "calls in G1");
-  EXPECT_THAT(
-      Errors(Load("<scenario name=\"a\">\n<not-applicable/>\n</scenario>")),
-      ElementsAre(HasSubstr("<not-applicable> needs reason=")));
+  EXPECT_EQ(loaded.scenario.steps(0).end().verdict(), EndStep::NOT_APPLICABLE);
+  EXPECT_EQ(loaded.scenario.steps(0).end().reason(), "calls in G1");
+  loaded = load("<end/>");
+  EXPECT_THAT(Errors(loaded), IsEmpty());
+  EXPECT_EQ(loaded.scenario.steps(0).end().verdict(), EndStep::PASS);
+  EXPECT_THAT(Errors(load("<end verdict=\"not-applicable\"/>")),
+              ElementsAre(HasSubstr("<end verdict=\"not-applicable\"> needs "
+                                    "reason=")));
+  EXPECT_THAT(Errors(load("<end verdict=\"fail\"/>")),
+              ElementsAre(HasSubstr("which rule the client broke")));
+  EXPECT_THAT(Errors(load("<end verdict=\"skip\" reason=\"x\"/>")),
+              ElementsAre(HasSubstr("verdict must be \"pass\", \"fail\" or "
+                                    "\"not-applicable\", got \"skip\"")));
 }
 
 // Test that markup tinyxml2 lets through is reported where it is.
