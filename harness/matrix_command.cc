@@ -137,7 +137,7 @@ void PrintTable(const MatrixReport& matrix, std::ostream& out) {
     for (int column = 0; column < columns; ++column) {
       const MatrixCell& cell = matrix.cells(row * columns + column);
       absl::StrAppend(&line, "  ", cell.client(), ":",
-                      VerdictLabel(cell.verdict()));
+                      ScenarioVerdictLabel(cell.verdict()));
       for (const QuirkObservation& q : cell.quirks())
         if (q.state() == SHOWN) absl::StrAppend(&line, " shows ", q.quirk());
     }
@@ -287,6 +287,7 @@ int MatrixCommand(const MatrixCommandOptions& options) {
     client.set_passed(report.passed());
     client.set_failed(report.failed());
     client.set_errors(report.errors());
+    client.set_not_applicable(report.not_applicable());
     const std::string base = FileName(column.name);
     client.set_report_html(base + "/report.html");
     client.set_report_json(base + "/report.json");

@@ -116,7 +116,7 @@ std::string HtmlScenarioSection(const ScenarioResult& s, int index) {
       "<section class=\"scenario %s\" id=\"s%d\"><h2><span "
       "class=\"verdict\">%s</span> %s</h2>\n<p class=\"meta\">%s · client "
       "%s · seed %d · %.3f s</p>\n",
-      VerdictCssClass(s.verdict()), index, VerdictLabel(s.verdict()),
+      VerdictCssClass(s.verdict()), index, ScenarioVerdictLabel(s.verdict()),
       Escape(s.name()), Escape(s.file()), Escape(s.client()), s.seed(),
       s.duration_us() / 1e6);
   if (!s.failure().empty())
@@ -226,6 +226,10 @@ const char* VerdictLabel(Verdict verdict) {
   }
 }
 
+const char* ScenarioVerdictLabel(Verdict verdict) {
+  return verdict == SKIPPED ? "N/A" : VerdictLabel(verdict);
+}
+
 std::string StanzaLabel(const std::string& xml) {
   absl::StatusOr<xmpp::Element> parsed = xmpp::ParseElement(xml);
   if (!parsed.ok()) return "(unparsed)";
@@ -278,7 +282,7 @@ std::string HtmlSummary(const RunReport& report) {
         &out,
         "<tr class=\"%s\"><td>%s</td><td><a href=\"#s%d\">%s</a></td>"
         "<td>%.3f s</td><td>%s</td></tr>\n",
-        VerdictCssClass(s.verdict()), VerdictLabel(s.verdict()), i,
+        VerdictCssClass(s.verdict()), ScenarioVerdictLabel(s.verdict()), i,
         Escape(s.name()), s.duration_us() / 1e6, Escape(s.failure()));
   }
   return out + "</table>\n";

@@ -29,6 +29,8 @@ std::string HtmlPage(const std::string& body, const std::string& head_extra);
 // talkcheck writes.
 const char* VerdictCssClass(Verdict verdict);
 const char* VerdictLabel(Verdict verdict);
+// A scenario's: a skipped scenario did not apply to the client ("N/A").
+const char* ScenarioVerdictLabel(Verdict verdict);
 
 // "initiate", "candidates gen 1", "result", "presence", "disco#info get":
 // what a stanza is, in a few words. Visible for testing.

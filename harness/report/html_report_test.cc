@@ -66,5 +66,22 @@ TEST(HtmlReportTest, OneArrowPerStanzaAndTheFailureInRed) {
   EXPECT_THAT(html, ::testing::Not(HasSubstr("<script src")));
 }
 
+// Verifies that a scenario that did not apply to the client reads N/A, with
+// its reason, and is counted apart in the heading.
+TEST(HtmlReportTest, NotApplicableScenarioReadsNa) {
+  RunReport report;
+  report.set_not_applicable(1);
+  ScenarioResult& s = *report.add_scenarios();
+  s.set_name("g2-transport-accept");
+  s.set_verdict(SKIPPED);
+  s.set_failure("not applicable: the client answered a G2 initiate in G1");
+  const std::string summary = HtmlSummary(report);
+  EXPECT_THAT(summary, HasSubstr("0 errors, 1 not applicable</h1>"));
+  EXPECT_THAT(summary, HasSubstr("<td>N/A</td>"));
+  const std::string section = HtmlScenarioSection(s, 0);
+  EXPECT_THAT(section, HasSubstr("class=\"verdict\">N/A</span>"));
+  EXPECT_THAT(section, HasSubstr("answered a G2 initiate in G1"));
+}
+
 }  // namespace
 }  // namespace talkcheck::harness

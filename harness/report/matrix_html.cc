@@ -43,11 +43,14 @@ std::string ClientHeader(const MatrixClient& client,
                          const std::string& prefix) {
   return absl::StrFormat(
       "<th class=\"client\" data-client=\"%s\">%s<br><code class=\"spec\">%s"
-      "</code><br><span class=\"counts\">%d passed, %d failed, %d errors"
+      "</code><br><span class=\"counts\">%d passed, %d failed, %d errors%s"
       "</span><br><a class=\"run-report\" href=\"%s\">report</a> "
       "<a class=\"run-json\" href=\"%s\">json</a></th>",
       Attr(client.name()), Text(client.name()), Text(client.spec()),
       client.passed(), client.failed(), client.errors(),
+      client.not_applicable() > 0
+          ? absl::StrCat(", ", client.not_applicable(), " not applicable")
+          : "",
       Attr(prefix + client.report_html()), Attr(prefix + client.report_json()));
 }
 
@@ -57,8 +60,9 @@ std::string Cell(const MatrixCell& cell, const std::string& prefix) {
       "data-verdict=\"%s\" title=\"%s\"><a class=\"report\" href=\"%s\">%s"
       "</a>",
       VerdictCssClass(cell.verdict()), Attr(cell.client()),
-      Attr(cell.scenario()), VerdictLabel(cell.verdict()), Attr(cell.failure()),
-      Attr(prefix + cell.report()), VerdictLabel(cell.verdict()));
+      Attr(cell.scenario()), ScenarioVerdictLabel(cell.verdict()),
+      Attr(cell.failure()), Attr(prefix + cell.report()),
+      ScenarioVerdictLabel(cell.verdict()));
   for (const QuirkObservation& q : cell.quirks()) {
     absl::StrAppendFormat(
         &out,
