@@ -39,7 +39,7 @@ struct Options {
 };
 
 // The calls libpurple has open, oldest first. An incoming one rings until
-// the user answers or rejects it; "hangup" ends a call in progress.
+// the user answers or rejects it; "hangup" ends it, ringing or not.
 struct Call {
   PurpleMedia* media;
   std::string remote;  // the other side's JID, as libpurple names it
@@ -220,8 +220,9 @@ void ConnectionError(PurpleConnection*, PurpleConnectionError reason,
 
 // talkcheck's control lines: "call JID", and "answer", "reject" or "hangup",
 // each with an optional JID that picks the call (a control step's peer=);
-// without one, the newest call that rings (answer, reject) or that is in
-// progress (hangup).
+// without one, the newest call that rings (answer, reject) or any newest call
+// (hangup: a user may hang up a call that still rings, and libpurple's
+// google_session_stream_info_cb sends `terminate` for it whatever its state).
 void Control(const std::string& line) {
   Log("control: %s", line.c_str());
   const size_t space = line.find(' ');
@@ -241,7 +242,7 @@ void Control(const std::string& line) {
     return;
   }
   for (auto it = calls.rbegin(); it != calls.rend(); ++it) {
-    if (it->ringing != for_ringing) continue;
+    if (for_ringing && !it->ringing) continue;
     if (!target.empty() && it->remote != target) continue;
     it->ringing = false;
     const PurpleMediaInfoType type =
@@ -251,7 +252,7 @@ void Control(const std::string& line) {
     purple_media_stream_info(it->media, type, nullptr, nullptr, TRUE);
     return;
   }
-  Log("no %s call for %s", for_ringing ? "ringing" : "active", line.c_str());
+  Log("no %scall for %s", for_ringing ? "ringing " : "", line.c_str());
 }
 
 gboolean OnStdin(GIOChannel* channel, GIOCondition condition, gpointer) {

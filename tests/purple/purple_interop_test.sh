@@ -70,9 +70,11 @@ media=(caller-g1-basic caller-to-g3-callee g2-fallback-g1 call-while-ringing)
 # Its callee's reject, caps and disco: these always pass; so does
 # candidates-while-ringing, with a warning: libpurple holds its candidates
 # until the answer (PROTOCOL.md §8.4), which only the libjingle profiles demand.
+# terminate-unacked: its user hangs up a call that still rings (the driver once
+# found no call "in progress" to hang up, and libpurple sent nothing).
 others=(callee-user-reject cut-caps-presence cut-disco-voice codec-name-case
   candidates-while-ringing candidate-attributes ack-before-candidates seed-initiate-ack
-  codec-dynamic-id-clash call-unknown-jid)
+  codec-dynamic-id-clash call-unknown-jid terminate-unacked)
 # The G2 scenarios: libpurple calls in G1 and answers a G2 initiate in G1, as
 # it may (PROTOCOL.md §0.1, §3.4), so they do not apply to it: N/A with the
 # reason, never FAIL.
