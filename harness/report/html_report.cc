@@ -230,6 +230,20 @@ const char* ScenarioVerdictLabel(Verdict verdict) {
   return verdict == SKIPPED ? "N/A" : VerdictLabel(verdict);
 }
 
+std::string VerdictCounts(int passed, int failed, int errors,
+                          int not_applicable) {
+  std::string out =
+      absl::StrCat(passed, " passed, ", failed, " failed, ", errors, " errors");
+  if (not_applicable > 0)
+    absl::StrAppend(&out, ", ", not_applicable, " not applicable");
+  return out;
+}
+
+std::string VerdictCounts(const RunReport& report) {
+  return VerdictCounts(report.passed(), report.failed(), report.errors(),
+                       report.not_applicable());
+}
+
 std::string StanzaLabel(const std::string& xml) {
   absl::StatusOr<xmpp::Element> parsed = xmpp::ParseElement(xml);
   if (!parsed.ok()) return "(unparsed)";
@@ -268,14 +282,10 @@ std::string StanzaLabel(const std::string& xml) {
 }
 
 std::string HtmlSummary(const RunReport& report) {
-  std::string out = absl::StrCat(
-      "<h1>talkcheck: ", report.passed(), " passed, ", report.failed(),
-      " failed, ", report.errors(), " errors",
-      report.not_applicable() > 0
-          ? absl::StrCat(", ", report.not_applicable(), " not applicable")
-          : "",
-      "</h1>\n<table class=\"summary\"><tr><th>verdict</th>"
-      "<th>scenario</th><th>time</th><th>why</th></tr>\n");
+  std::string out =
+      absl::StrCat("<h1>talkcheck: ", VerdictCounts(report),
+                   "</h1>\n<table class=\"summary\"><tr><th>verdict</th>"
+                   "<th>scenario</th><th>time</th><th>why</th></tr>\n");
   for (int i = 0; i < report.scenarios_size(); ++i) {
     const ScenarioResult& s = report.scenarios(i);
     absl::StrAppendFormat(

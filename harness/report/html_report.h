@@ -31,6 +31,11 @@ const char* VerdictCssClass(Verdict verdict);
 const char* VerdictLabel(Verdict verdict);
 // A scenario's: a skipped scenario did not apply to the client ("N/A").
 const char* ScenarioVerdictLabel(Verdict verdict);
+// "3 passed, 1 failed, 0 errors", then ", 2 not applicable" when any did not
+// apply: the counts every report and the matrix head with.
+std::string VerdictCounts(int passed, int failed, int errors,
+                          int not_applicable);
+std::string VerdictCounts(const RunReport& report);
 
 // "initiate", "candidates gen 1", "result", "presence", "disco#info get":
 // what a stanza is, in a few words. Visible for testing.

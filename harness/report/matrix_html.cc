@@ -43,14 +43,12 @@ std::string ClientHeader(const MatrixClient& client,
                          const std::string& prefix) {
   return absl::StrFormat(
       "<th class=\"client\" data-client=\"%s\">%s<br><code class=\"spec\">%s"
-      "</code><br><span class=\"counts\">%d passed, %d failed, %d errors%s"
+      "</code><br><span class=\"counts\">%s"
       "</span><br><a class=\"run-report\" href=\"%s\">report</a> "
       "<a class=\"run-json\" href=\"%s\">json</a></th>",
       Attr(client.name()), Text(client.name()), Text(client.spec()),
-      client.passed(), client.failed(), client.errors(),
-      client.not_applicable() > 0
-          ? absl::StrCat(", ", client.not_applicable(), " not applicable")
-          : "",
+      VerdictCounts(client.passed(), client.failed(), client.errors(),
+                    client.not_applicable()),
       Attr(prefix + client.report_html()), Attr(prefix + client.report_json()));
 }
 

@@ -5,32 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "harness/report/html_report.h"
 #include "harness/report/report_files.h"
 #include "xmpp/element.h"
 
 namespace talkcheck::harness {
 namespace {
-
-const char* VerdictName(Verdict verdict) {
-  switch (verdict) {
-    case PASS:
-      return "PASS";
-    case FAIL:
-      return "FAIL";
-    case ERROR:
-      return "ERROR";
-    case SKIPPED:
-      return "SKIP";
-    default:
-      return "?";
-  }
-}
-
-// A scenario's verdict word: a skipped scenario is one that does not apply
-// to the client (a <not-applicable> step), a skipped step one not run.
-const char* ScenarioVerdictName(Verdict verdict) {
-  return verdict == SKIPPED ? "N/A" : VerdictName(verdict);
-}
 
 // "step 3 (expect) at f.xml:12:3, included from main.xml:4:3".
 std::string StepHeading(const StepResult& step) {
@@ -88,7 +68,7 @@ std::string TextSummary(const RunReport& report) {
   std::string out;
   for (const ScenarioResult& scenario : report.scenarios()) {
     absl::StrAppendFormat(&out, "%-5s %-40s %8.3fs  (%s)\n",
-                          ScenarioVerdictName(scenario.verdict()),
+                          ScenarioVerdictLabel(scenario.verdict()),
                           scenario.name(), scenario.duration_us() / 1e6,
                           scenario.file());
     // The media figures of each call, passed or not, and the steps that ran
@@ -104,16 +84,12 @@ std::string TextSummary(const RunReport& report) {
   }
   for (const ScenarioResult& scenario : report.scenarios()) {
     if (scenario.verdict() == PASS) continue;
-    absl::StrAppend(&out, "\n=== ", ScenarioVerdictName(scenario.verdict()),
+    absl::StrAppend(&out, "\n=== ", ScenarioVerdictLabel(scenario.verdict()),
                     " ", scenario.name(), " [", scenario.client(), "]\n",
                     FailureDetails(scenario));
   }
-  absl::StrAppendFormat(&out, "\n%d passed, %d failed, %d errors",
-                        report.passed(), report.failed(), report.errors());
-  if (report.not_applicable() > 0)
-    absl::StrAppend(&out, ", ", report.not_applicable(), " not applicable");
-  absl::StrAppendFormat(&out, " (seed %u, %.1fs)\n", report.seed(),
-                        report.wall_us() / 1e6);
+  absl::StrAppendFormat(&out, "\n%s (seed %u, %.1fs)\n", VerdictCounts(report),
+                        report.seed(), report.wall_us() / 1e6);
   return out;
 }
 
