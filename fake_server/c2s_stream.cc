@@ -142,6 +142,20 @@ void C2sStream::OnBytes(absl::string_view data) {
   ArmStanzaTimer();
 }
 
+void C2sStream::OnElement(Element element) {
+  if (state_ == State::kClosed || state_ == State::kTlsHandshake) return;
+  ArmIdleTimer();
+  if (state_ != State::kOpen || framer_.mid_construct()) {
+    // Where bytes would have been framed: no header yet, or inside another
+    // element.
+    FailStream(StreamCondition::kNotWellFormed,
+               "an element outside the stream's top level");
+    return;
+  }
+  HandleElement(std::move(element));
+  ArmStanzaTimer();
+}
+
 void C2sStream::ArmStanzaTimer() {
   if (state_ != State::kOpen && state_ != State::kAwaitHeader) return;
   if (!framer_.mid_construct()) {
@@ -256,7 +270,7 @@ void C2sStream::SendFeatures() {
     features.AddChild(ns::kSession, "session")
         .AddChild(ns::kSession, "optional");
   }
-  transport_.Write(features.ToString());
+  transport_.WriteElement(std::move(features));
 }
 
 void C2sStream::HandleElement(Element element) {
@@ -366,7 +380,7 @@ void C2sStream::FinishSaslStep(const SaslStep& step) {
     case SaslStep::Kind::kChallenge: {
       Element challenge(ns::kSasl, "challenge");
       if (!step.data.empty()) challenge.SetText(absl::Base64Escape(step.data));
-      transport_.Write(challenge.ToString());
+      transport_.WriteElement(std::move(challenge));
       return;
     }
     case SaslStep::Kind::kFailure:
@@ -380,7 +394,7 @@ void C2sStream::FinishSaslStep(const SaslStep& step) {
       Note(LoginEvent::Kind::kAuthenticated, username_);
       sasl_.reset();
       auth_timer_.reset();
-      transport_.Write(success.ToString());
+      transport_.WriteElement(std::move(success));
       // RFC 6120 §6.4.6: the client opens a new stream over the same
       // connection.
       framer_.Reset();
@@ -399,7 +413,7 @@ void C2sStream::SendSaslFailure(absl::string_view condition,
   Element failure(ns::kSasl, "failure");
   failure.AddChild(ns::kSasl, condition);
   if (!text.empty()) failure.AddChild(ns::kSasl, "text").SetText(text);
-  transport_.Write(failure.ToString());
+  transport_.WriteElement(std::move(failure));
   if (condition != "aborted" && ++sasl_failures_ >= kMaxSaslAttempts) {
     FailStream(StreamCondition::kPolicyViolation,
                absl::StrCat(sasl_failures_, " failed authentication attempts"));
@@ -408,7 +422,7 @@ void C2sStream::SendSaslFailure(absl::string_view condition,
 
 void C2sStream::HandleBind(const Element& iq) {
   if (iq.AttrOr("type", "") != "set") {
-    transport_.Write(IqError(iq, "modify", "bad-request").ToString());
+    transport_.WriteElement(IqError(iq, "modify", "bad-request"));
     return;
   }
   const Element* bind = iq.FindChild(ns::kBind, "bind");
@@ -420,7 +434,7 @@ void C2sStream::HandleBind(const Element& iq) {
   absl::StatusOr<xmpp::Jid> jid =
       xmpp::Jid::Create(username_, config_.domain(), resource);
   if (!jid.ok()) {
-    transport_.Write(IqError(iq, "modify", "bad-request").ToString());
+    transport_.WriteElement(IqError(iq, "modify", "bad-request"));
     return;
   }
   absl::Status bound = router_.Bind(*jid, this);
@@ -430,11 +444,11 @@ void C2sStream::HandleBind(const Element& iq) {
   }
   if (absl::IsAlreadyExists(bound)) {
     // RFC 6120 §7.7.2.2: refuse the new resource with <conflict/>.
-    transport_.Write(IqError(iq, "cancel", "conflict").ToString());
+    transport_.WriteElement(IqError(iq, "cancel", "conflict"));
     return;
   }
   if (!bound.ok()) {
-    transport_.Write(IqError(iq, "cancel", "not-allowed").ToString());
+    transport_.WriteElement(IqError(iq, "cancel", "not-allowed"));
     return;
   }
   jid_ = *std::move(jid);
@@ -445,7 +459,7 @@ void C2sStream::HandleBind(const Element& iq) {
   reply.AddChild(ns::kBind, "bind")
       .AddChild(ns::kBind, "jid")
       .SetText(jid_.ToString());
-  transport_.Write(reply.ToString());
+  transport_.WriteElement(std::move(reply));
 }
 
 void C2sStream::HandleStanza(Element stanza) {
@@ -464,6 +478,9 @@ void C2sStream::HandleStanza(Element stanza) {
 
 void C2sStream::Deliver(Element stanza) {
   if (state_ == State::kClosed) return;
+  if (transport_.TakesElements()) {
+    return transport_.WriteElement(std::move(stanza));
+  }
   std::string bytes = stanza.ToString();
   const uint64_t limit = config_.limits().max_output_queue_bytes();
   if (transport_.QueuedBytes() + bytes.size() > limit) {

@@ -42,6 +42,15 @@ class C2sStream : public Endpoint {
     virtual ~Transport() = default;
     // Queues bytes for the client, in order.
     virtual void Write(std::string bytes) = 0;
+    // Queues one top-level element for the client, in order with the bytes:
+    // serialized, unless the transport hands elements over whole (an
+    // in-memory pipe under StreamPipeEnd::Handover::kElements).
+    virtual void WriteElement(xmpp::Element element) {
+      Write(element.ToString());
+    }
+    // Whether WriteElement() hands elements over whole: such a transport
+    // queues nothing, so max_output_queue_bytes cannot be reached.
+    virtual bool TakesElements() const { return false; }
     // Bytes queued and not yet written to the client (limits.
     // max_output_queue_bytes bounds it).
     virtual size_t QueuedBytes() const = 0;
@@ -79,6 +88,9 @@ class C2sStream : public Endpoint {
   void EndWithError(xmpp::StreamCondition condition, absl::string_view text);
 
   void OnBytes(absl::string_view data);
+  // One top-level element from a client whose transport hands elements over
+  // whole (xmpp/stream_pipe.h), as if OnBytes() had framed and parsed it.
+  void OnElement(xmpp::Element element);
   void OnTlsEstablished();
   // The connection is gone (closed by either side): unbinds, stops timers.
   void OnTransportClosed();

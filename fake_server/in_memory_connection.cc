@@ -5,11 +5,10 @@
 
 namespace talkcheck::fake_server {
 
-InMemoryConnection::InMemoryConnection(boost::asio::io_context& io,
-                                       std::unique_ptr<BytePipeEnd> pipe,
-                                       const ServerConfig& config,
-                                       Router& router, Clock& clock,
-                                       absl::BitGenRef bitgen)
+InMemoryConnection::InMemoryConnection(
+    boost::asio::io_context& io, std::unique_ptr<xmpp::StreamPipeEnd> pipe,
+    const ServerConfig& config, Router& router, Clock& clock,
+    absl::BitGenRef bitgen)
     : io_(io),
       pipe_(std::move(pipe)),
       stream_(config, router, clock, *this, bitgen) {}
@@ -21,6 +20,9 @@ void InMemoryConnection::Start() {
   pipe_->SetHandlers(
       [this](absl::string_view bytes) {
         if (!shut_down_) stream_.OnBytes(bytes);
+      },
+      [this](xmpp::Element element) {
+        if (!shut_down_) stream_.OnElement(std::move(element));
       },
       [this] { Shutdown(); });
   stream_.Start();
@@ -40,7 +42,12 @@ void InMemoryConnection::Evict(absl::string_view text) {
 
 void InMemoryConnection::Write(std::string bytes) {
   if (shut_down_) return;
-  pipe_->Write(std::move(bytes));
+  pipe_->WriteText(std::move(bytes));
+}
+
+void InMemoryConnection::WriteElement(xmpp::Element element) {
+  if (shut_down_) return;
+  pipe_->WriteElement(std::move(element));
 }
 
 void InMemoryConnection::StartTls() { Shutdown(); }

@@ -1,5 +1,6 @@
-// One client connection over an in-memory `BytePipeEnd` instead of TCP: the
-// transport of a `C2sStream` for in-process clients driven on a virtual clock.
+// One client connection over an in-memory `xmpp::StreamPipeEnd` instead of
+// TCP: the transport of a `C2sStream` for in-process clients driven on a
+// virtual clock. Elements cross as the pipe's handover says: as text, or whole.
 //
 // Lifetime: the connection keeps itself alive from Start() (or Reject()) until
 // the pipe closes, then lets go through a post to the io_context, so it is
@@ -15,17 +16,17 @@
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/strings/string_view.h"
-#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "fake_server/c2s_stream.h"
 #include "fake_server/config.pb.h"
 #include "fake_server/connection.h"
 #include "fake_server/router.h"
 #include "xmpp/stream_error.h"
+#include "xmpp/stream_pipe.h"
 
 namespace talkcheck::fake_server {
 
-// Serves one C2sStream over the server's end of a byte pipe.
+// Serves one C2sStream over the server's end of a stream pipe.
 class InMemoryConnection
     : public std::enable_shared_from_this<InMemoryConnection>,
       public ServedConnection,
@@ -33,7 +34,7 @@ class InMemoryConnection
  public:
   // The references must outlive the connection; `io` is the pipe's.
   InMemoryConnection(boost::asio::io_context& io,
-                     std::unique_ptr<BytePipeEnd> pipe,
+                     std::unique_ptr<xmpp::StreamPipeEnd> pipe,
                      const ServerConfig& config, Router& router, Clock& clock,
                      absl::BitGenRef bitgen);
 
@@ -52,6 +53,11 @@ class InMemoryConnection
 
   // C2sStream::Transport implementation.
   void Write(std::string bytes) override;
+  void WriteElement(xmpp::Element element) override;
+  bool TakesElements() const override {
+    return pipe_ != nullptr &&
+           pipe_->handover() == xmpp::StreamPipeEnd::Handover::kElements;
+  }
   // The pipe takes everything at once: nothing is ever queued here.
   size_t QueuedBytes() const override { return 0; }
   void DiscardQueued() override {}
@@ -66,7 +72,7 @@ class InMemoryConnection
   void Shutdown();
 
   boost::asio::io_context& io_;
-  std::unique_ptr<BytePipeEnd> pipe_;
+  std::unique_ptr<xmpp::StreamPipeEnd> pipe_;
   C2sStream stream_;
   // Set while the pipe is open; see the lifetime note above.
   std::shared_ptr<InMemoryConnection> self_;

@@ -9,7 +9,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "base/byte_pipe.h"
 #include "base/virtual_clock.h"
 #include "base/virtual_driver.h"
 #include "fake_server/config.pb.h"
@@ -38,19 +37,24 @@ std::string PlainAuth(absl::string_view user, absl::string_view pass) {
 
 // The client's end of a pipe, played by the test with raw bytes.
 struct PipeClient {
-  explicit PipeClient(std::unique_ptr<BytePipeEnd> pipe)
+  explicit PipeClient(std::unique_ptr<xmpp::StreamPipeEnd> pipe)
       : end(std::move(pipe)) {
     end->SetHandlers(
         [this](absl::string_view bytes) {
           received.append(bytes.data(), bytes.size());
+        },
+        [this](xmpp::Element element) {
+          ++elements;
+          received += element.ToString();
         },
         [this] { closed = true; });
   }
   // Returns and forgets what arrived so far.
   std::string Take() { return std::exchange(received, ""); }
 
-  std::unique_ptr<BytePipeEnd> end;
+  std::unique_ptr<xmpp::StreamPipeEnd> end;
   std::string received;
+  int elements = 0;  // of `received`, those handed over whole
   bool closed = false;
 };
 
@@ -74,14 +78,16 @@ class InMemoryConnectionTest : public ::testing::Test {
     server_ = *std::move(server);
   }
 
-  std::unique_ptr<PipeClient> Connect() {
-    return std::make_unique<PipeClient>(server_->ConnectInMemory());
+  std::unique_ptr<PipeClient> Connect(
+      xmpp::StreamPipeEnd::Handover handover =
+          xmpp::StreamPipeEnd::Handover::kText) {
+    return std::make_unique<PipeClient>(server_->ConnectInMemory(handover));
   }
 
   // Sends `bytes` and runs until the reply holds `marker`; returns the reply.
   std::string Exchange(PipeClient& client, absl::string_view bytes,
                        absl::string_view marker) {
-    client.end->Write(std::string(bytes));
+    client.end->WriteText(std::string(bytes));
     EXPECT_TRUE(
         RunVirtual(io_, clock_,
                    [&] { return absl::StrContains(client.received, marker); }))
@@ -129,6 +135,38 @@ TEST_F(InMemoryConnectionTest, LogsInWithPlainAndRoutes) {
   EXPECT_EQ(clock_.Now(), absl::ZeroDuration());
 }
 
+// Verifies the same over a pipe that hands elements over whole: the server's
+// elements arrive as elements (its headers as text), and a stanza handed over
+// whole is routed as if it had been framed and parsed.
+TEST_F(InMemoryConnectionTest, ElementsHandedOverWhole) {
+  StartServer();
+  std::unique_ptr<PipeClient> client =
+      Connect(xmpp::StreamPipeEnd::Handover::kElements);
+  LogIn(*client);
+  EXPECT_EQ(client->elements, 4);  // features, success, features, bind result
+  xmpp::Element message(xmpp::ns::kClient, "message");
+  message.SetAttr("to", "cut@localhost/pipe").SetAttr("id", "m1");
+  message.AddChild(xmpp::ns::kClient, "body").SetText("hi");
+  client->end->WriteElement(message);
+  EXPECT_TRUE(RunVirtual(io_, clock_, [&] { return client->elements == 5; }));
+  EXPECT_EQ(client->Take(),
+            "<message to=\"cut@localhost/pipe\" id=\"m1\" "
+            "from=\"cut@localhost/pipe\"><body>hi</body></message>");
+  EXPECT_FALSE(client->closed);
+}
+
+// Verifies that an element handed over before the stream header is refused
+// as bytes in that place would be: not-well-formed.
+TEST_F(InMemoryConnectionTest, ElementBeforeHeaderIsNotWellFormed) {
+  StartServer();
+  std::unique_ptr<PipeClient> client =
+      Connect(xmpp::StreamPipeEnd::Handover::kElements);
+  client->end->WriteElement(xmpp::Element(xmpp::ns::kClient, "presence"));
+  EXPECT_TRUE(RunVirtual(io_, clock_, [&] { return client->closed; }));
+  EXPECT_TRUE(absl::StrContains(client->received, "<not-well-formed"))
+      << client->received;
+}
+
 // Verifies that Stop() closes an in-memory connection and frees its resource.
 TEST_F(InMemoryConnectionTest, StopClosesThePipe) {
   StartServer();
@@ -163,7 +201,7 @@ TEST_F(InMemoryConnectionTest, ClientCloseUnbinds) {
   StartServer(ServerConfig::TLS_OFF);
   std::unique_ptr<PipeClient> client = Connect();
   LogIn(*client);
-  client->end->Write("</stream:stream>");
+  client->end->WriteText("</stream:stream>");
   client->end->Close();
   EXPECT_TRUE(RunVirtual(io_, clock_, [&] { return client->closed; }));
   EXPECT_TRUE(absl::StrContains(client->received, "</stream:stream>"));

@@ -193,9 +193,9 @@ ServerUsage FakeServer::Usage() const {
   return usage;
 }
 
-std::unique_ptr<BytePipeEnd> FakeServer::ConnectInMemory() {
-  std::pair<std::unique_ptr<BytePipeEnd>, std::unique_ptr<BytePipeEnd>> ends =
-      MakeBytePipe(io_);
+std::unique_ptr<xmpp::StreamPipeEnd> FakeServer::ConnectInMemory(
+    xmpp::StreamPipeEnd::Handover handover) {
+  auto ends = xmpp::MakeStreamPipe(io_, handover);
   // Stopped: the server's end goes at once, like a refused connection.
   if (stopped_) return std::move(ends.first);
   const bool room = MakeRoom();

@@ -2,8 +2,8 @@
 // per TCP connection, a `Router`, and the attachment points the harness uses
 // in-process: virtual sessions (logged-in resources with no socket, e.g. the
 // simulated Google Talk peer), in-memory connections (a real client stream
-// over a `BytePipeEnd`, for runs with no socket on a virtual clock) and
-// observers of every routed stanza.
+// over an `xmpp::StreamPipeEnd`, for runs with no socket on a virtual clock)
+// and observers of every routed stanza.
 //
 // Example:
 //   boost::asio::io_context io;
@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "fake_server/config.pb.h"
 #include "fake_server/connection.h"
@@ -36,6 +35,7 @@
 #include "fake_server/wire_tap.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
+#include "xmpp/stream_pipe.h"
 
 namespace talkcheck::fake_server {
 
@@ -126,8 +126,11 @@ class FakeServer {
   // never offers STARTTLS. A pipe inside one process has nothing to encrypt,
   // so such streams run as if `tls` were TLS_OFF even when the configuration
   // requires TLS; otherwise a tls-required server could not log anyone in over
-  // a pipe. After Stop(), the returned end just sees a close.
-  std::unique_ptr<BytePipeEnd> ConnectInMemory();
+  // a pipe. After Stop(), the returned end just sees a close. `handover`:
+  // how elements cross the pipe (xmpp/stream_pipe.h).
+  std::unique_ptr<xmpp::StreamPipeEnd> ConnectInMemory(
+      xmpp::StreamPipeEnd::Handover handover =
+          xmpp::StreamPipeEnd::Handover::kText);
 
   // Stops listening and closes every connection.
   void Stop();

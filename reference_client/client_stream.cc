@@ -128,6 +128,9 @@ void ClientStream::Impl::ConnectInMemory() {
       [weak = weak_from_this()](absl::string_view bytes) {
         if (auto self = weak.lock()) self->OnBytes(bytes);
       },
+      [weak = weak_from_this()](Element element) {
+        if (auto self = weak.lock()) self->OnElement(std::move(element));
+      },
       [weak = weak_from_this()] {
         if (auto self = weak.lock())
           self->OnTransportEnd("the server closed the pipe");
@@ -204,6 +207,11 @@ void ClientStream::Impl::OnBytes(absl::string_view bytes) {
     return Finish(absl::UnavailableError(
         absl::StrCat("bad XML from the server: ", status.message())));
   }
+}
+
+void ClientStream::Impl::OnElement(Element element) {
+  if (phase_ == Phase::kClosed) return;
+  HandleElement(element);
 }
 
 void ClientStream::Impl::HandleEvent(xmpp::StreamFramer::Event& event) {
@@ -308,10 +316,9 @@ void ClientStream::Impl::Send(const Element& stanza) {
   if (stanza.name() == "iq" && stanza.Attr("id") == nullptr) {
     Element copy = stanza;
     copy.SetAttr("id", NextId());
-    Write(copy.ToString());
-    return;
+    return WriteElement(std::move(copy));
   }
-  Write(stanza.ToString());
+  WriteElement(stanza);
 }
 
 std::string ClientStream::Impl::SendIq(Element iq, absl::Duration timeout,
@@ -347,7 +354,7 @@ std::string ClientStream::Impl::SendIq(Element iq, absl::Duration timeout,
           "no reply to iq ", id, " within ", absl::FormatDuration(timeout))));
     }
   });
-  Write(iq.ToString());
+  WriteElement(std::move(iq));
   return id;
 }
 
@@ -357,11 +364,18 @@ void ClientStream::Impl::Write(std::string bytes) {
   DoWrite();
 }
 
+void ClientStream::Impl::WriteElement(Element element) {
+  if (pipe_ == nullptr) return Write(element.ToString());
+  if (phase_ == Phase::kClosed) return;
+  // Nothing waits in write_queue_ on a pipe (DoWrite), so the order holds.
+  pipe_->WriteElement(std::move(element));
+}
+
 void ClientStream::Impl::DoWrite() {
   if (pipe_ != nullptr) {
     // A pipe takes each write at once, in order; nothing is in flight.
     while (!write_queue_.empty()) {
-      pipe_->Write(std::move(write_queue_.front()));
+      pipe_->WriteText(std::move(write_queue_.front()));
       write_queue_.pop_front();
     }
     return;

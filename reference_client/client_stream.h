@@ -2,9 +2,10 @@
 // PLAIN), resource binding and RFC 3921 session, then stanzas both ways. The
 // transport of the reference client.
 //
-// The bytes travel over TCP, or over an in-memory `BytePipeEnd` (see
-// `connect_in_memory`) for runs with no socket on a virtual clock; everything
-// above the bytes is the same code either way.
+// The bytes travel over TCP, or over an in-memory `xmpp::StreamPipeEnd` (see
+// `connect_in_memory`) for runs with no socket on a virtual clock, which may
+// also hand whole elements over instead of their bytes (timeout fuzzing);
+// everything above the bytes is the same code either way.
 //
 // Example:
 //   ClientStream stream(io, clock, options);
@@ -27,10 +28,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "xmpp/element.h"
 #include "xmpp/jid.h"
+#include "xmpp/stream_pipe.h"
 
 namespace talkcheck::reference_client {
 
@@ -48,7 +49,7 @@ struct ClientStreamOptions {
   absl::Duration login_timeout = absl::Seconds(20);
   // When set, Connect() uses the pipe this returns instead of TCP (no TLS is
   // ever attempted on it: set require_tls = false).
-  std::function<std::unique_ptr<BytePipeEnd>()> connect_in_memory;
+  std::function<std::unique_ptr<xmpp::StreamPipeEnd>()> connect_in_memory;
 };
 
 class ClientStream {

@@ -24,7 +24,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "reference_client/client_stream.h"
 #include "reference_client/scram_client.h"
@@ -108,6 +107,9 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t bytes);
   void OnBytes(absl::string_view bytes);
+  // A whole element from a pipe that hands elements over (OnBytes() frames
+  // and parses the rest).
+  void OnElement(xmpp::Element element);
   void HandleEvent(xmpp::StreamFramer::Event& event);
   void HandleElement(const xmpp::Element& element);
   void HandleFeatures(const xmpp::Element& features);
@@ -121,6 +123,9 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   void StartTls();
   void OnHandshake(const boost::system::error_code& ec);
   void Write(std::string bytes);
+  // One top-level element: handed to a pipe as it is (the pipe serializes it
+  // or not, by its handover), serialized for TCP.
+  void WriteElement(xmpp::Element element);
   void DoWrite();
   void OnWrite(const boost::system::error_code& ec);
   // Ends the stream: closes the connection, fails pending iqs, reports
@@ -141,7 +146,7 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::unique_ptr<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> tls_;
   // Set instead of socket_ with connect_in_memory; never carries TLS.
-  std::unique_ptr<BytePipeEnd> pipe_;
+  std::unique_ptr<xmpp::StreamPipeEnd> pipe_;
   std::array<char, 16 * 1024> read_buffer_;
   xmpp::StreamFramer framer_;
 

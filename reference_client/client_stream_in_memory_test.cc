@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "base/byte_pipe.h"
 #include "base/virtual_clock.h"
 #include "base/virtual_driver.h"
 #include "fake_server/config.pb.h"
@@ -124,6 +123,27 @@ TEST_F(ClientStreamInMemoryTest, LogsInWithScramAndRoundTripsIq) {
   EXPECT_EQ(clock_.Now(), absl::ZeroDuration());
 }
 
+// Verifies the same over a pipe that hands whole elements over (timeout
+// fuzzing's campaigns): SASL, bind and the iq cross as elements.
+TEST_F(ClientStreamInMemoryTest, LogsInAndRoundTripsIqWithElementsHandedOver) {
+  ClientStreamOptions options = Options("SCRAM-SHA-1");
+  options.connect_in_memory = [this] {
+    return server_->ConnectInMemory(xmpp::StreamPipeEnd::Handover::kElements);
+  };
+  auto stream = MakeStream(options);
+  ASSERT_TRUE(Login(*stream).ok());
+  EXPECT_EQ(stream->bound_jid(), J(kCutJid));
+  Element ping(ns::kClient, "iq");
+  ping.SetAttr("type", "get").SetAttr("to", "localhost");
+  ping.AddChild(ns::kPing, "ping");
+  std::optional<absl::StatusOr<Element>> reply;
+  stream->SendIq(ping, absl::Seconds(5),
+                 [&reply](absl::StatusOr<Element> r) { reply = r; });
+  ASSERT_TRUE(RunVirtual(io_, clock_, [&] { return reply.has_value(); }));
+  ASSERT_TRUE(reply->ok()) << reply->status();
+  EXPECT_EQ((*reply)->AttrOr("type", ""), "result");
+}
+
 // Verifies that a tls-required server still logs clients in over a pipe.
 TEST_F(ClientStreamInMemoryTest, TlsRequiredServerStillServesPipes) {
   StartServer(fake_server::ServerConfig::TLS_REQUIRED);
@@ -203,13 +223,13 @@ TEST_F(ClientStreamInMemoryTest, DestroyingTheStreamClosesThePipe) {
 // Verifies the login timeout on the virtual clock against a peer that never
 // speaks.
 TEST_F(ClientStreamInMemoryTest, SilentPeerHitsLoginTimeout) {
-  std::unique_ptr<BytePipeEnd> silent;
+  std::unique_ptr<xmpp::StreamPipeEnd> silent;
   bool silent_closed = false;
   ClientStreamOptions options = Options();
   options.connect_in_memory = [&] {
-    auto ends = MakeBytePipe(io_);
+    auto ends = xmpp::MakeStreamPipe(io_, xmpp::StreamPipeEnd::Handover::kText);
     silent = std::move(ends.second);
-    silent->SetHandlers(nullptr, [&] { silent_closed = true; });
+    silent->SetHandlers(nullptr, nullptr, [&] { silent_closed = true; });
     return std::move(ends.first);
   };
   auto stream = MakeStream(options);
@@ -222,8 +242,8 @@ TEST_F(ClientStreamInMemoryTest, SilentPeerHitsLoginTimeout) {
 
 // Copies bytes between the client and the server, keeping a transcript.
 struct Tap {
-  std::unique_ptr<BytePipeEnd> client_side;
-  std::unique_ptr<BytePipeEnd> server_side;
+  std::unique_ptr<xmpp::StreamPipeEnd> client_side;
+  std::unique_ptr<xmpp::StreamPipeEnd> server_side;
   std::string transcript;
 };
 
@@ -247,21 +267,21 @@ std::string RunRecordedSession() {
   options.require_tls = false;
   options.sasl_mechanism = "PLAIN";
   options.connect_in_memory = [&] {
-    auto ends = MakeBytePipe(io);
+    auto ends = xmpp::MakeStreamPipe(io, xmpp::StreamPipeEnd::Handover::kText);
     tap.client_side = std::move(ends.second);
     tap.server_side = (*server)->ConnectInMemory();
     tap.client_side->SetHandlers(
         [&tap](absl::string_view b) {
           absl::StrAppend(&tap.transcript, "C: ", b, "\n");
-          tap.server_side->Write(std::string(b));
+          tap.server_side->WriteText(std::string(b));
         },
-        [&tap] { tap.server_side->Close(); });
+        nullptr, [&tap] { tap.server_side->Close(); });
     tap.server_side->SetHandlers(
         [&tap](absl::string_view b) {
           absl::StrAppend(&tap.transcript, "S: ", b, "\n");
-          tap.client_side->Write(std::string(b));
+          tap.client_side->WriteText(std::string(b));
         },
-        [&tap] { tap.client_side->Close(); });
+        nullptr, [&tap] { tap.client_side->Close(); });
     return std::move(ends.first);
   };
   std::mt19937_64 bitgen(5);

@@ -63,7 +63,7 @@ void ClientStream::Impl::HandleFeatures(const Element& features) {
     // A pipe stays in the clear: with require_tls off, STARTTLS is optional.
     if (starttls != nullptr && pipe_ == nullptr) {
       phase_ = Phase::kAwaitProceed;
-      Write(Element(ns::kTls, "starttls").ToString());
+      WriteElement(Element(ns::kTls, "starttls"));
       return;
     }
     if (options_.require_tls) {
@@ -151,7 +151,7 @@ void ClientStream::Impl::StartSasl(const Element& mechanisms) {
   Element auth(ns::kSasl, "auth");
   auth.SetAttr("mechanism", options_.sasl_mechanism);
   auth.SetText(absl::Base64Escape(initial));
-  Write(auth.ToString());
+  WriteElement(std::move(auth));
 }
 
 void ClientStream::Impl::HandleSasl(const Element& element) {
@@ -173,7 +173,7 @@ void ClientStream::Impl::HandleSasl(const Element& element) {
     if (!scram_final_sent_) {
       absl::StatusOr<std::string> final = scram_->ClientFinalMessage(data);
       if (!final.ok()) {
-        Write(Element(ns::kSasl, "abort").ToString());
+        WriteElement(Element(ns::kSasl, "abort"));
         close_after_write_ = true;
         return Finish(absl::UnauthenticatedError(final.status().message()));
       }
@@ -183,7 +183,7 @@ void ClientStream::Impl::HandleSasl(const Element& element) {
       // Server-final as a challenge (RFC 6120 §6.4.4 allows both forms).
       absl::Status verified = scram_->VerifyServerFinal(data);
       if (!verified.ok()) {
-        Write(Element(ns::kSasl, "abort").ToString());
+        WriteElement(Element(ns::kSasl, "abort"));
         close_after_write_ = true;
         return Finish(verified);
       }
@@ -191,7 +191,7 @@ void ClientStream::Impl::HandleSasl(const Element& element) {
     } else {
       return Finish(absl::UnavailableError("extra SASL challenge"));
     }
-    Write(response.ToString());
+    WriteElement(std::move(response));
     return;
   }
   if (element.name() == "success") {

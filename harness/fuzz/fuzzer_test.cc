@@ -6,6 +6,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <filesystem>
 #include <fstream>
@@ -156,6 +157,51 @@ TEST(ScheduleRunTest, ObservedStanzasJudgeAsTheTranscriptDoes) {
       EXPECT_GT(violated, 0) << faults;
     }
   }
+}
+
+// A campaign hands XMPP across the in-memory pipe as whole elements, a replay
+// and `talkcheck run --clock=virtual` as bytes: for every scenario of the
+// library, under the reference client's dialects and a perturbed schedule, the
+// two give the same run, transcripts and violations included.
+TEST(ScheduleRunTest, ElementsHandedOverGiveTheSameRunAsBytes) {
+  using Handover = xmpp::StreamPipeEnd::Handover;
+  int compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("scenarios")) {
+    if (entry.path().extension() != ".xml") continue;
+    const std::string file = entry.path().string();
+    const Scenario scenario = Load(file);
+    for (const std::string dialect : {"g1", "g2", "g3"}) {
+      ClientSpec client = Reference();
+      client.dialect = dialect;
+      for (const Schedule& schedule :
+           {Schedule(), ScheduleForRun(scenario, 7, compared)}) {
+        absl::StatusOr<ScheduleOutcome> bytes =
+            RunSchedule(scenario, file, client, schedule, {}, StanzaText::kKept,
+                        Handover::kText);
+        absl::StatusOr<ScheduleOutcome> elements =
+            RunSchedule(scenario, file, client, schedule, {}, StanzaText::kKept,
+                        Handover::kElements);
+        ASSERT_EQ(bytes.ok(), elements.ok()) << file;
+        if (!bytes.ok()) {
+          EXPECT_EQ(bytes.status(), elements.status()) << file;
+          continue;
+        }
+        bytes->result.clear_wall_us();
+        elements->result.clear_wall_us();
+        std::string differences;
+        google::protobuf::util::MessageDifferencer differencer;
+        differencer.ReportDifferencesToString(&differences);
+        EXPECT_TRUE(differencer.Compare(bytes->result, elements->result))
+            << file << " " << dialect << " " << schedule.ShortDebugString()
+            << ":\n"
+            << differences.substr(0, 2000);
+        EXPECT_EQ(Oracles(bytes->violations), Oracles(elements->violations))
+            << file << " " << dialect;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 400);  // 73 scenarios, 3 dialects, 2 schedules
 }
 
 TEST(ScheduleRunTest, TheRingTimeoutTakesNoRealTime) {

@@ -78,9 +78,11 @@ ScheduleOutcome Judge(ScenarioResult result, TranscriptIqs& iqs,
 RunnerOptions OptionsFor(const Schedule& schedule,
                          const std::map<std::string, std::string>& variables,
                          double time_scale, StanzaText text,
+                         xmpp::StreamPipeEnd::Handover handover,
                          const std::shared_ptr<TranscriptIqs>& iqs) {
   RunnerOptions options;
   options.stanza_text = text == StanzaText::kKept;
+  options.xmpp_handover = handover;
   options.variables = variables;
   options.seed = schedule.seed();
   options.ack_policies = AckPoliciesOf(schedule, time_scale);
@@ -104,7 +106,11 @@ RunnerOptions OptionsFor(const Schedule& schedule,
 absl::StatusOr<ScheduleOutcome> RunSchedule(
     const Scenario& scenario, const std::string& file, const ClientSpec& client,
     const Schedule& schedule,
-    const std::map<std::string, std::string>& variables, StanzaText text) {
+    const std::map<std::string, std::string>& variables, StanzaText text,
+    std::optional<xmpp::StreamPipeEnd::Handover> handover) {
+  const xmpp::StreamPipeEnd::Handover xmpp_handover = handover.value_or(
+      text == StanzaText::kDropped ? xmpp::StreamPipeEnd::Handover::kElements
+                                   : xmpp::StreamPipeEnd::Handover::kText);
   absl::StatusOr<Scenario> perturbed = ApplySchedule(scenario, schedule);
   if (!perturbed.ok()) return perturbed.status();
   if (client.time_scale <= 0 ||
@@ -116,14 +122,16 @@ absl::StatusOr<ScheduleOutcome> RunSchedule(
   if (client.external()) {
     absl::StatusOr<ScenarioResult> result = RunInRealWorld(
         ScaleTimings(*perturbed, client.time_scale), file, client,
-        OptionsFor(schedule, variables, client.time_scale, text, iqs));
+        OptionsFor(schedule, variables, client.time_scale, text, xmpp_handover,
+                   iqs));
     if (!result.ok()) return result.status();
     return Judge(*std::move(result), *iqs, scenario, schedule,
                  client.time_scale);
   }
   absl::StatusOr<ScenarioResult> result = RunInVirtualWorld(
       *std::move(perturbed), file, client,
-      OptionsFor(schedule, variables, 1.0, text, iqs), FateOf(schedule));
+      OptionsFor(schedule, variables, 1.0, text, xmpp_handover, iqs),
+      FateOf(schedule));
   if (!result.ok()) return result.status();
   return Judge(*std::move(result), *iqs, scenario, schedule, 1.0);
 }

@@ -18,11 +18,11 @@
 
 #include "absl/random/bit_gen_ref.h"
 #include "absl/status/status.h"
-#include "base/byte_pipe.h"
 #include "base/clock.h"
 #include "harness/scenario/scenario.pb.h"
 #include "reference_client/voice_client.h"
 #include "xmpp/jid.h"
+#include "xmpp/stream_pipe.h"
 
 namespace talkcheck::harness {
 
@@ -36,8 +36,9 @@ struct CutLogin {
   // listener (RFC 7395), else empty.
   std::string websocket_url;
   // Set for in-process clients on the virtual clock: log in over the pipe this
-  // returns (no TLS on it) instead of host:port.
-  std::function<std::unique_ptr<BytePipeEnd>()> connect_in_memory;
+  // returns (no TLS on it) instead of host:port. Elements may cross it whole
+  // (xmpp/stream_pipe.h); a client that reads bytes only gets bytes.
+  std::function<std::unique_ptr<xmpp::StreamPipeEnd>()> connect_in_memory;
 };
 
 class ClientUnderTest {

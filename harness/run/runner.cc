@@ -138,7 +138,9 @@ void ScenarioRunner::Impl::Run(Done done) {
   }
   CutLogin login;
   if (options_.in_memory) {
-    login.connect_in_memory = [this] { return server_.ConnectInMemory(); };
+    login.connect_in_memory = [this] {
+      return server_.ConnectInMemory(options_.xmpp_handover);
+    };
   } else if (!server_.endpoints().empty()) {
     const std::string endpoint = server_.endpoints().front();
     login.host = endpoint.substr(0, endpoint.rfind(':'));

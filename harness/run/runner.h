@@ -31,6 +31,7 @@
 #include "harness/scenario/scenario.pb.h"
 #include "media_sim/datagram_network.h"
 #include "xmpp/element.h"
+#include "xmpp/stream_pipe.h"
 
 namespace talkcheck::harness {
 
@@ -68,6 +69,11 @@ struct RunnerOptions {
   // `network` (null: real UDP).
   bool in_memory = false;
   media_sim::DatagramNetwork* network = nullptr;
+  // How XMPP crosses that pipe: as the bytes each side wrote, or as whole
+  // elements where only the verdict and violations are kept (a campaign; the
+  // same run either way, xmpp/stream_pipe.h).
+  xmpp::StreamPipeEnd::Handover xmpp_handover =
+      xmpp::StreamPipeEnd::Handover::kText;
   // Late and withheld automatic acks, per peer: by the name steps use for it
   // (PeerSpec.name, else its user); "" is the scenario's first peer.
   std::map<std::string, SimulatedPeer::AckPolicy> ack_policies;

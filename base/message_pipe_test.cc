@@ -1,4 +1,4 @@
-#include "base/byte_pipe.h"
+#include "base/message_pipe.h"
 
 #include <gtest/gtest.h>
 
@@ -19,9 +19,9 @@ struct Received {
   std::string data_at_close;
 };
 
-void Collect(BytePipeEnd& end, Received& received) {
+void Collect(MessagePipeEnd<std::string>& end, Received& received) {
   end.SetHandlers(
-      [&received](absl::string_view chunk) {
+      [&received](std::string& chunk) {
         received.chunks.emplace_back(chunk);
         received.data.append(chunk.data(), chunk.size());
       },
@@ -31,7 +31,7 @@ void Collect(BytePipeEnd& end, Received& received) {
       });
 }
 
-class BytePipeTest : public ::testing::Test {
+class MessagePipeTest : public ::testing::Test {
  protected:
   // Runs everything runnable; returns how many handlers ran.
   size_t Poll() {
@@ -43,8 +43,8 @@ class BytePipeTest : public ::testing::Test {
 };
 
 // Verifies that chunks arrive in order, both ways, and only through io.
-TEST_F(BytePipeTest, DeliversInOrderBothWays) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, DeliversInOrderBothWays) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   Received at_a, at_b;
   Collect(*a, at_a);
   Collect(*b, at_b);
@@ -59,8 +59,8 @@ TEST_F(BytePipeTest, DeliversInOrderBothWays) {
 }
 
 // Verifies that nothing is delivered inside Write(), Close() or SetHandlers().
-TEST_F(BytePipeTest, NeverDeliversSynchronously) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, NeverDeliversSynchronously) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   Received at_b;
   a->Write("early");
   Collect(*b, at_b);
@@ -75,8 +75,8 @@ TEST_F(BytePipeTest, NeverDeliversSynchronously) {
 
 // Verifies that data written before the reader set its handlers, and a close,
 // are held until it does.
-TEST_F(BytePipeTest, HoldsDataUntilHandlersAreSet) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, HoldsDataUntilHandlersAreSet) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   a->Write("held ");
   a->Write("bytes");
   a.reset();
@@ -90,8 +90,8 @@ TEST_F(BytePipeTest, HoldsDataUntilHandlersAreSet) {
 
 // Verifies that a close reaches the other end after the pending data, once,
 // and that Close() is idempotent and stops further writes.
-TEST_F(BytePipeTest, CloseComesAfterData) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, CloseComesAfterData) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   Received at_a, at_b;
   Collect(*a, at_a);
   Collect(*b, at_b);
@@ -115,8 +115,8 @@ TEST_F(BytePipeTest, CloseComesAfterData) {
 
 // Verifies that destroying an end delivers what it wrote, then on_closed, and
 // that writes toward a destroyed end go nowhere.
-TEST_F(BytePipeTest, DestroyingAnEndClosesIt) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, DestroyingAnEndClosesIt) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   Received at_b;
   Collect(*b, at_b);
   a->Write("bye");
@@ -129,13 +129,13 @@ TEST_F(BytePipeTest, DestroyingAnEndClosesIt) {
 
 // Verifies that a handler may destroy its own end mid-delivery: nothing more
 // reaches it, and the other end sees the close.
-TEST_F(BytePipeTest, HandlerMayDestroyItsEnd) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, HandlerMayDestroyItsEnd) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   Received at_a;
   Collect(*a, at_a);
   std::vector<std::string> at_b;
   b->SetHandlers(
-      [&at_b, &b = b](absl::string_view chunk) {
+      [&at_b, &b = b](std::string& chunk) {
         at_b.emplace_back(chunk);
         b.reset();
       },
@@ -150,10 +150,10 @@ TEST_F(BytePipeTest, HandlerMayDestroyItsEnd) {
 
 // Verifies that deliveries already posted are harmless once both ends are
 // gone.
-TEST_F(BytePipeTest, PostedDeliveriesOutliveBothEnds) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, PostedDeliveriesOutliveBothEnds) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   bool called = false;
-  b->SetHandlers([&called](absl::string_view) { called = true; },
+  b->SetHandlers([&called](std::string&) { called = true; },
                  [&called] { called = true; });
   a->Write("pending");
   a.reset();
@@ -164,15 +164,15 @@ TEST_F(BytePipeTest, PostedDeliveriesOutliveBothEnds) {
 
 // Verifies that a handler may replace the handlers; later chunks go to the new
 // ones.
-TEST_F(BytePipeTest, HandlerMayReplaceHandlers) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, HandlerMayReplaceHandlers) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   std::string first, second;
-  BytePipeEnd* reader = b.get();
+  MessagePipeEnd<std::string>* reader = b.get();
   b->SetHandlers(
-      [&, reader](absl::string_view chunk) {
+      [&, reader](std::string& chunk) {
         first.append(chunk.data(), chunk.size());
         reader->SetHandlers(
-            [&second](absl::string_view chunk) {
+            [&second](std::string& chunk) {
               second.append(chunk.data(), chunk.size());
             },
             nullptr);
@@ -188,12 +188,11 @@ TEST_F(BytePipeTest, HandlerMayReplaceHandlers) {
 }
 
 // Verifies that a busy pipe takes turns with other work on the io_context.
-TEST_F(BytePipeTest, OneChunkPerTurn) {
-  auto [a, b] = MakeBytePipe(io_);
+TEST_F(MessagePipeTest, OneMessagePerTurn) {
+  auto [a, b] = MakeMessagePipe<std::string>(io_);
   std::vector<std::string> order;
-  b->SetHandlers(
-      [&order](absl::string_view chunk) { order.emplace_back(chunk); },
-      nullptr);
+  b->SetHandlers([&order](std::string& chunk) { order.emplace_back(chunk); },
+                 nullptr);
   a->Write("x");
   a->Write("y");
   boost::asio::post(io_, [&order] { order.push_back("other"); });
