@@ -26,6 +26,13 @@ absl::StatusOr<std::vector<Segment>> ParseValue(absl::string_view value) {
   std::string literal;
   size_t pos = 0;
   while (pos < value.size()) {
+    // Up to the next '$' everything is literal.
+    const size_t dollar = value.find('$', pos);
+    literal.append(
+        value.data() + pos,
+        (dollar == absl::string_view::npos ? value.size() : dollar) - pos);
+    if (dollar == absl::string_view::npos) break;
+    pos = dollar;
     if (value.substr(pos, 3) == "$${") {
       literal += "${";
       pos += 3;
@@ -295,6 +302,13 @@ bool MatchValue(const std::string& pattern, const std::string& actual,
 bool MatchPlainValue(const std::string& pattern, const std::string& actual,
                      const Subject& subject, CaptureState& ctx,
                      std::string* reason) {
+  if (pattern.find('$') == std::string::npos) {  // a literal, most values
+    if (pattern == actual) return true;
+    if (reason) {
+      *reason = absl::StrCat(subject.Expected(pattern), ", got '", actual, "'");
+    }
+    return false;
+  }
   absl::StatusOr<std::vector<Segment>> segments = ParseValue(pattern);
   if (!segments.ok()) {
     if (reason) {
