@@ -79,6 +79,26 @@ class ClientStreamInMemoryTest : public ::testing::Test {
     return *result;
   }
 
+  // Logs in as kCutJid, pings the server and checks the round trip: all of
+  // it without the clock moving.
+  void LogInAndPing(ClientStreamOptions options) {
+    auto stream = MakeStream(std::move(options));
+    ASSERT_TRUE(Login(*stream).ok());
+    EXPECT_EQ(stream->bound_jid(), J(kCutJid));
+    Element ping(ns::kClient, "iq");
+    ping.SetAttr("type", "get").SetAttr("to", "localhost");
+    ping.AddChild(ns::kPing, "ping");
+    std::optional<absl::StatusOr<Element>> reply;
+    const std::string id =
+        stream->SendIq(ping, absl::Seconds(5),
+                       [&reply](absl::StatusOr<Element> r) { reply = r; });
+    ASSERT_TRUE(RunVirtual(io_, clock_, [&] { return reply.has_value(); }));
+    ASSERT_TRUE(reply->ok()) << reply->status();
+    EXPECT_EQ((*reply)->AttrOr("type", ""), "result");
+    EXPECT_EQ((*reply)->AttrOr("id", ""), id);
+    EXPECT_EQ(clock_.Now(), absl::ZeroDuration());
+  }
+
   // Runs what is runnable without moving the clock.
   void Settle() {
     RunVirtual(
@@ -105,22 +125,7 @@ TEST_F(ClientStreamInMemoryTest, LogsInWithPlain) {
 // Verifies a login with SCRAM-SHA-1 (server signature checked) over the pipe,
 // then an iq round trip to the server.
 TEST_F(ClientStreamInMemoryTest, LogsInWithScramAndRoundTripsIq) {
-  auto stream = MakeStream(Options("SCRAM-SHA-1"));
-  ASSERT_TRUE(Login(*stream).ok());
-  EXPECT_EQ(stream->bound_jid(), J(kCutJid));
-
-  Element ping(ns::kClient, "iq");
-  ping.SetAttr("type", "get").SetAttr("to", "localhost");
-  ping.AddChild(ns::kPing, "ping");
-  std::optional<absl::StatusOr<Element>> reply;
-  const std::string id =
-      stream->SendIq(ping, absl::Seconds(5),
-                     [&reply](absl::StatusOr<Element> r) { reply = r; });
-  ASSERT_TRUE(RunVirtual(io_, clock_, [&] { return reply.has_value(); }));
-  ASSERT_TRUE(reply->ok()) << reply->status();
-  EXPECT_EQ((*reply)->AttrOr("type", ""), "result");
-  EXPECT_EQ((*reply)->AttrOr("id", ""), id);
-  EXPECT_EQ(clock_.Now(), absl::ZeroDuration());
+  LogInAndPing(Options("SCRAM-SHA-1"));
 }
 
 // Verifies the same over a pipe that hands whole elements over (timeout
@@ -130,18 +135,7 @@ TEST_F(ClientStreamInMemoryTest, LogsInAndRoundTripsIqWithElementsHandedOver) {
   options.connect_in_memory = [this] {
     return server_->ConnectInMemory(xmpp::StreamPipeEnd::Handover::kElements);
   };
-  auto stream = MakeStream(options);
-  ASSERT_TRUE(Login(*stream).ok());
-  EXPECT_EQ(stream->bound_jid(), J(kCutJid));
-  Element ping(ns::kClient, "iq");
-  ping.SetAttr("type", "get").SetAttr("to", "localhost");
-  ping.AddChild(ns::kPing, "ping");
-  std::optional<absl::StatusOr<Element>> reply;
-  stream->SendIq(ping, absl::Seconds(5),
-                 [&reply](absl::StatusOr<Element> r) { reply = r; });
-  ASSERT_TRUE(RunVirtual(io_, clock_, [&] { return reply.has_value(); }));
-  ASSERT_TRUE(reply->ok()) << reply->status();
-  EXPECT_EQ((*reply)->AttrOr("type", ""), "result");
+  LogInAndPing(options);
 }
 
 // Verifies that a tls-required server still logs clients in over a pipe.
