@@ -299,15 +299,30 @@ bool MatchValue(const std::string& pattern, const std::string& actual,
   return MatchPlainValue(pattern, actual, subject, ctx, reason);
 }
 
+namespace {
+
+// `actual` against `expected`, the value of `pattern` with its variables (if
+// any) substituted.
+bool MatchExpected(const std::string& expected, const std::string& pattern,
+                   bool has_variables, const std::string& actual,
+                   const Subject& subject, std::string* reason) {
+  if (expected == actual) return true;
+  if (reason) {
+    *reason = subject.Expected(expected);
+    if (has_variables) absl::StrAppend(reason, " (", pattern, ")");
+    absl::StrAppend(reason, ", got '", actual, "'");
+  }
+  return false;
+}
+
+}  // namespace
+
 bool MatchPlainValue(const std::string& pattern, const std::string& actual,
                      const Subject& subject, CaptureState& ctx,
                      std::string* reason) {
   if (pattern.find('$') == std::string::npos) {  // a literal, most values
-    if (pattern == actual) return true;
-    if (reason) {
-      *reason = absl::StrCat(subject.Expected(pattern), ", got '", actual, "'");
-    }
-    return false;
+    return MatchExpected(pattern, pattern, /*has_variables=*/false, actual,
+                         subject, reason);
   }
   absl::StatusOr<std::vector<Segment>> segments = ParseValue(pattern);
   if (!segments.ok()) {
@@ -330,13 +345,8 @@ bool MatchPlainValue(const std::string& pattern, const std::string& actual,
     for (const Segment& s : *segments) {
       expected += s.is_variable ? *ctx.work.Get(s.text) : s.text;
     }
-    if (expected == actual) return true;
-    if (reason) {
-      *reason = subject.Expected(expected);
-      if (has_variables) absl::StrAppend(reason, " (", pattern, ")");
-      absl::StrAppend(reason, ", got '", actual, "'");
-    }
-    return false;
+    return MatchExpected(expected, pattern, has_variables, actual, subject,
+                         reason);
   }
 
   if (segments->size() == 1) {  // a bare ${name}: the common capture
