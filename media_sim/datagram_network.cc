@@ -269,6 +269,9 @@ size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
 
 struct InMemoryNetwork::State {
   explicit State(Clock& clock) : clock(clock) {}
+  ~State() {
+    if (alive_while_delivering != nullptr) *alive_while_delivering = false;
+  }
 
   void Deliver(uint64_t id);
 
@@ -285,7 +288,9 @@ struct InMemoryNetwork::State {
     std::unique_ptr<Timer> timer;
     UdpEndpoint from;
     UdpEndpoint to;
-    std::string data;
+    // Not a std::string: trading buffers (Deliver) is three pointers here,
+    // and an out-of-line call for a string.
+    std::vector<char> data;
   };
   // By id, in order, in a ring: the datagram with id first_in_flight + i
   // (i < window) is at Slot(i). Delays are short, so the window from the
@@ -304,6 +309,10 @@ struct InMemoryNetwork::State {
   uint64_t delivered = 0;
   uint64_t dropped = 0;
   uint64_t undeliverable = 0;
+  // The last delivered datagram's buffer, for the next one to trade with.
+  std::vector<char> delivered_bytes;
+  // Set by a delivery in progress, cleared if the state is destroyed under it.
+  bool* alive_while_delivering = nullptr;
 };
 
 class InMemoryNetwork::Socket : public DatagramSocket {
@@ -351,7 +360,7 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
   ++state->in_flight_count;
   datagram_in_flight.from = local_;
   datagram_in_flight.to = to;
-  datagram_in_flight.data.assign(datagram.data(), datagram.size());
+  datagram_in_flight.data.assign(datagram.begin(), datagram.end());
   // The state owns the timer: destroying it cancels the callback, so the raw
   // pointer cannot dangle.
   datagram_in_flight.timer = state->clock.CallAfter(
@@ -375,25 +384,43 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
   if (slot.timer == nullptr) return;  // already delivered
   // Out of the queue: the handler may send (and grow it), or destroy the
   // network. The fired timer's handle goes with it, which leaves the slot
-  // without one: delivered.
-  const InFlight datagram = std::move(slot);
+  // without one: delivered. The bytes trade places with the last delivered
+  // datagram's, so that the slot keeps a buffer for the next send into it
+  // (a fuzz schedule sends hundreds): no allocation per datagram.
+  const std::unique_ptr<Timer> fired = std::move(slot.timer);
+  const UdpEndpoint from = slot.from;
+  const UdpEndpoint to = slot.to;
+  std::vector<char> data;
+  data.swap(delivered_bytes);
+  data.swap(slot.data);
+  slot.data.clear();
   --in_flight_count;
   while (window > 0 && ring[head].timer == nullptr) {
     head = (head + 1) & (ring.size() - 1);
     --window;
     ++first_in_flight;
   }
-  const auto it = sockets.find(datagram.to.port());
-  if (it == sockets.end() || !SameEndpoint(it->second->local(), datagram.to) ||
-      it->second->handler() == nullptr ||
-      datagram.from.protocol() != datagram.to.protocol()) {
+  const auto it = sockets.find(to.port());
+  if (it == sockets.end() || !SameEndpoint(it->second->local(), to) ||
+      it->second->handler() == nullptr || from.protocol() != to.protocol()) {
     ++undeliverable;
+    delivered_bytes.swap(data);
     return;
   }
   ++delivered;
-  // Held: the handler may destroy the socket, or the network.
+  // Held: the handler may destroy the socket, or the network and this state
+  // with it (which `alive` then tells).
   const std::shared_ptr<ReceiveHandler> handler = it->second->handler();
-  (*handler)(datagram.data, datagram.from);
+  bool alive = true;
+  bool* const outer = alive_while_delivering;
+  alive_while_delivering = &alive;
+  (*handler)(absl::string_view(data.data(), data.size()), from);
+  if (!alive) {
+    if (outer != nullptr) *outer = false;  // gone for an enclosing delivery too
+    return;
+  }
+  alive_while_delivering = outer;
+  delivered_bytes.swap(data);
 }
 
 InMemoryNetwork::InMemoryNetwork(Clock& clock)
