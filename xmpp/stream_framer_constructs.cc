@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -289,8 +288,6 @@ absl::Status StreamFramer::CompleteHeader(std::string text, bool self_closed,
   Event event{EventType::kStreamOpen, {}, Element("", "")};
   Element& header = event.header;
   header = Element(element_ns == nullptr ? "" : *element_ns, local);
-  // (namespace, local name) pairs seen: one lookup per attribute.
-  absl::flat_hash_set<std::pair<std::string, std::string>> seen;
   for (const RawAttribute& attr : attrs) {
     absl::string_view attr_prefix, attr_local;
     SplitQName(attr.name, attr_prefix, attr_local);
@@ -304,7 +301,9 @@ absl::Status StreamFramer::CompleteHeader(std::string text, bool self_closed,
       }
       attr_ns = *uri;
     }
-    if (!seen.emplace(attr_ns, std::string(attr_local)).second) {
+    // A header has a handful of attributes: those set so far are searched
+    // rather than hashed.
+    if (header.Attr(attr_ns, attr_local) != nullptr) {
       return NotWellFormed(absl::StrCat("duplicate attribute ", attr.name));
     }
     header.SetAttr(attr_ns, attr_local, attr.value);

@@ -226,13 +226,11 @@ MediaReport MediaLoopback::Report() const {
   report.set_partial_frame_steps(in.partial_frame_steps);
   report.set_echoed(echoed_);
   if (echoed_ > 0) report.set_rtt_ms(rtt_sum_ms_ / echoed_);
-  const std::map<std::string, uint64_t> findings =
-      GiceFindings(channel_.stats());
-  report.mutable_findings()->insert(findings.begin(), findings.end());
-  const std::map<std::string, uint64_t> environment =
-      GiceFindings(channel_.environment_stats());
-  report.mutable_environment_findings()->insert(environment.begin(),
-                                                environment.end());
+  for (const auto& [finding, count] : GiceFindings(channel_.stats()))
+    (*report.mutable_findings())[std::string(finding)] = count;
+  for (const auto& [finding, count] :
+       GiceFindings(channel_.environment_stats()))
+    (*report.mutable_environment_findings())[std::string(finding)] = count;
   report.set_stale_credentials_answered(
       channel_.stats().stale_credentials_requests +
       channel_.environment_stats().stale_credentials_requests);
@@ -258,25 +256,25 @@ MediaReport MediaLoopback::Report() const {
   return report;
 }
 
-std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice) {
-  std::map<std::string, uint64_t> findings;
-  findings["bad_username_requests"] = gice.bad_username_requests;
-  findings["responses_without_mapped_address"] =
-      gice.responses_without_mapped_address;
-  findings["responses_with_wrong_username"] =
-      gice.responses_with_wrong_username;
-  findings["malformed_stun"] = gice.malformed_stun;
-  findings["media_from_unreadable"] = gice.media_from_unreadable;
-  findings["media_before_writable"] = gice.media_before_writable;
-  findings["media_to_stale_generation"] = gice.media_to_stale_generation;
-  findings["oversized_datagrams"] = gice.oversized_datagrams;
-  findings["truncated_stun"] = gice.truncated_stun;
-  findings["oversized_stun"] = gice.oversized_stun;
-  findings["stun_attribute_overrun"] = gice.stun_attribute_overrun;
-  findings["unknown_stun_attributes"] = gice.unknown_stun_attributes;
-  findings["integrity_or_fingerprint"] = gice.integrity_or_fingerprint;
-  findings["flood_datagrams"] = gice.flood_datagrams;
-  return findings;
+std::array<std::pair<absl::string_view, uint64_t>, kGiceFindingCount>
+GiceFindings(const media_sim::GiceStats& gice) {
+  return {{
+      {"bad_username_requests", gice.bad_username_requests},
+      {"flood_datagrams", gice.flood_datagrams},
+      {"integrity_or_fingerprint", gice.integrity_or_fingerprint},
+      {"malformed_stun", gice.malformed_stun},
+      {"media_before_writable", gice.media_before_writable},
+      {"media_from_unreadable", gice.media_from_unreadable},
+      {"media_to_stale_generation", gice.media_to_stale_generation},
+      {"oversized_datagrams", gice.oversized_datagrams},
+      {"oversized_stun", gice.oversized_stun},
+      {"responses_with_wrong_username", gice.responses_with_wrong_username},
+      {"responses_without_mapped_address",
+       gice.responses_without_mapped_address},
+      {"stun_attribute_overrun", gice.stun_attribute_overrun},
+      {"truncated_stun", gice.truncated_stun},
+      {"unknown_stun_attributes", gice.unknown_stun_attributes},
+  }};
 }
 
 std::vector<std::string> MediaProblems(const MediaStep& media,

@@ -15,13 +15,17 @@
 #ifndef TALKCHECK_HARNESS_PEER_MEDIA_LOOPBACK_H_
 #define TALKCHECK_HARNESS_PEER_MEDIA_LOOPBACK_H_
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "base/clock.h"
 #include "harness/report/report.pb.h"
 #include "harness/scenario/scenario.pb.h"
@@ -98,10 +102,13 @@ class MediaLoopback {
 // "127.0.0.1:40001 local gen 0".
 std::string DescribeCandidate(const media_sim::Candidate& candidate);
 
-// The GICE findings against the other side, by name. Findings only: a
-// nonzero one is a fault of the client, so plain traffic counts
-// (datagrams_received, requests_received, ...) stay out.
-std::map<std::string, uint64_t> GiceFindings(const media_sim::GiceStats& gice);
+// The GICE findings against the other side, by name, in the names' order.
+// Findings only: a nonzero one is a fault of the client, so plain traffic
+// counts (datagrams_received, requests_received, ...) stay out. Names and
+// counts, not a map: every run builds them for each channel.
+inline constexpr size_t kGiceFindingCount = 14;
+std::array<std::pair<absl::string_view, uint64_t>, kGiceFindingCount>
+GiceFindings(const media_sim::GiceStats& gice);
 
 // What fails a media step (an empty list: it passed), each a phrase for the
 // step's message: too few packets either way, loss or jitter over the step's

@@ -529,7 +529,7 @@ void ScenarioRunner::Impl::CollectPeerFigures() {
   result_.clear_peer_findings();
   ForEachPeerChannel([this](const media_sim::GiceStats& stats) {
     for (const auto& [finding, count] : GiceFindings(stats)) {
-      (*result_.mutable_peer_findings())[finding] += count;
+      (*result_.mutable_peer_findings())[std::string(finding)] += count;
     }
   });
 }
