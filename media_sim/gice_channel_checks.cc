@@ -1,6 +1,8 @@
 // GiceChannel's own connectivity checks on libjingle 0.4's schedule, the
 // responses to them, writability and the best pair (PROTOCOL.md §4.3).
 #include <algorithm>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "media_sim/gice_channel.h"
@@ -169,9 +171,12 @@ void GiceChannel::Impl::SendPing(Connection& connection, absl::Duration now) {
     connection.fifth_unanswered = now;
   }
   ++connection.unanswered;
-  pings[request.transaction_id] = Ping{&connection, *request.username, now};
+  // Serialized first, so that the request's strings can move into the books.
+  const std::string datagram = request.Serialize();
   pings_by_age.emplace_back(now, request.transaction_id);
-  Send(connection.port, request.Serialize(), connection.remote_endpoint);
+  pings.insert_or_assign(std::move(request.transaction_id),
+                         Ping{&connection, *std::move(request.username), now});
+  Send(connection.port, datagram, connection.remote_endpoint);
   ++owner.stats_.requests_sent;
   ++PairOf(owner.stats_, connection.port, connection.remote_endpoint)
         .requests_sent;

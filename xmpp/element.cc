@@ -173,10 +173,7 @@ Element& Element::SetAttr(absl::string_view ns, absl::string_view name,
   // Elements built in code get their attributes one at a time (a candidate
   // has ten): room for four at once, not growth by 1, 2, 4.
   if (attributes_.capacity() == 0) attributes_.reserve(4);
-  Attribute& added = attributes_.emplace_back();
-  added.ns.assign(ns.data(), ns.size());
-  added.name.assign(name.data(), name.size());
-  added.value.assign(value.data(), value.size());
+  attributes_.emplace_back(internal::NewAttribute{ns, name, value});
   return *this;
 }
 

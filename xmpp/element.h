@@ -44,6 +44,22 @@ struct Attribute {
   std::string value;  // unescaped
 };
 
+namespace internal {
+// Builds an Attribute where a vector stores it: emplace_back converts
+// through this, and the conversion's result needs no move (C++17), which
+// is a fifth of what an attribute costs.
+struct NewAttribute {
+  absl::string_view ns, name, value;
+  operator Attribute() const {  // NOLINT: implicit on purpose
+    return Attribute{
+        ns.empty() ? std::string() : std::string(ns.data(), ns.size()),
+        std::string(name.data(), name.size()),
+        value.empty() ? std::string()
+                      : std::string(value.data(), value.size())};
+  }
+};
+}  // namespace internal
+
 // An element with its namespace resolved, its attributes, and its children
 // (elements and character data, in document order). A value type: copies are
 // deep.

@@ -414,8 +414,8 @@ class ElementParser {
         }
         any_prefixed = true;
       }
-      xmpp::Attribute& attribute = out.emplace_back(
-          NewAttribute{ns, local, a.plain ? a.value : absl::string_view()});
+      xmpp::Attribute& attribute = out.emplace_back(internal::NewAttribute{
+          ns, local, a.plain ? a.value : absl::string_view()});
       if (!a.plain) Defer(DecodeAttribute(a.value, line, attribute.value));
     }
     // Names repeated as written are markup errors; two prefixes bound to one
@@ -432,20 +432,6 @@ class ElementParser {
     }
     return element;
   }
-
-  // Builds an Attribute where the vector stores it: emplace_back converts
-  // through this, and the conversion's result needs no move (C++17), which
-  // is a fifth of what an attribute costs.
-  struct NewAttribute {
-    absl::string_view ns, name, value;
-    operator xmpp::Attribute() const {  // NOLINT: implicit on purpose
-      return xmpp::Attribute{
-          ns.empty() ? std::string() : std::string(ns.data(), ns.size()),
-          std::string(name.data(), name.size()),
-          value.empty() ? std::string()
-                        : std::string(value.data(), value.size())};
-    }
-  };
 
   // Splits a name into prefix and local part; false if it is not a QName.
   // ASCII names were delimited by the byte classes, so only the colons and
