@@ -77,6 +77,30 @@ TEST_F(InMemoryNetworkTest, DeliversThroughTheClockInOrder) {
   EXPECT_TRUE(at_a.empty());
 }
 
+// Verifies that datagrams of every length arrive intact when the network
+// reuses delivered datagrams' buffers for later sends (long after short,
+// short after long, over several laps of its queue).
+TEST_F(InMemoryNetworkTest, ReusedBuffersCarryEachDatagramIntact) {
+  std::vector<Received> at_b;
+  std::vector<Received> ignored;
+  auto a = Recording(network_, ignored);
+  auto b = Recording(network_, at_b);
+  std::vector<std::string> sent;
+  for (int lap = 0; lap < 4; ++lap) {
+    for (size_t size : {200, 3, 0, 64, 17, 1500, 1}) {
+      std::string datagram(size + lap,
+                           static_cast<char>('a' + sent.size() % 26));
+      sent.push_back(datagram);
+      a->SendTo(datagram, b->local_endpoint());
+    }
+    RunAll();
+  }
+  ASSERT_EQ(at_b.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    EXPECT_EQ(at_b[i].datagram, sent[i]) << "datagram " << i;
+  }
+}
+
 // Verifies that the fate function drops and delays datagrams.
 TEST_F(InMemoryNetworkTest, FateDropsAndDelays) {
   std::vector<Received> at_b;
