@@ -87,9 +87,10 @@ bazel build "${common[@]}" \
   --copt=-Wno-missing-profile --copt=-Wno-error \
   --linkopt=-fprofile-use="$use_dir" "${targets[@]}" >&2
 for target in "${targets[@]}"; do
+  # //pkg:name, or //pkg for //pkg:<last part of pkg>.
   package=${target#//}
   package=${package%%:*}
-  name=${target##*:}
+  if [[ $target == *:* ]]; then name=${target##*:}; else name=${package##*/}; fi
   rm -f "$work/$name"
   cp "$bin_dir/$package/$name" "$work/$name"
   chmod u+w "$work/$name"
