@@ -65,6 +65,8 @@ class Jid {
   }
 
  private:
+  static absl::StatusOr<Jid> ParseUncached(absl::string_view text);
+
   std::string local_;
   std::string domain_;
   std::string resource_;

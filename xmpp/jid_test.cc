@@ -1,9 +1,11 @@
 #include "xmpp/jid.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace talkcheck::xmpp {
@@ -234,6 +236,31 @@ TEST(JidTest, HashesByNormalisedForm) {
   EXPECT_TRUE(set.contains(MustParse("ROMEO@EXAMPLE.NET/Orchard")));
   EXPECT_TRUE(set.contains(MustParse("romeo@example.net.")));
   EXPECT_FALSE(set.contains(MustParse("juliet@example.net")));
+}
+
+// Parse keeps the last JIDs it parsed (routing parses the same few again and
+// again): parsing a text again, after others of the same length and after
+// failures, gives what it gave the first time.
+TEST(JidTest, ParsingAgainGivesTheSameJid) {
+  std::vector<std::string> texts;
+  for (char c = 'a'; c <= 'p'; ++c) {  // more than the parser keeps
+    texts.push_back(absl::StrCat("u", std::string(1, c), "@Host.example/r"));
+    texts.push_back(absl::StrCat("u", std::string(1, c), "@host.example"));
+  }
+  std::vector<Jid> first;
+  for (const std::string& text : texts) first.push_back(MustParse(text));
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_FALSE(ParseError(absl::StrCat("@", texts[i])).empty());
+      const Jid again = MustParse(texts[i]);
+      EXPECT_EQ(again, first[i]) << texts[i];
+      EXPECT_EQ(again.ToString(), first[i].ToString()) << texts[i];
+      // The same text at once again: the one just kept.
+      EXPECT_EQ(MustParse(texts[i]), first[i]) << texts[i];
+    }
+  }
+  EXPECT_EQ(MustParse("ua@Host.example/r").ToString(), "ua@host.example/r");
+  EXPECT_EQ(ParseError(""), "JID is empty");
 }
 
 }  // namespace
