@@ -29,6 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/clock.h"
+#include "base/mt19937_64.h"
 #include "fake_server/config.pb.h"
 #include "fake_server/connection.h"
 #include "fake_server/router.h"
@@ -155,7 +156,7 @@ class FakeServer {
   ServerConfig in_memory_config_;
   boost::asio::io_context& io_;
   Clock& clock_;
-  std::mt19937_64 bitgen_;
+  Mt19937_64 bitgen_;
   Router router_;
   std::unique_ptr<boost::asio::ssl::context> tls_context_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;

@@ -14,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -25,6 +24,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/asio_clock.h"
+#include "base/mt19937_64.h"
 #include "fake_server/config.h"
 #include "fake_server/server.h"
 #include "harness/capture/pcap_file.h"
@@ -111,7 +111,7 @@ ScenarioResult RunOnRealClock(const LoadedScenario& item,
     return ErrorResult(item, ClientName(options),
                        absl::StrCat("STUN server: ", stun.status().message()));
   }
-  std::mt19937_64 relay_bitgen(runner_options.seed ^ kRelaySeedSalt);
+  Mt19937_64 relay_bitgen(runner_options.seed ^ kRelaySeedSalt);
   media_sim::RelayServerOptions relay_options;
   relay_options.http_port = options.relay_http_port;
   relay_options.udp_port = options.relay_udp_port;
@@ -191,7 +191,7 @@ ScenarioResult RunOnRealClock(const LoadedScenario& item,
   }
 
   std::optional<ClientLog> log;
-  std::mt19937_64 client_bitgen(runner_options.seed ^ kClientSeedSalt);
+  Mt19937_64 client_bitgen(runner_options.seed ^ kClientSeedSalt);
   std::unique_ptr<ClientUnderTest> cut;
   if (options.client_cmd.empty()) {
     reference_client::VoiceClientOptions reference = options.reference;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "base/mt19937_64.h"
 #include "harness/scenario/variables.h"
 
 namespace talkcheck::harness {
@@ -31,12 +32,12 @@ const std::set<std::string>& BuiltInVariables() {
 }
 
 // Stable across standard libraries, unlike std::uniform_int_distribution.
-int64_t Uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
+int64_t Uniform(Mt19937_64& rng, int64_t lo, int64_t hi) {
   if (hi <= lo) return lo;
   return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1));
 }
 
-bool Chance(std::mt19937_64& rng, int percent) {
+bool Chance(Mt19937_64& rng, int percent) {
   return Uniform(rng, 1, 100) <= percent;
 }
 
@@ -55,7 +56,7 @@ const char* DeadlineName(int64_t ms) {
 }
 
 // A small delay, or one just before or after one of the client's deadlines.
-std::pair<int64_t, std::string> DrawDelay(std::mt19937_64& rng) {
+std::pair<int64_t, std::string> DrawDelay(Mt19937_64& rng) {
   if (Chance(rng, 40)) return {Uniform(rng, 0, kSmallDelayMs), ""};
   const int64_t deadline =
       kClientDeadlinesMs[Uniform(rng, 0, std::size(kClientDeadlinesMs) - 1)];
@@ -186,7 +187,7 @@ std::vector<const Timing*> TimingSites(const Scenario& scenario) {
 }
 
 Schedule DrawSchedule(const Scenario& scenario, uint64_t seed) {
-  std::mt19937_64 rng(seed);
+  Mt19937_64 rng(seed);
   Schedule schedule;
   schedule.set_seed(rng());
 

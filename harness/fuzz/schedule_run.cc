@@ -3,10 +3,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <utility>
 
+#include "base/mt19937_64.h"
 #include "harness/fuzz/oracles.h"
 #include "harness/fuzz/schedule.h"
 #include "media_sim/datagram_network.h"
@@ -45,8 +45,7 @@ std::map<std::string, SimulatedPeer::AckPolicy> AckPoliciesOf(
 media_sim::InMemoryNetwork::FateFunction FateOf(const Schedule& schedule) {
   const MediaConditions& media = schedule.media();
   if (media.loss_percent() <= 0 && media.max_delay_ms() <= 0) return nullptr;
-  auto rng =
-      std::make_shared<std::mt19937_64>(schedule.seed() ^ kMediaSeedSalt);
+  auto rng = std::make_shared<Mt19937_64>(schedule.seed() ^ kMediaSeedSalt);
   return [rng, media](const media_sim::UdpEndpoint&,
                       const media_sim::UdpEndpoint&, absl::string_view) {
     media_sim::InMemoryNetwork::Fate fate;

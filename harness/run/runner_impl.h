@@ -10,13 +10,13 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/mt19937_64.h"
 #include "harness/peer/media_loopback.h"
 #include "harness/peer/peer.h"
 #include "harness/run/runner.h"
@@ -249,7 +249,7 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   Scenario scenario_;
   std::unique_ptr<ClientUnderTest> cut_;
   RunnerOptions options_;
-  std::mt19937_64 bitgen_;
+  Mt19937_64 bitgen_;
   Done done_;
 
   // Every simulated peer, in the scenario's order; peer_ is the first, the

@@ -3,11 +3,11 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <optional>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/asio_clock.h"
+#include "base/mt19937_64.h"
 #include "base/virtual_clock.h"
 #include "base/virtual_driver.h"
 #include "fake_server/server.h"
@@ -107,7 +107,7 @@ absl::StatusOr<ScenarioResult> RunInVirtualWorld(
   if (!server.ok()) return server.status();
   media_sim::InMemoryNetwork network(clock);
   network.set_fate(std::move(fate));
-  std::mt19937_64 client_bitgen(options.seed ^ kClientSeedSalt);
+  Mt19937_64 client_bitgen(options.seed ^ kClientSeedSalt);
   std::unique_ptr<ClientUnderTest> cut;
   if (client.in_process) {
     cut = client.in_process(io, clock, client_bitgen, network);
