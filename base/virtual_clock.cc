@@ -9,14 +9,18 @@
 namespace talkcheck {
 namespace {
 
-// std::push_heap and friends build a max-heap: "later" is "less".
-struct Later {
-  template <typename Queued>
-  bool operator()(const Queued& a, const Queued& b) const {
-    if (a.deadline_ns != b.deadline_ns) return a.deadline_ns > b.deadline_ns;
-    return a.sequence > b.sequence;
-  }
-};
+// Whether `a` runs before `b`: by deadline, then by creation. No two entries
+// tie, so any correct queue pops them in the same order.
+template <typename Queued>
+bool Earlier(const Queued& a, const Queued& b) {
+  if (a.deadline_ns != b.deadline_ns) return a.deadline_ns < b.deadline_ns;
+  return a.sequence < b.sequence;
+}
+
+// The heap's arity: a 4-ary heap has half a binary one's levels, and a
+// node's children lie side by side (a schedule pushes and pops a timer for
+// most of its ~700 events).
+constexpr size_t kArity = 4;
 
 // Cancelled entries left in the heap beyond this many more than the live ones
 // are swept out at once, so that timers re-armed far ahead (idle timeouts)
@@ -142,8 +146,7 @@ std::unique_ptr<Timer> VirtualClock::CallAfter(
   if (deadline_ns == now_ns_) {
     due_now_.push_back(Queued{deadline_ns, slot.sequence, index});
   } else {
-    heap_.push_back(Queued{deadline_ns, slot.sequence, index});
-    std::push_heap(heap_.begin(), heap_.end(), Later());
+    PushHeap(Queued{deadline_ns, slot.sequence, index});
   }
   ++pending_;
   return timer;
@@ -153,7 +156,7 @@ bool VirtualClock::RunNext() {
   // Both fronts are live (DropStaleTop): the earlier of the two runs.
   Queued top;
   if (HasDueNow() &&
-      (heap_.empty() || Later()(heap_.front(), due_now_[due_head_]))) {
+      (heap_.empty() || Earlier(due_now_[due_head_], heap_.front()))) {
     top = due_now_[due_head_++];
   } else if (!heap_.empty()) {
     top = heap_.front();
@@ -196,9 +199,38 @@ void VirtualClock::SetNow(int64_t now_ns) {
   now_ = absl::Nanoseconds(now_ns);
 }
 
+void VirtualClock::PushHeap(const Queued& entry) {
+  size_t i = heap_.size();
+  heap_.push_back(entry);
+  while (i > 0) {
+    const size_t parent = (i - 1) / kArity;
+    if (!Earlier(entry, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    i = parent;
+  }
+  heap_[i] = entry;
+}
+
 void VirtualClock::PopTop() {
-  std::pop_heap(heap_.begin(), heap_.end(), Later());
+  const Queued last = heap_.back();
   heap_.pop_back();
+  const size_t size = heap_.size();
+  if (size == 0) return;
+  // The hole left at the top moves down to where the last entry fits.
+  size_t i = 0;
+  for (;;) {
+    const size_t first = kArity * i + 1;
+    if (first >= size) break;
+    const size_t end = std::min(first + kArity, size);
+    size_t earliest = first;
+    for (size_t child = first + 1; child < end; ++child) {
+      if (Earlier(heap_[child], heap_[earliest])) earliest = child;
+    }
+    if (!Earlier(heap_[earliest], last)) break;
+    heap_[i] = heap_[earliest];
+    i = earliest;
+  }
+  heap_[i] = last;
 }
 
 void VirtualClock::DropStaleTop() {
@@ -214,7 +246,9 @@ void VirtualClock::SweepStale() {
   const auto stale = [this](const Queued& e) { return Stale(e); };
   if (heap_.size() > 2 * pending_ + kStaleSlack) {
     heap_.erase(std::remove_if(heap_.begin(), heap_.end(), stale), heap_.end());
-    std::make_heap(heap_.begin(), heap_.end(), Later());
+    // Sorted is a heap of any arity; sweeps are rare.
+    std::sort(heap_.begin(), heap_.end(),
+              [](const Queued& a, const Queued& b) { return Earlier(a, b); });
   }
   if (due_now_.size() - due_head_ > 2 * pending_ + kStaleSlack) {
     due_now_.erase(due_now_.begin(), due_now_.begin() + due_head_);

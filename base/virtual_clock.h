@@ -78,6 +78,8 @@ class VirtualClock : public Clock {
   bool HasPending() const { return HasDueNow() || !heap_.empty(); }
   // The earliest entry's deadline; only when HasPending().
   int64_t NextDeadlineNs() const;
+  // The heap_ is a kArity-ary min-heap in Earlier order (virtual_clock.cc).
+  void PushHeap(const Queued& entry);
   void PopTop();
   void SetNow(int64_t now_ns);
   // Keeps the heap's top and the due queue's front live entries, so that

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -123,6 +124,48 @@ TEST(VirtualClockTest, CancelChurnRunsOnlyLiveTimersInOrder) {
   std::sort(live.begin(), live.end());
   EXPECT_EQ(ran, live);
   EXPECT_EQ(clock.pending_count(), 0u);
+}
+
+// Callbacks that schedule more timers as they run (what a fuzz schedule's
+// media ticks and deliveries do): every timer runs in (deadline, creation)
+// order, the queue growing and shrinking throughout.
+TEST(VirtualClockTest, TimersScheduledWhileRunningRunInDeadlineOrder) {
+  VirtualClock clock;
+  struct Made {
+    int64_t deadline_us;
+    int index;
+  };
+  std::vector<Made> made;
+  std::vector<int> ran;
+  std::vector<std::unique_ptr<Timer>> timers;
+  uint64_t x = 7;
+  std::function<void()> schedule_one = [&] {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    const int64_t delay_us = static_cast<int64_t>((x >> 33) % 40) * 250;
+    const int index = static_cast<int>(made.size());
+    made.push_back({absl::ToInt64Microseconds(clock.Now()) + delay_us, index});
+    timers.push_back(clock.CallAfter(absl::Microseconds(delay_us), [&, index] {
+      ran.push_back(index);
+      // Zero to three more, while fewer than 30,000 were made.
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      for (uint64_t n = (x >> 40) % 4; n > 0 && made.size() < 30000; --n) {
+        schedule_one();
+      }
+    }));
+  };
+  for (int i = 0; i < 50; ++i) schedule_one();
+  while (clock.RunNext()) {
+  }
+  std::vector<Made> expected = made;
+  std::sort(expected.begin(), expected.end(), [](const Made& a, const Made& b) {
+    return std::make_pair(a.deadline_us, a.index) <
+           std::make_pair(b.deadline_us, b.index);
+  });
+  ASSERT_EQ(ran.size(), made.size());
+  EXPECT_GT(made.size(), 10000u);
+  for (size_t i = 0; i < ran.size(); ++i) {
+    ASSERT_EQ(ran[i], expected[i].index) << "the " << i << "th to run";
+  }
 }
 
 // A timer made due now runs after those made earlier for the same time, and
