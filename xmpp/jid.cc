@@ -141,6 +141,7 @@ class RecentJids {
   ~RecentJids() { recent_jids_gone = true; }
 
   const Jid* Find(absl::string_view text) const {
+    if (text.empty()) return nullptr;  // unused entries' text is empty
     for (const Entry& entry : entries_) {
       if (entry.text == text) return &entry.jid;
     }

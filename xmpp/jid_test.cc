@@ -1,6 +1,7 @@
 #include "xmpp/jid.h"
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -236,6 +237,21 @@ TEST(JidTest, HashesByNormalisedForm) {
   EXPECT_TRUE(set.contains(MustParse("ROMEO@EXAMPLE.NET/Orchard")));
   EXPECT_TRUE(set.contains(MustParse("romeo@example.net.")));
   EXPECT_FALSE(set.contains(MustParse("juliet@example.net")));
+}
+
+// The kept JIDs' unused places hold no text: an empty text is still an
+// error in a thread that has kept none yet (found by jid_fuzzer, whose first
+// input is the empty one).
+TEST(JidTest, EmptyTextFailsInAFreshThread) {
+  absl::StatusOr<Jid> jid = Jid();
+  std::thread([&jid] { jid = Jid::Parse(""); }).join();
+  EXPECT_FALSE(jid.ok());
+  absl::StatusOr<Jid> after_one = Jid();
+  std::thread([&after_one] {
+    (void)Jid::Parse("romeo@example.net");
+    after_one = Jid::Parse("");
+  }).join();
+  EXPECT_FALSE(after_one.ok());
 }
 
 // Parse keeps the last JIDs it parsed (routing parses the same few again and

@@ -1,7 +1,6 @@
 #include "harness/fuzz/schedule.h"
 
 #include <algorithm>
-#include <random>
 #include <set>
 #include <string>
 #include <utility>
