@@ -1,15 +1,16 @@
 // Mt19937_64: std::mt19937_64's exact sequence, for less work per seed.
 //
 // Every fuzz schedule seeds its own engines (the server's, the runner's, the
-// client's, the schedule's own), fills each one's 312-word state at seeding
-// and twists all of it at the first draw, then draws a few dozen numbers:
-// the setup was most of what an engine cost. This one seeds a state word and
-// twists it only when a draw needs it. The twist is the standard in-place
-// one, word k after words 0..k-1, so doing word k at draw k reads the same
-// values the whole twist would; the first twist reads seeded words up to
-// k + 156, so seeding goes that far ahead and no farther. Same seed, same
-// numbers as std::mt19937_64 (mt19937_64_test.cc compares them): replay files
-// and campaign seeds stay valid.
+// client's, the schedule's own, the media fate's) and draws a few dozen
+// numbers from each; the standard engine fills all 312 state words at
+// seeding and twists them all at the first draw, most of what an engine cost
+// a schedule. This one seeds a state word and twists it only when a draw
+// needs it. The twist is the standard in-place one, word k after words
+// 0..k-1, so doing word k at draw k reads the same values the whole twist
+// would; the first twist reads seeded words up to k + 156, so seeding goes
+// that far ahead and no farther. Same seed, same numbers as std::mt19937_64
+// (mt19937_64_test.cc compares them): replay files and campaign seeds stay
+// valid.
 #ifndef TALKCHECK_BASE_MT19937_64_H_
 #define TALKCHECK_BASE_MT19937_64_H_
 
