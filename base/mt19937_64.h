@@ -37,12 +37,11 @@ class Mt19937_64 {
   void seed(result_type value = default_seed) { Seed(value); }
 
   result_type operator()() {
-    if (next_ == kWords) {  // a generation used up: the next one
-      next_ = 0;
-      first_generation_ = false;
-    }
+    if (next_ == kWords) next_ = 0;  // a generation used up: the next one
     const size_t k = next_++;
-    if (first_generation_) {
+    // Only the first generation reads seeded words ahead of it; every word is
+    // seeded by its 156th draw.
+    if (seeded_ < kWords) {
       SeedThrough(k < kShift ? k + kShift : std::min(k + 1, kWords - 1));
     }
     Twist(k);
@@ -64,7 +63,6 @@ class Mt19937_64 {
     state_[0] = value;
     seeded_ = 1;
     next_ = 0;
-    first_generation_ = true;
   }
 
   // Fills the state words up to and including `last` as seeding does.
@@ -95,9 +93,8 @@ class Mt19937_64 {
   }
 
   std::array<uint64_t, kWords> state_;
-  size_t seeded_ = 0;  // words seeded, during the first generation
+  size_t seeded_ = 0;  // words seeded so far (all, from draw 156 on)
   size_t next_ = 0;    // the next word to twist and draw
-  bool first_generation_ = true;
 };
 
 }  // namespace talkcheck
