@@ -13,8 +13,10 @@
 // Usage:
 //   purple_client --server=127.0.0.1:5222 --jid=cut@talkcheck.test
 //       --password=secret [--tls=off|optional|required]
+#include <execinfo.h>
 #include <gst/gst.h>
 #include <purple.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -279,6 +281,40 @@ gboolean OnStdin(GIOChannel* channel, GIOCondition condition, gpointer) {
   return FALSE;
 }
 
+// A crash (libpurple's, Farstream's, GStreamer's or ours) leaves the frames
+// it died in on stderr, which talkcheck keeps as the client's log
+// (--client_log): "killed by SIGSEGV" alone does not say whose fault it was.
+// Only async-signal-safe calls; backtrace() is called once at start so that
+// its first use does not load libgcc inside the handler. A handler already
+// there (AddressSanitizer's, under --config=asan) is left in place.
+void OnFatalSignal(int signal_number) {
+  constexpr char kHeader[] = "purple_client: fatal signal; frames:\n";
+  (void)!write(STDERR_FILENO, kHeader, sizeof(kHeader) - 1);
+  void* frames[64];
+  const int count = backtrace(frames, 64);
+  backtrace_symbols_fd(frames, count, STDERR_FILENO);
+  // Die of the same signal, so talkcheck still reports it as such.
+  struct sigaction action = {};
+  action.sa_handler = SIG_DFL;
+  sigaction(signal_number, &action, nullptr);
+  raise(signal_number);
+}
+
+void ReportFatalSignals() {
+  void* warm_up[1];
+  backtrace(warm_up, 1);
+  struct sigaction action = {};
+  action.sa_handler = OnFatalSignal;
+  sigemptyset(&action.sa_mask);
+  for (int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
+    struct sigaction current = {};
+    if (sigaction(signal_number, nullptr, &current) == 0 &&
+        current.sa_handler == SIG_DFL) {
+      sigaction(signal_number, &action, nullptr);
+    }
+  }
+}
+
 bool ParseFlags(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -335,6 +371,7 @@ int main(int argc, char** argv) {
     Log("libpurple did not initialise");
     return 1;
   }
+  ReportFatalSignals();
   purple_set_blist(purple_blist_new());
   purple_blist_load();
   RegisterAudioElements();
