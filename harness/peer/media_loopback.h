@@ -85,6 +85,12 @@ class MediaLoopback {
   absl::Duration next_frame_at_;
   uint64_t sent_ = 0;
   uint64_t refused_ = 0;
+  // How late the last tick ran, and the RFC 3550 estimate over the ticks'
+  // lateness: the jitter a receiver would measure of the peer's own stream,
+  // which is what this machine's scheduling did to the harness's timers
+  // (zero on the virtual clock).
+  absl::Duration last_late_;
+  double own_jitter_s_ = 0;
   uint64_t echoed_ = 0;
   double rtt_sum_ms_ = 0;
 
@@ -111,18 +117,22 @@ GiceFindings(const media_sim::GiceStats& gice);
 
 // What fails a media step (an empty list: it passed), each a phrase for the
 // step's message: too few packets either way, loss or jitter over the step's
-// limits, a payload type outside the negotiated set, packets other than the
-// step's codec= (when it has one), SSRC changes, malformed RTP, timestamps
-// that do not advance, and every nonzero GICE finding against the
-// client. When anything failed, the last phrase names what did arrive
-// (payload types and SSRCs with counts). Environment findings never fail.
+// limits (jitter net of the peer's own timers' share), a payload type outside
+// the negotiated set, packets other than the step's codec= (when it has one),
+// SSRC changes, malformed RTP, timestamps that do not advance, and every
+// nonzero GICE finding against the client. When anything failed, the last
+// phrase names what did arrive (payload types and SSRCs with counts).
+// Environment findings never fail.
 std::vector<std::string> MediaProblems(const MediaStep& media,
                                        const MediaReport& report,
                                        bool timed_out);
 
 // What is worth a warning but fails no client: RTP timestamp steps by part of
-// a frame (legal RTP; libjingle never sends them). Empty when there is none.
-std::vector<std::string> MediaWarnings(const MediaReport& report);
+// a frame (legal RTP; libjingle never sends them), and jitter over the step's
+// limit that the peer's own send timers account for (a loaded machine, not
+// the client: see MediaReport.peer_timer_jitter_ms). Empty when there is none.
+std::vector<std::string> MediaWarnings(const MediaStep& media,
+                                       const MediaReport& report);
 
 // "PCMU: 103 packets sent, 106 received, loss 0.00%, jitter 0.40 ms, 50.0
 // pps, rtt 12.50 ms", with "rtt n/a (not echoed)" when the client echoed none

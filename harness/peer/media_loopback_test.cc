@@ -153,6 +153,76 @@ TEST_F(MediaLoopbackTest, LateTicksDoNotLoseFrames) {
   EXPECT_LE(offered, 101u);  // and no more
 }
 
+// A clock whose every third timer fires `late` after its time and the others
+// on time: the uneven delays a loaded machine's scheduler puts on a thread.
+class JitteryClock : public Clock {
+ public:
+  JitteryClock(Clock& inner, absl::Duration late)
+      : inner_(inner), late_(late) {}
+  absl::Duration Now() const override { return inner_.Now(); }
+  std::unique_ptr<Timer> CallAfter(
+      absl::Duration delay, absl::AnyInvocable<void()> callback) override {
+    const bool late = ++calls_ % 3 == 0;
+    return inner_.CallAfter(delay + (late ? late_ : absl::ZeroDuration()),
+                            std::move(callback));
+  }
+
+ private:
+  Clock& inner_;
+  const absl::Duration late_;
+  int calls_ = 0;
+};
+
+// A loaded machine delays the client's sends as it delays the peer's own: the
+// client's stream (paced as the peer's, on a clock as jittery) shows jitter
+// over the step's 20 ms, and the peer's own send timers show as much, so the
+// step passes with a warning that names both figures.
+TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
+  JitteryClock peer_clock(clock_, absl::Milliseconds(70));
+  JitteryClock client_clock(clock_, absl::Milliseconds(70));
+  MediaLoopback loopback(peer_clock, *peer_, Codec("PCMU", 0),
+                         {Codec("PCMU", 0)}, 42);
+  MediaLoopback client(client_clock, *client_, Codec("PCMU", 0),
+                       {Codec("PCMU", 0)}, 43);
+  loopback.Start();
+  client.Start();
+  RunFor(absl::Seconds(3));
+  const MediaReport report = loopback.Report();
+  EXPECT_GT(report.jitter_ms(), 20);
+  EXPECT_GT(report.peer_timer_jitter_ms(), 20);
+  EXPECT_TRUE(MediaProblems(Step(), report, false).empty())
+      << absl::StrJoin(MediaProblems(Step(), report, false), "; ");
+  const std::vector<std::string> warnings = MediaWarnings(Step(), report);
+  ASSERT_EQ(warnings.size(), 1u) << absl::StrJoin(warnings, "; ");
+  EXPECT_TRUE(absl::StrContains(warnings[0],
+                                "not judged: the peer's own send "
+                                "timers"))
+      << warnings[0];
+}
+
+// The same jittery client against a peer whose timers run on time (an idle
+// machine): the jitter is the client's alone, and fails the step.
+TEST_F(MediaLoopbackTest, JitterOfTheClientAloneFails) {
+  JitteryClock client_clock(clock_, absl::Milliseconds(70));
+  MediaLoopback loopback(clock_, *peer_, Codec("PCMU", 0), {Codec("PCMU", 0)},
+                         42);
+  MediaLoopback client(client_clock, *client_, Codec("PCMU", 0),
+                       {Codec("PCMU", 0)}, 43);
+  loopback.Start();
+  client.Start();
+  RunFor(absl::Seconds(3));
+  const MediaReport report = loopback.Report();
+  EXPECT_EQ(report.peer_timer_jitter_ms(), 0);
+  const std::vector<std::string> problems =
+      MediaProblems(Step(), report, false);
+  // The jitter, then what arrived (which every failure names).
+  ASSERT_EQ(problems.size(), 2u) << absl::StrJoin(problems, "; ");
+  EXPECT_TRUE(absl::StartsWith(problems[0], "jitter ")) << problems[0];
+  EXPECT_TRUE(absl::StrContains(problems[0], "over the limit of 20.00 ms"))
+      << problems[0];
+  EXPECT_TRUE(MediaWarnings(Step(), report).empty());
+}
+
 TEST_F(MediaLoopbackTest, SamplesEvery250MsAndNamesTheChosenPair) {
   MediaLoopback loopback(clock_, *peer_, Codec("PCMU", 0), {Codec("PCMU", 0)},
                          42);

@@ -446,7 +446,7 @@ void ScenarioRunner::Impl::FinishMedia(bool timed_out) {
 
   const std::vector<std::string> problems =
       MediaProblems(media, report, timed_out);
-  for (const std::string& warning : MediaWarnings(report)) {
+  for (const std::string& warning : MediaWarnings(media, report)) {
     result_.add_warnings(absl::StrCat(
         "warning: ", StepTitle(scenario_.steps(pc_)), ": ", warning));
   }
