@@ -198,6 +198,9 @@ TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
                                 "not judged: the peer's own send "
                                 "timers"))
       << warnings[0];
+  EXPECT_TRUE(
+      absl::StrContains(MediaFigures(report), "the peer's own send timers "))
+      << MediaFigures(report);
 }
 
 // The same jittery client against a peer whose timers run on time (an idle
@@ -221,6 +224,8 @@ TEST_F(MediaLoopbackTest, JitterOfTheClientAloneFails) {
   EXPECT_TRUE(absl::StrContains(problems[0], "over the limit of 20.00 ms"))
       << problems[0];
   EXPECT_TRUE(MediaWarnings(Step(), report).empty());
+  EXPECT_FALSE(absl::StrContains(MediaFigures(report), "the peer's own"))
+      << MediaFigures(report);
 }
 
 TEST_F(MediaLoopbackTest, SamplesEvery250MsAndNamesTheChosenPair) {
