@@ -84,6 +84,20 @@ class MediaLoopbackTest : public ::testing::Test {
     clock_.AdvanceBy(end - clock_.Now());
   }
 
+  // 3 s of PCMU both ways, the peer's MediaLoopback on `peer_clock` and the
+  // client's stream, paced as the peer's, on `client_clock`: the peer's
+  // report.
+  MediaReport PacedBothWays(Clock& peer_clock, Clock& client_clock) {
+    MediaLoopback loopback(peer_clock, *peer_, Codec("PCMU", 0),
+                           {Codec("PCMU", 0)}, 42);
+    MediaLoopback client(client_clock, *client_, Codec("PCMU", 0),
+                         {Codec("PCMU", 0)}, 43);
+    loopback.Start();
+    client.Start();
+    RunFor(absl::Seconds(3));
+    return loopback.Report();
+  }
+
   MediaStep Step() {
     MediaStep step;
     step.set_min_packets_each_way(50);
@@ -180,14 +194,7 @@ class JitteryClock : public Clock {
 TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
   JitteryClock peer_clock(clock_, absl::Milliseconds(70));
   JitteryClock client_clock(clock_, absl::Milliseconds(70));
-  MediaLoopback loopback(peer_clock, *peer_, Codec("PCMU", 0),
-                         {Codec("PCMU", 0)}, 42);
-  MediaLoopback client(client_clock, *client_, Codec("PCMU", 0),
-                       {Codec("PCMU", 0)}, 43);
-  loopback.Start();
-  client.Start();
-  RunFor(absl::Seconds(3));
-  const MediaReport report = loopback.Report();
+  const MediaReport report = PacedBothWays(peer_clock, client_clock);
   EXPECT_GT(report.jitter_ms(), 20);
   EXPECT_GT(report.peer_timer_jitter_ms(), 20);
   EXPECT_TRUE(MediaProblems(Step(), report, false).empty())
@@ -207,14 +214,7 @@ TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
 // machine): the jitter is the client's alone, and fails the step.
 TEST_F(MediaLoopbackTest, JitterOfTheClientAloneFails) {
   JitteryClock client_clock(clock_, absl::Milliseconds(70));
-  MediaLoopback loopback(clock_, *peer_, Codec("PCMU", 0), {Codec("PCMU", 0)},
-                         42);
-  MediaLoopback client(client_clock, *client_, Codec("PCMU", 0),
-                       {Codec("PCMU", 0)}, 43);
-  loopback.Start();
-  client.Start();
-  RunFor(absl::Seconds(3));
-  const MediaReport report = loopback.Report();
+  const MediaReport report = PacedBothWays(clock_, client_clock);
   EXPECT_EQ(report.peer_timer_jitter_ms(), 0);
   const std::vector<std::string> problems =
       MediaProblems(Step(), report, false);
