@@ -9,7 +9,10 @@
 #   loses its race: the peer's first ping beats the peer's candidates message,
 #   and libnice in Google mode then never checks the peer; such a run must fail
 #   at its media step with exactly that diagnosis, and one call at least must
-#   carry media;
+#   carry media; and now and then (1 in 350 runs of call-while-ringing)
+#   Farstream crashes in a thread of its own as the rejected call's media is
+#   torn down: such a run must end "killed by SIG..." with the driver's frames
+#   showing Farstream's and none of the driver's own code;
 # - its callee's reject, caps, disco and candidate attributes pass, and
 #   candidates-while-ringing with the warning for PROTOCOL.md §8.4;
 # - as callee (callee-g1-basic, and answer-chosen-caller, whose user answers
@@ -99,25 +102,47 @@ for name in "${not_applicable[@]}"; do
 done
 grep -q "warning: step [0-9]* (expect) at scenarios/candidates-while-ringing.xml:[0-9]* (required only by profile libjingle-0.4, libjingle-0.7): no matching stanza" "$dir/pass.out" ||
   fail "no §8.4 warning: $(grep -A3 'candidates-while-ringing' "$dir/pass.out" | head)"
-# verdict_ok OUT NAME: NAME passed, or failed at its media step with the race's
-# diagnosis (no check from the client, the peer's checks answered).
+# client_output LOG NAME: what the client wrote during scenario NAME (talkcheck
+# appends each scenario's under a header line of its own).
+client_output() {
+  awk -v head="=== talkcheck: $2 (" \
+    'index($0, "=== talkcheck: ") == 1 { on = index($0, head) == 1 } on' "$1"
+}
+# farstream_crash OUT LOG NAME: the client died of a signal during NAME, and
+# the frames the driver wrote (its OnFatalSignal, the first frame) are all
+# GLib's, GStreamer's and Farstream's, with Farstream's among them: a worker
+# thread of Farstream's RTP conference removing an element after its user
+# rejected a call (1 in 350 runs of call-while-ringing; docs/protocol-notes.md).
+# libpurple's media stack's fault, reported as such, never the driver's.
+farstream_crash() {
+  grep -A1 "^=== FAIL $3 " "$1" | grep -q "client under test failed: client process killed by SIG" ||
+    return 1
+  local frames
+  frames=$(client_output "$2" "$3" | sed -n '/^purple_client: fatal signal; frames:$/,$p' | grep '^/')
+  grep -Eq '/(libfarstream-[^/]*|libfsrtpconference)\.so' <<<"$frames" &&
+    (($(grep -c '/purple_client(' <<<"$frames") == 1))
+}
+# verdict_ok OUT LOG NAME: NAME passed, or failed at its media step with the
+# race's diagnosis (no check from the client, the peer's checks answered), or
+# its client died inside Farstream.
 verdict_ok() {
-  grep -q "^PASS  $2 " "$1" && return 0
-  grep -A1 "^=== FAIL $2 " "$1" | grep -Eq \
+  grep -q "^PASS  $3 " "$1" && return 0
+  farstream_crash "$1" "$2" "$3" && return 0
+  grep -A1 "^=== FAIL $3 " "$1" | grep -Eq \
     "^step [0-9]+ \(media\) .*no connectivity check from the client at all.*answered by the client [1-9]"
 }
 media_passed=0
 for name in "${media[@]}"; do
-  verdict_ok "$dir/pass.out" "$name" ||
+  verdict_ok "$dir/pass.out" "$dir/pass.log" "$name" ||
     fail "$name: $(grep -A4 "^=== [A-Z]* $name " "$dir/pass.out" | head -8)"
   grep -q "^PASS  $name " "$dir/pass.out" && media_passed=$((media_passed + 1))
 done
 # At least one call with media both ways (each run loses the race now and
 # then, rarely all four; then caller-g1-basic alone, up to three times).
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
   ((media_passed > 0)) && break
   run "$dir/retry.out" "$dir/retry.log" scenarios/caller-g1-basic.xml
-  verdict_ok "$dir/retry.out" caller-g1-basic ||
+  verdict_ok "$dir/retry.out" "$dir/retry.log" caller-g1-basic ||
     fail "caller-g1-basic: $(grep -A4 '^=== ' "$dir/retry.out" | head -8)"
   grep -q "^PASS  caller-g1-basic " "$dir/retry.out" && media_passed=1
 done
