@@ -135,20 +135,26 @@ TEST_F(MediaLoopbackTest, NegotiatedCodecsPassEachAtItsOwnClock) {
       << MediaFigures(report);
 }
 
-// A clock whose timers all fire `late` after their time, as on a loaded
-// machine whose thread gets to them late.
+// A clock whose timers fire `late` after their time: every one (a thread a
+// loaded machine gets to late), or every `every`th with the others on time
+// (the uneven delays of a loaded machine's scheduler).
 class LateClock : public Clock {
  public:
-  LateClock(Clock& inner, absl::Duration late) : inner_(inner), late_(late) {}
+  LateClock(Clock& inner, absl::Duration late, int every = 1)
+      : inner_(inner), late_(late), every_(every) {}
   absl::Duration Now() const override { return inner_.Now(); }
   std::unique_ptr<Timer> CallAfter(
       absl::Duration delay, absl::AnyInvocable<void()> callback) override {
-    return inner_.CallAfter(delay + late_, std::move(callback));
+    const bool late = ++calls_ % every_ == 0;
+    return inner_.CallAfter(delay + (late ? late_ : absl::ZeroDuration()),
+                            std::move(callback));
   }
 
  private:
   Clock& inner_;
   const absl::Duration late_;
+  const int every_;
+  int calls_ = 0;
 };
 
 // Frames keep the codec's pace from the start: ticks that run 15 ms late
@@ -167,33 +173,13 @@ TEST_F(MediaLoopbackTest, LateTicksDoNotLoseFrames) {
   EXPECT_LE(offered, 101u);  // and no more
 }
 
-// A clock whose every third timer fires `late` after its time and the others
-// on time: the uneven delays a loaded machine's scheduler puts on a thread.
-class JitteryClock : public Clock {
- public:
-  JitteryClock(Clock& inner, absl::Duration late)
-      : inner_(inner), late_(late) {}
-  absl::Duration Now() const override { return inner_.Now(); }
-  std::unique_ptr<Timer> CallAfter(
-      absl::Duration delay, absl::AnyInvocable<void()> callback) override {
-    const bool late = ++calls_ % 3 == 0;
-    return inner_.CallAfter(delay + (late ? late_ : absl::ZeroDuration()),
-                            std::move(callback));
-  }
-
- private:
-  Clock& inner_;
-  const absl::Duration late_;
-  int calls_ = 0;
-};
-
 // A loaded machine delays the client's sends as it delays the peer's own: the
 // client's stream (paced as the peer's, on a clock as jittery) shows jitter
 // over the step's 20 ms, and the peer's own send timers show as much, so the
 // step passes with a warning that names both figures.
 TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
-  JitteryClock peer_clock(clock_, absl::Milliseconds(70));
-  JitteryClock client_clock(clock_, absl::Milliseconds(70));
+  LateClock peer_clock(clock_, absl::Milliseconds(70), /*every=*/3);
+  LateClock client_clock(clock_, absl::Milliseconds(70), /*every=*/3);
   const MediaReport report = PacedBothWays(peer_clock, client_clock);
   EXPECT_GT(report.jitter_ms(), 20);
   EXPECT_GT(report.peer_timer_jitter_ms(), 20);
@@ -213,7 +199,7 @@ TEST_F(MediaLoopbackTest, JitterTheMachineAlsoPutOnThePeerIsNotTheClients) {
 // The same jittery client against a peer whose timers run on time (an idle
 // machine): the jitter is the client's alone, and fails the step.
 TEST_F(MediaLoopbackTest, JitterOfTheClientAloneFails) {
-  JitteryClock client_clock(clock_, absl::Milliseconds(70));
+  LateClock client_clock(clock_, absl::Milliseconds(70), /*every=*/3);
   const MediaReport report = PacedBothWays(clock_, client_clock);
   EXPECT_EQ(report.peer_timer_jitter_ms(), 0);
   const std::vector<std::string> problems =
