@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/local_ref.h"
 
 namespace talkcheck::media_sim {
 namespace {
@@ -269,9 +270,7 @@ size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
 
 struct InMemoryNetwork::State {
   explicit State(Clock& clock) : clock(clock) {}
-  ~State() {
-    if (alive_while_delivering != nullptr) *alive_while_delivering = false;
-  }
+  ~State();
 
   void Deliver(uint64_t id);
 
@@ -315,14 +314,16 @@ struct InMemoryNetwork::State {
   bool* alive_while_delivering = nullptr;
 };
 
+// Single-threaded, as the network is: the socket knows its network by a plain
+// pointer, which the network clears when it goes (a weak_ptr's lock per
+// datagram was two atomic operations), and deliveries hold the handler by a
+// LocalRef.
 class InMemoryNetwork::Socket : public DatagramSocket {
  public:
-  Socket(std::weak_ptr<State> state, UdpEndpoint local)
-      : state_(std::move(state)), local_(std::move(local)) {}
+  Socket(State* state, UdpEndpoint local)
+      : state_(state), local_(std::move(local)) {}
   ~Socket() override {
-    if (std::shared_ptr<State> state = state_.lock()) {
-      state->sockets.erase(local_.port());
-    }
+    if (state_ != nullptr) state_->sockets.erase(local_.port());
   }
 
   // DatagramSocket implementation.
@@ -331,23 +332,26 @@ class InMemoryNetwork::Socket : public DatagramSocket {
   const UdpEndpoint& local() const { return local_; }
   bool SendTo(absl::string_view datagram, const UdpEndpoint& to) override;
   void SetReceiveHandler(ReceiveHandler handler) override {
-    handler_ = handler ? std::make_shared<ReceiveHandler>(std::move(handler))
-                       : nullptr;
+    handler_ =
+        handler ? LocalRef<ReceiveHandler>::Make(std::move(handler)) : nullptr;
   }
 
   // Shared, so that a delivery can hold it while the handler destroys the
   // socket, without copying the function per datagram.
-  const std::shared_ptr<ReceiveHandler>& handler() const { return handler_; }
+  const LocalRef<ReceiveHandler>& handler() const { return handler_; }
+
+  // The network is going: nothing more to send or to unregister from.
+  void Detach() { state_ = nullptr; }
 
  private:
-  std::weak_ptr<State> state_;
+  State* state_;
   const UdpEndpoint local_;
-  std::shared_ptr<ReceiveHandler> handler_;
+  LocalRef<ReceiveHandler> handler_;
 };
 
 bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
                                      const UdpEndpoint& to) {
-  std::shared_ptr<State> state = state_.lock();
+  State* const state = state_;
   if (state == nullptr) return false;  // the network is gone
   Fate fate;
   if (state->fate) fate = state->fate(local_, to, datagram);
@@ -363,9 +367,14 @@ bool InMemoryNetwork::Socket::SendTo(absl::string_view datagram,
   datagram_in_flight.data.assign(datagram.begin(), datagram.end());
   // The state owns the timer: destroying it cancels the callback, so the raw
   // pointer cannot dangle.
-  datagram_in_flight.timer = state->clock.CallAfter(
-      fate.delay, [state = state.get(), id] { state->Deliver(id); });
+  datagram_in_flight.timer =
+      state->clock.CallAfter(fate.delay, [state, id] { state->Deliver(id); });
   return true;
+}
+
+InMemoryNetwork::State::~State() {
+  if (alive_while_delivering != nullptr) *alive_while_delivering = false;
+  for (const auto& [port, socket] : sockets) socket->Detach();
 }
 
 InMemoryNetwork::State::InFlight& InMemoryNetwork::State::Append() {
@@ -402,7 +411,7 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
   }
   const auto it = sockets.find(to.port());
   if (it == sockets.end() || !SameEndpoint(it->second->local(), to) ||
-      it->second->handler() == nullptr || from.protocol() != to.protocol()) {
+      !it->second->handler() || from.protocol() != to.protocol()) {
     ++undeliverable;
     delivered_bytes.swap(data);
     return;
@@ -410,7 +419,7 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
   ++delivered;
   // Held: the handler may destroy the socket, or the network and this state
   // with it (which `alive` then tells).
-  const std::shared_ptr<ReceiveHandler> handler = it->second->handler();
+  const LocalRef<ReceiveHandler> handler = it->second->handler();
   bool alive = true;
   bool* const outer = alive_while_delivering;
   alive_while_delivering = &alive;
@@ -424,7 +433,7 @@ void InMemoryNetwork::State::Deliver(uint64_t id) {
 }
 
 InMemoryNetwork::InMemoryNetwork(Clock& clock)
-    : state_(std::make_shared<State>(clock)) {}
+    : state_(std::make_unique<State>(clock)) {}
 
 InMemoryNetwork::~InMemoryNetwork() = default;
 
@@ -441,7 +450,7 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> InMemoryNetwork::Bind(
   }
   const UdpEndpoint local(*parsed,
                           static_cast<unsigned short>(state_->next_port++));
-  auto socket = std::make_unique<Socket>(state_, local);
+  auto socket = std::make_unique<Socket>(state_.get(), local);
   state_->sockets[local.port()] = socket.get();
   return std::unique_ptr<DatagramSocket>(std::move(socket));
 }

@@ -183,9 +183,9 @@ class InMemoryNetwork : public DatagramNetwork {
 
  private:
   class Socket;
-  struct State;  // shared (weakly) with sockets and datagrams in flight
+  struct State;  // known to its sockets until it goes, and to its datagrams
 
-  std::shared_ptr<State> state_;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace talkcheck::media_sim

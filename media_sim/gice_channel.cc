@@ -359,7 +359,7 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
   }
   ++judged->media_received;
   // Held, so that a handler destroying the channel does not destroy itself.
-  if (const std::shared_ptr<PacketHandler> handler = owner.on_packet_) {
+  if (const LocalRef<PacketHandler> handler = owner.on_packet_) {
     (*handler)(data, from);
   }
 }

@@ -46,6 +46,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "base/local_ref.h"
 #include "media_sim/candidate.h"
 #include "media_sim/datagram_network.h"
 
@@ -244,7 +245,7 @@ class GiceChannel {
 
   void set_packet_handler(PacketHandler handler) {
     on_packet_ =
-        handler ? std::make_shared<PacketHandler>(std::move(handler)) : nullptr;
+        handler ? LocalRef<PacketHandler>::Make(std::move(handler)) : nullptr;
   }
   void set_writable_handler(std::function<void(bool)> handler) {
     on_writable_ = std::move(handler);
@@ -268,7 +269,7 @@ class GiceChannel {
   std::unique_ptr<Impl> impl_;
   // Shared, so that a packet can hold it while the handler destroys the
   // channel, without copying the function (and its captures) per packet.
-  std::shared_ptr<PacketHandler> on_packet_;
+  LocalRef<PacketHandler> on_packet_;
   std::function<void(bool)> on_writable_;
   std::function<bool()> answer_pings_;
   GiceStats stats_;
