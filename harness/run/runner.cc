@@ -216,8 +216,10 @@ void ScenarioRunner::Impl::Observe(const fake_server::RoutedStanza& routed) {
   }
   if (from_cut) {
     // For to="any" expects; checked from a fresh handler, not inside routing.
-    client_out_.push_back(SimulatedPeer::Received{routed.time, routed.stanza,
-                                                  /*consumed=*/false});
+    if (keeps_client_out_) {
+      client_out_.push_back(SimulatedPeer::Received{routed.time, routed.stanza,
+                                                    /*consumed=*/false});
+    }
     if (ready_) {
       boost::asio::post(io_, [weak = weak_from_this()] {
         if (auto self = weak.lock()) self->OnInboxChanged();

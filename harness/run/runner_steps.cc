@@ -95,6 +95,25 @@ ScenarioRunner::Impl::Inbox* ScenarioRunner::Impl::InboxFor(const Step& step) {
   return any ? &client_out_ : &PeerFor(step)->inbox();
 }
 
+bool ScenarioRunner::Impl::ReadsClientOut(const Scenario& scenario) {
+  // Wider than InboxFor's test: a member or a branch that says to="any" on
+  // its own (CheckAnyOrder, CheckOneOf) looks there too.
+  for (const Step& step : scenario.steps()) {
+    if ((step.has_expect() && step.expect().any_address()) ||
+        (step.has_expect_none() && step.expect_none().any_address()) ||
+        (step.has_any_order() && step.any_order().any_address())) {
+      return true;
+    }
+    for (const Step& member : step.any_order().steps()) {
+      if (member.expect().any_address()) return true;
+    }
+    for (const OneOfStep::Branch& branch : step.one_of().branches()) {
+      if (branch.first().expect().any_address()) return true;
+    }
+  }
+  return false;
+}
+
 void ScenarioRunner::Impl::RunCurrent() {
   if (finished_) return;
   while (pc_ < scenario_.steps_size() && IsFlowStep(scenario_.steps(pc_)) &&
