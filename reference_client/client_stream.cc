@@ -211,7 +211,7 @@ void ClientStream::Impl::OnBytes(absl::string_view bytes) {
 
 void ClientStream::Impl::OnElement(Element element) {
   if (phase_ == Phase::kClosed) return;
-  HandleElement(element);
+  HandleElement(std::move(element));
 }
 
 void ClientStream::Impl::HandleEvent(xmpp::StreamFramer::Event& event) {
@@ -241,12 +241,12 @@ void ClientStream::Impl::HandleEvent(xmpp::StreamFramer::Event& event) {
             absl::StrCat("unparsable element from the server: ",
                          element.status().message())));
       }
-      return HandleElement(*element);
+      return HandleElement(*std::move(element));
     }
   }
 }
 
-void ClientStream::Impl::HandleElement(const Element& element) {
+void ClientStream::Impl::HandleElement(Element&& element) {
   if (element.Is(ns::kStream, "error")) {
     return Finish(StreamErrorStatus(element));
   }
@@ -263,7 +263,7 @@ void ClientStream::Impl::HandleElement(const Element& element) {
     case Phase::kBinding:
     case Phase::kReady:
     case Phase::kClosing:
-      return HandleStanza(element);
+      return HandleStanza(std::move(element));
     default:
       return;
   }
@@ -290,7 +290,7 @@ bool ClientStream::Impl::ReplyMatches(const PendingIq& pending,
   return from_jid.ok() && to_jid.ok() && *from_jid == *to_jid;
 }
 
-void ClientStream::Impl::HandleStanza(const Element& stanza) {
+void ClientStream::Impl::HandleStanza(Element&& stanza) {
   if (stanza.ns() != ns::kClient) return;
   if (stanza.name() == "iq") {
     const std::string type = stanza.AttrOr("type", "");
@@ -299,7 +299,7 @@ void ClientStream::Impl::HandleStanza(const Element& stanza) {
       if (it != pending_.end() && ReplyMatches(it->second, stanza)) {
         IqCallback callback = std::move(it->second.callback);
         pending_.erase(it);
-        if (callback) callback(stanza);
+        if (callback) callback(std::move(stanza));  // the reply is its own
         return;
       }
     }

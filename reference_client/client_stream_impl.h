@@ -111,14 +111,14 @@ class ClientStream::Impl : public std::enable_shared_from_this<Impl> {
   // and parses the rest).
   void OnElement(xmpp::Element element);
   void HandleEvent(xmpp::StreamFramer::Event& event);
-  void HandleElement(const xmpp::Element& element);
+  void HandleElement(xmpp::Element&& element);
   void HandleFeatures(const xmpp::Element& features);
   void StartSasl(const xmpp::Element& mechanisms);
   void HandleSasl(const xmpp::Element& element);
   void StartBind();
   void StartSession();
   void BecomeReady();
-  void HandleStanza(const xmpp::Element& stanza);
+  void HandleStanza(xmpp::Element&& stanza);
   bool ReplyMatches(const PendingIq& pending, const xmpp::Element& reply) const;
   void StartTls();
   void OnHandshake(const boost::system::error_code& ec);
