@@ -114,13 +114,24 @@ client_output() {
 # thread of Farstream's RTP conference removing an element after its user
 # rejected a call (1 in 350 runs of call-while-ringing; docs/protocol-notes.md).
 # libpurple's media stack's fault, reported as such, never the driver's.
+# Under --config=asan AddressSanitizer reports the SEGV instead (and exits 1):
+# the same rule over its crash stack, the lines up to the first blank one
+# (the stack of the thread's creation follows, and names the driver).
 farstream_crash() {
-  grep -A1 "^=== FAIL $3 " "$1" | grep -q "client under test failed: client process killed by SIG" ||
+  local failure frames
+  failure=$(grep -A1 "^=== FAIL $3 " "$1")
+  if grep -q "client under test failed: client process killed by SIG" <<<"$failure"; then
+    frames=$(client_output "$2" "$3" | sed -n '/^purple_client: fatal signal; frames:$/,$p' | grep '^/')
+    grep -Eq '/(libfarstream-[^/]*|libfsrtpconference)\.so' <<<"$frames" &&
+      (($(grep -c '/purple_client(' <<<"$frames") == 1))
+  elif grep -q "client under test failed: client process exited with status 1" <<<"$failure"; then
+    frames=$(client_output "$2" "$3" |
+      sed -n '/ERROR: AddressSanitizer: SEGV/,/^$/p' | grep -E '^ +#[0-9]+ ')
+    grep -Eq '/(libfarstream-[^/]*|libfsrtpconference)\.so' <<<"$frames" &&
+      ! grep -q 'purple_client' <<<"$frames"
+  else
     return 1
-  local frames
-  frames=$(client_output "$2" "$3" | sed -n '/^purple_client: fatal signal; frames:$/,$p' | grep '^/')
-  grep -Eq '/(libfarstream-[^/]*|libfsrtpconference)\.so' <<<"$frames" &&
-    (($(grep -c '/purple_client(' <<<"$frames") == 1))
+  fi
 }
 # verdict_ok OUT LOG NAME: NAME passed, or failed at its media step with the
 # race's diagnosis (no check from the client, the peer's checks answered), or
