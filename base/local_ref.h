@@ -1,8 +1,9 @@
 // LocalRef<T>: shared ownership of a T that never leaves one thread.
 //
 // std::shared_ptr counts its owners with atomic read-modify-writes, since any
-// thread may hold a copy: a copy and its release cost ~14 ns on the machines
-// talkcheck runs on, whether or not another thread exists. Objects that live
+// thread may hold a copy: once the process has started a thread (libstdc++
+// counts plainly before that; talkcheck always has by then), a copy and its
+// release cost ~14 ns on the machines talkcheck runs on. Objects that live
 // on one event loop's thread (a socket's receive handler, held by each
 // delivery in case the handler destroys its socket) need the sharing and not
 // the atomicity: a fuzz schedule copied such a handler twice per datagram.

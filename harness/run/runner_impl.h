@@ -143,8 +143,8 @@ class ScenarioRunner::Impl : public std::enable_shared_from_this<Impl> {
   // what reached the step's peer.
   Inbox* InboxFor(const Step& step);
   // Whether any step looks at client_out_: if none does, the stanzas need not
-  // be copied there (most scenarios; a copy of each stanza the client sent
-  // was ~20 allocations of a fuzz schedule's ~100 per stanza).
+  // be copied there (most scenarios; those copies were 97 of a fuzz
+  // schedule's 2,010 allocations in callee-g1-basic).
   static bool ReadsClientOut(const Scenario& scenario);
 
   struct PendingExpect {

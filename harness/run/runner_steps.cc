@@ -79,39 +79,41 @@ SimulatedPeer* ScenarioRunner::Impl::PeerFor(const Step& step) {
   return it != peers_by_name_.end() ? it->second : peer_;
 }
 
+namespace {
+
+// An expect, expect-none or any-order block that says to="any".
+bool SaysToAny(const Step& step) {
+  return (step.has_expect() && step.expect().any_address()) ||
+         (step.has_expect_none() && step.expect_none().any_address()) ||
+         (step.has_any_order() && step.any_order().any_address());
+}
+
+bool BranchSaysToAny(const OneOfStep::Branch& branch) {
+  return branch.first().expect().any_address();
+}
+
+}  // namespace
+
 ScenarioRunner::Impl::Inbox* ScenarioRunner::Impl::InboxFor(const Step& step) {
   const bool any =
-      (step.has_expect() && step.expect().any_address()) ||
-      (step.has_expect_none() && step.expect_none().any_address()) ||
-      (step.has_any_order() && step.any_order().any_address()) ||
+      SaysToAny(step) ||
       // A one-of whose every branch says to="any" (its failure report looks
       // there too; CheckOneOf picks each branch's view).
       (step.has_one_of() &&
        std::all_of(step.one_of().branches().begin(),
-                   step.one_of().branches().end(),
-                   [](const OneOfStep::Branch& b) {
-                     return b.first().expect().any_address();
-                   }));
+                   step.one_of().branches().end(), BranchSaysToAny));
   return any ? &client_out_ : &PeerFor(step)->inbox();
 }
 
 bool ScenarioRunner::Impl::ReadsClientOut(const Scenario& scenario) {
-  // Wider than InboxFor's test: a member or a branch that says to="any" on
-  // its own (CheckAnyOrder, CheckOneOf) looks there too.
-  for (const Step& step : scenario.steps()) {
-    if ((step.has_expect() && step.expect().any_address()) ||
-        (step.has_expect_none() && step.expect_none().any_address()) ||
-        (step.has_any_order() && step.any_order().any_address())) {
-      return true;
-    }
-    for (const Step& member : step.any_order().steps()) {
-      if (member.expect().any_address()) return true;
-    }
-    for (const OneOfStep::Branch& branch : step.one_of().branches()) {
-      if (branch.first().expect().any_address()) return true;
-    }
-  }
-  return false;
+  // InboxFor's steps, and a one-of with any branch that says to="any" on its
+  // own (CheckOneOf matches that branch there).
+  return std::any_of(
+      scenario.steps().begin(), scenario.steps().end(), [](const Step& step) {
+        return SaysToAny(step) ||
+               std::any_of(step.one_of().branches().begin(),
+                           step.one_of().branches().end(), BranchSaysToAny);
+      });
 }
 
 void ScenarioRunner::Impl::RunCurrent() {
