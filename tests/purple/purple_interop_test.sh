@@ -12,6 +12,7 @@
 #   carry media; and now and then (1 in 350 runs of call-while-ringing)
 #   Farstream crashes in a thread of its own as the rejected call's media is
 #   torn down: such a run must end "killed by SIG..." with the driver's frames
+#   (or, under --config=asan, "exited with status 1" with AddressSanitizer's)
 #   showing Farstream's and none of the driver's own code;
 # - its callee's reject, caps, disco and candidate attributes pass, and
 #   candidates-while-ringing with the warning for PROTOCOL.md §8.4;
