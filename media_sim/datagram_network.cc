@@ -235,36 +235,6 @@ absl::StatusOr<std::unique_ptr<DatagramSocket>> UdpNetwork::Bind(
   return std::unique_ptr<DatagramSocket>(std::move(socket));
 }
 
-bool SameEndpoint(const UdpEndpoint& a, const UdpEndpoint& b) {
-  const sockaddr* sa = a.data();
-  const sockaddr* sb = b.data();
-  if (sa->sa_family != sb->sa_family) return false;
-  if (sa->sa_family == AF_INET) {
-    const auto* a4 = reinterpret_cast<const sockaddr_in*>(sa);
-    const auto* b4 = reinterpret_cast<const sockaddr_in*>(sb);
-    return a4->sin_port == b4->sin_port &&
-           a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-  }
-  const auto* a6 = reinterpret_cast<const sockaddr_in6*>(sa);
-  const auto* b6 = reinterpret_cast<const sockaddr_in6*>(sb);
-  return a6->sin6_port == b6->sin6_port &&
-         a6->sin6_scope_id == b6->sin6_scope_id &&
-         std::memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(in6_addr)) == 0;
-}
-
-size_t UdpEndpointHash::operator()(const UdpEndpoint& endpoint) const {
-  const sockaddr* address = endpoint.data();
-  if (address->sa_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
-    return absl::HashOf(v4->sin_addr.s_addr, v4->sin_port);
-  }
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
-  return absl::HashOf(
-      absl::string_view(reinterpret_cast<const char*>(&v6->sin6_addr),
-                        sizeof(in6_addr)),
-      v6->sin6_scope_id, v6->sin6_port);
-}
-
 // ---------------------------------------------------------------------------
 // InMemoryNetwork
 

@@ -23,14 +23,19 @@
 #ifndef TALKCHECK_MEDIA_SIM_DATAGRAM_NETWORK_H_
 #define TALKCHECK_MEDIA_SIM_DATAGRAM_NETWORK_H_
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -42,13 +47,40 @@ using UdpEndpoint = boost::asio::ip::udp::endpoint;
 
 // Whether two endpoints are the same address, scope and port, read from the
 // socket addresses: asio's operator== builds two ip::address objects, which
-// costs more than the rest of a datagram's lookup.
-bool SameEndpoint(const UdpEndpoint& a, const UdpEndpoint& b);
+// costs more than the rest of a datagram's lookup. Inline, as the hash below:
+// each datagram makes several of these calls.
+inline bool SameEndpoint(const UdpEndpoint& a, const UdpEndpoint& b) {
+  const sockaddr* sa = a.data();
+  const sockaddr* sb = b.data();
+  if (sa->sa_family != sb->sa_family) return false;
+  if (sa->sa_family == AF_INET) {
+    const auto* a4 = reinterpret_cast<const sockaddr_in*>(sa);
+    const auto* b4 = reinterpret_cast<const sockaddr_in*>(sb);
+    return a4->sin_port == b4->sin_port &&
+           a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+  }
+  const auto* a6 = reinterpret_cast<const sockaddr_in6*>(sa);
+  const auto* b6 = reinterpret_cast<const sockaddr_in6*>(sb);
+  return a6->sin6_port == b6->sin6_port &&
+         a6->sin6_scope_id == b6->sin6_scope_id &&
+         std::memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(in6_addr)) == 0;
+}
 
 // For absl's hash containers: asio orders endpoints but does not hash them,
 // and a lookup per datagram is cheaper hashed than ordered.
 struct UdpEndpointHash {
-  size_t operator()(const UdpEndpoint& endpoint) const;
+  size_t operator()(const UdpEndpoint& endpoint) const {
+    const sockaddr* address = endpoint.data();
+    if (address->sa_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+      return absl::HashOf(v4->sin_addr.s_addr, v4->sin_port);
+    }
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    return absl::HashOf(
+        absl::string_view(reinterpret_cast<const char*>(&v6->sin6_addr),
+                          sizeof(in6_addr)),
+        v6->sin6_scope_id, v6->sin6_port);
+  }
 };
 struct UdpEndpointEq {
   bool operator()(const UdpEndpoint& a, const UdpEndpoint& b) const {

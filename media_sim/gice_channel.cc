@@ -369,20 +369,27 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
 void GiceChannel::Impl::CountMediaFindings(size_t port,
                                            const udp::endpoint& from,
                                            absl::Duration now) {
-  GiceStats& stats = *judged;
-  const auto it = answered.find(from);
-  if (it == answered.end() || it->second.count(port) == 0) {
-    ++stats.media_before_writable;
-  }
-  if (it == answered.end()) return;
-  const int generation = ports[port]->candidate.generation;
-  for (const auto& [answering_port, first] : it->second) {
-    if (ports[answering_port]->candidate.generation > generation &&
-        now - first >= options.stale_generation_grace) {
-      ++stats.media_to_stale_generation;
-      return;  // once per datagram
+  MediaFindingsMemo& memo = media_findings_memo;
+  if (!memo.valid || memo.port != port || !SameEndpoint(memo.from, from)) {
+    memo.valid = true;
+    memo.port = port;
+    memo.from = from;
+    const auto it = answered.find(from);
+    memo.before_writable = it == answered.end() || it->second.count(port) == 0;
+    memo.stale_from = absl::InfiniteDuration();
+    if (it != answered.end()) {
+      const int generation = ports[port]->candidate.generation;
+      for (const auto& [answering_port, first] : it->second) {
+        if (ports[answering_port]->candidate.generation > generation) {
+          memo.stale_from =
+              std::min(memo.stale_from, first + options.stale_generation_grace);
+        }
+      }
     }
   }
+  GiceStats& stats = *judged;
+  if (memo.before_writable) ++stats.media_before_writable;
+  if (now >= memo.stale_from) ++stats.media_to_stale_generation;
 }
 
 void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
@@ -399,6 +406,7 @@ void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
   // answered, or a correct client that never got it would be judged.
   if (Send(port, response.Serialize(), to)) {
     answered[to].emplace(port, clock.Now());  // keeps the first
+    media_findings_memo.valid = false;
   }
 }
 

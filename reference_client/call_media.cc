@@ -14,6 +14,7 @@ CallMedia::CallMedia(Clock& clock, absl::BitGenRef bitgen,
     : clock_(clock),
       bitgen_(bitgen),
       send_codec_(std::move(send_codec)),
+      timestamp_step_(send_codec_.timestamp_step()),
       options_(options),
       send_(std::move(send)),
       receive_codec_(receive_codec),
@@ -92,7 +93,7 @@ void CallMedia::Tick() {
                          ? timestamp_base_
                          : timestamp_base_ + static_cast<uint32_t>(
                                                  static_cast<uint64_t>(frame) *
-                                                 send_codec_.timestamp_step());
+                                                 timestamp_step_);
   packet.ssrc = ssrc_;
   const bool echo = options_.echo && echo_payload_.has_value();
   if (echo) {

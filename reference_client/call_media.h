@@ -109,6 +109,9 @@ class CallMedia {
   Clock& clock_;
   absl::BitGenRef bitgen_;
   media_sim::RtpCodec send_codec_;
+  // send_codec_.timestamp_step(), fixed for the call (per frame it cost an
+  // out-of-line Duration conversion).
+  const uint32_t timestamp_step_;
   CallMediaOptions options_;
   SendFunction send_;
   media_sim::RtpCodec receive_codec_;
