@@ -194,7 +194,12 @@ void GiceChannel::Impl::OnDatagram(size_t port, absl::string_view data,
 
 bool GiceChannel::Impl::FromRemoteSide(size_t port, absl::string_view data,
                                        const udp::endpoint& from) const {
-  if (options.judge_every_datagram || remote_sources.count(from) != 0) {
+  if (options.judge_every_datagram) return true;
+  if (last_remote_source && SameEndpoint(*last_remote_source, from)) {
+    return true;
+  }
+  if (remote_sources.count(from) != 0) {
+    last_remote_source = from;
     return true;
   }
   if (data.empty() || data.size() > options.max_datagram_bytes ||

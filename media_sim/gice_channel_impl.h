@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -252,6 +253,9 @@ struct GiceChannel::Impl {
   absl::flat_hash_set<boost::asio::ip::udp::endpoint, UdpEndpointHash,
                       UdpEndpointEq>
       remote_sources;
+  // The last sender found in remote_sources, which only grows: a channel's
+  // datagrams come from one or two senders, so most need no hash lookup.
+  mutable std::optional<boost::asio::ip::udp::endpoint> last_remote_source;
   std::set<std::string> remote_ufrags;
   // Where the findings of the datagram being handled go: owner.stats_ or
   // owner.environment_stats_.

@@ -347,6 +347,13 @@ TEST_F(GiceChannelTest, PeerReflexiveRequestMakesMediaAcceptableFor30s) {
   EXPECT_EQ(channel->stats().media_received, 2u);
   // Learnt in its check, the address is the remote side's from then on.
   EXPECT_EQ(channel->stats().media_from_unreadable, 1u);
+  // And only that address: a stranger's media after the remote side's is
+  // still the environment's.
+  RawPeer stranger(io_);
+  stranger.SendTo(Rtp(), Endpoint(local));
+  Poll();
+  EXPECT_EQ(channel->environment_stats().media_from_unreadable, 2u);
+  EXPECT_EQ(channel->stats().media_from_unreadable, 1u);
 }
 
 // Verifies that broken STUN is counted under the name of its damage, and
