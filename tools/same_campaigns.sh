@@ -30,6 +30,14 @@ scenarios=${SCENARIOS:-callee-g1-basic caller-g1-basic candidate-generations
   peer-generation-bump relay-media writable-timeout pings-after-write-timeout
   long-call-keepalive}
 faults=${FAULTS:-plain late-ack no-terminate-on-timeout}
+# Every name checked before any campaign runs: a misspelt last one must not
+# cost the minutes the others take first.
+for scenario in $scenarios; do
+  if [[ ! -f $root/scenarios/$scenario.xml ]]; then
+    echo "no scenario $root/scenarios/$scenario.xml" >&2
+    exit 2
+  fi
+done
 work=$(mktemp -d /tmp/same-campaigns-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -56,10 +64,6 @@ run() {
 differing=0
 total=0
 for scenario in $scenarios; do
-  if [[ ! -f $root/scenarios/$scenario.xml ]]; then
-    echo "no scenario $root/scenarios/$scenario.xml" >&2
-    exit 2
-  fi
   for fault in $faults; do
     run "$old" old "$scenario" "$fault"
     run "$new" new "$scenario" "$fault"
