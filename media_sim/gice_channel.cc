@@ -374,14 +374,14 @@ void GiceChannel::Impl::OnMedia(size_t port, absl::string_view data,
 void GiceChannel::Impl::CountMediaFindings(size_t port,
                                            const udp::endpoint& from,
                                            absl::Duration now) {
-  MediaFindingsMemo& memo = media_findings_memo;
-  if (!memo.valid || memo.port != port || !SameEndpoint(memo.from, from)) {
-    memo.valid = true;
+  std::optional<MediaFindingsMemo>& memoised = media_findings_memo;
+  if (!memoised || memoised->port != port ||
+      !SameEndpoint(memoised->from, from)) {
+    MediaFindingsMemo& memo = memoised.emplace();
     memo.port = port;
     memo.from = from;
     const auto it = answered.find(from);
     memo.before_writable = it == answered.end() || it->second.count(port) == 0;
-    memo.stale_from = absl::InfiniteDuration();
     if (it != answered.end()) {
       const int generation = ports[port]->candidate.generation;
       for (const auto& [answering_port, first] : it->second) {
@@ -393,8 +393,8 @@ void GiceChannel::Impl::CountMediaFindings(size_t port,
     }
   }
   GiceStats& stats = *judged;
-  if (memo.before_writable) ++stats.media_before_writable;
-  if (now >= memo.stale_from) ++stats.media_to_stale_generation;
+  if (memoised->before_writable) ++stats.media_before_writable;
+  if (now >= memoised->stale_from) ++stats.media_to_stale_generation;
 }
 
 void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
@@ -411,7 +411,7 @@ void GiceChannel::Impl::SendSuccess(size_t port, const StunMessage& request,
   // answered, or a correct client that never got it would be judged.
   if (Send(port, response.Serialize(), to)) {
     answered[to].emplace(port, clock.Now());  // keeps the first
-    media_findings_memo.valid = false;
+    media_findings_memo.reset();
   }
 }
 

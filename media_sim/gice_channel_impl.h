@@ -226,18 +226,17 @@ struct GiceChannel::Impl {
                       std::map<size_t, absl::Duration>, UdpEndpointHash,
                       UdpEndpointEq>
       answered;
-  // CountMediaFindings' verdict on the last (port, sender) it judged, valid
-  // while `answered` is unchanged: media comes from one sender for seconds,
+  // CountMediaFindings' verdict on the last (port, sender) it judged, reset
+  // whenever `answered` changes: media comes from one sender for seconds,
   // and the lookup per packet was a hash, a map search and a walk.
   struct MediaFindingsMemo {
-    bool valid = false;
     size_t port = 0;
     boost::asio::ip::udp::endpoint from;
     bool before_writable = false;
     // From then on, media to `port` is to a stale generation.
     absl::Duration stale_from = absl::InfiniteDuration();
   };
-  MediaFindingsMemo media_findings_memo;
+  std::optional<MediaFindingsMemo> media_findings_memo;
 
   bool started = false;
   std::unique_ptr<Timer> ping_timer;
